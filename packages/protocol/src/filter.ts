@@ -1,0 +1,75 @@
+/**
+ * @module filter
+ * Server-side subscription filters: a filter is compiled once per subscription into a predicate over events.
+ */
+
+export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface Filter {
+  kinds?: string[];
+  ids?: string[];
+  min_severity?: Severity;
+  states?: string[];
+  labels?: Record<string, string>;
+}
+
+/** The part of an event a filter looks at. */
+export interface FilterableEvent {
+  kind: string;
+  data: unknown;
+}
+
+export type EventPredicate = (event: FilterableEvent) => boolean;
+
+function severityRank(value: unknown): number {
+  return typeof value === 'string' ? SEVERITIES.indexOf(value as Severity) : -1;
+}
+
+function field(data: unknown, key: string): unknown {
+  if (data === null || typeof data !== 'object') return undefined;
+  return Object.hasOwn(data, key) ? (data as Record<string, unknown>)[key] : undefined;
+}
+
+/** Compiles a (validated) filter into a predicate. An empty filter keeps everything. */
+export function compileFilter(filter: Filter | undefined): EventPredicate | undefined {
+  if (!filter) return undefined;
+  const checks: EventPredicate[] = [];
+  if (filter.kinds) {
+    const kinds = new Set(filter.kinds);
+    checks.push((e) => kinds.has(e.kind));
+  }
+  if (filter.ids) {
+    const ids = new Set(filter.ids);
+    checks.push((e) => {
+      const id = field(e.data, 'id');
+      return (typeof id === 'string' || typeof id === 'number') && ids.has(String(id));
+    });
+  }
+  if (filter.min_severity !== undefined) {
+    const min = severityRank(filter.min_severity);
+    checks.push((e) => severityRank(field(e.data, 'severity')) >= min);
+  }
+  if (filter.states) {
+    const states = new Set(filter.states);
+    checks.push((e) => {
+      const s = field(e.data, 'status');
+      return typeof s === 'string' && states.has(s);
+    });
+  }
+  if (filter.labels) {
+    const wanted = Object.entries(filter.labels);
+    checks.push((e) => {
+      const labels = field(e.data, 'labels');
+      if (labels === null || typeof labels !== 'object') return false;
+      for (const [k, v] of wanted) if (field(labels, k) !== v) return false;
+      return true;
+    });
+  }
+  if (checks.length === 0) return undefined;
+  if (checks.length === 1) return checks[0];
+  return (e) => {
+    for (const c of checks) if (!c(e)) return false;
+    return true;
+  };
+}

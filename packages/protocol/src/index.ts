@@ -1,0 +1,10 @@
+/**
+ * @module @vigil/protocol
+ * Wire types, schemas, codecs, channel patterns, filters and the error registry of Vigil protocol v1. No I/O.
+ */
+export * from './channels.js';
+export * from './codec.js';
+export * from './errors.js';
+export * from './filter.js';
+export * from './frames.js';
+export * from './kinds.js';
