@@ -1,0 +1,84 @@
+/**
+ * @module serve
+ * `vigil serve`: load the configuration (exit 2 naming the key when it is bad), start the hub, and shut down
+ * gracefully on SIGINT/SIGTERM within `shutdown_timeout`.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { Hub } from '../hub.js';
+
+export const SERVE_USAGE = `Usage: vigil serve [--host H] [--port P] [--data DIR] [--config FILE]
+
+Starts the hub. Environment: VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_CONFIG, VIGIL_LOG_LEVEL, VIGIL_NODE_ID.
+Flags override the environment, which overrides the config file.`;
+
+export async function serve(argv: string[]): Promise<number> {
+  let values: { host?: string; port?: string; data?: string; config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        data: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`vigil serve: ${(err as Error).message}\n${SERVE_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({
+      flags: { host: values.host, port: values.port, data_dir: values.data, config: values.config },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vigil: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const hub = await Hub.create(config);
+  let address: Awaited<ReturnType<Hub['listen']>>;
+  try {
+    address = await hub.listen();
+  } catch (err) {
+    process.stderr.write(`vigil: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  hub.log.info({ url: address.url, data_dir: config.dataDir, config: config.source ?? null }, 'vigil listening');
+  process.stdout.write(
+    `Vigil listening on ${address.url} (dashboard ${address.url}/, WebSocket ${address.url.replace('http', 'ws')}${config.gateway.path})\n`,
+  );
+
+  return await new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      hub.log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        hub.log.warn('shutdown timed out; exiting');
+        resolve(1);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      hub.stop().then(
+        () => {
+          clearTimeout(force);
+          resolve(0);
+        },
+        (err: unknown) => {
+          hub.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * @module load
+ * Loads configuration once at start: the file (`vigil.config.yaml`/`.yml`/`.json`, or `--config`), then `VIGIL_*`
+ * environment variables, then flags. Validates against the schema, fills defaults, and returns a frozen result.
+ * A bad value raises a ConfigError that names the key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import type { HistoryRule } from '../broker/history-policy.js';
+import { parseDuration } from './duration.js';
+import { ConfigSchema, type RawConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`${key}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly nodeId: string;
+  readonly logLevel: RawConfig['log_level'];
+  readonly shutdownTimeoutMs: number;
+  readonly gateway: {
+    readonly path: string;
+    readonly maxPayload: number;
+    readonly maxSubscriptions: number;
+    readonly maxQueueBytes: number;
+    readonly slowConsumerTimeoutMs: number;
+    readonly pingIntervalMs: number;
+    readonly pongTimeoutMs: number;
+    readonly compression: boolean;
+  };
+  readonly history: {
+    readonly maxEvents: number;
+    readonly maxAgeMs: number;
+    readonly channels: readonly HistoryRule[];
+  };
+  readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number };
+  /** The file the configuration came from, if any. */
+  readonly source: string | undefined;
+}
+
+export interface ConfigSources {
+  /** Parsed command-line flags (already named as config keys: host, port, data_dir, config). */
+  flags?: { host?: string; port?: string | number; data_dir?: string; config?: string };
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Extra values merged over the file (used by tests and embedding). */
+  overrides?: Record<string, unknown>;
+}
+
+const ENV_KEYS: [string, string][] = [
+  ['VIGIL_HOST', 'host'],
+  ['VIGIL_PORT', 'port'],
+  ['VIGIL_DATA_DIR', 'data_dir'],
+  ['VIGIL_NODE_ID', 'node_id'],
+  ['VIGIL_LOG_LEVEL', 'log_level'],
+];
+
+const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(
+      'config',
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
+  }
+  if (value === null || value === undefined) return {};
+  if (!isPlainObject(value)) throw new ConfigError('config', `${path} must hold a mapping of keys`);
+  return value;
+}
+
+/** Numbers given as strings (env, flags) become numbers so that the schema can check them. */
+function coercePort(value: unknown): unknown {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+}
+
+function pathToKey(path: string): string {
+  return path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+}
+
+function ms(value: unknown, key: string): number {
+  const n = parseDuration(value);
+  if (n === undefined) throw new ConfigError(key, `not a duration: ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const flags = sources.flags ?? {};
+  let file = flags.config ?? env.VIGIL_CONFIG;
+  if (file) {
+    file = resolve(cwd, file);
+    if (!existsSync(file)) throw new ConfigError('config', `file not found: ${file}`);
+  } else {
+    file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
+  }
+  const raw: Record<string, unknown> = file ? readFile(file) : {};
+  for (const [name, key] of ENV_KEYS) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = key === 'port' ? coercePort(v) : v;
+  }
+  if (sources.overrides) Object.assign(raw, sources.overrides);
+  if (flags.host !== undefined) raw.host = flags.host;
+  if (flags.port !== undefined) raw.port = coercePort(flags.port);
+  if (flags.data_dir !== undefined) raw.data_dir = flags.data_dir;
+
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const first = Value.Errors(ConfigSchema, withDefaults).First();
+    const key = first ? pathToKey(first.path) : 'config';
+    const got = first ? JSON.stringify(first.value) : '';
+    throw new ConfigError(key, `${first?.message ?? 'invalid'}${got !== undefined ? ` (got ${got})` : ''}`);
+  }
+  const c = withDefaults as RawConfig;
+  const g = c.gateway;
+  const config: Config = {
+    host: c.host,
+    port: c.port,
+    dataDir: resolve(cwd, c.data_dir),
+    nodeId: c.node_id ?? `${hostname()}-${process.pid}`,
+    logLevel: c.log_level,
+    shutdownTimeoutMs: ms(c.shutdown_timeout, 'shutdown_timeout'),
+    gateway: {
+      path: g.path,
+      maxPayload: g.max_payload,
+      maxSubscriptions: g.max_subscriptions,
+      maxQueueBytes: g.max_queue_bytes,
+      slowConsumerTimeoutMs: ms(g.slow_consumer_timeout, 'gateway.slow_consumer_timeout'),
+      pingIntervalMs: Math.max(1, ms(g.ping_interval, 'gateway.ping_interval')),
+      pongTimeoutMs: Math.max(1, ms(g.pong_timeout, 'gateway.pong_timeout')),
+      compression: g.compression,
+    },
+    history: {
+      maxEvents: c.history.max_events,
+      maxAgeMs: ms(c.history.max_age, 'history.max_age'),
+      channels: c.history.channels.map((r, i) => {
+        const rule: HistoryRule = { pattern: r.pattern };
+        if (r.max_events !== undefined) rule.max_events = r.max_events;
+        if (r.max_age !== undefined) rule.max_age_ms = ms(r.max_age, `history.channels.${i}.max_age`);
+        return rule;
+      }),
+    },
+    http: { bodyLimit: c.http.body_limit, sseMaxQueueBytes: c.http.sse_max_queue_bytes },
+    source: file,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

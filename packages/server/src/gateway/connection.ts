@@ -1,0 +1,243 @@
+/**
+ * @module connection
+ * One WebSocket client: its codec, subscriptions and bounded outbound queue. Events wait in the queue (shared,
+ * pre-framed buffers) until the gateway's flush writes them with one corked write per connection. When the queue
+ * is full, `latest` events are conflated per key and `stream` backlogs are replaced by one `gap` per channel.
+ */
+import type { Duplex } from 'node:stream';
+import type { Codec, EventPredicate, GapReason, Mode } from '@vigil/protocol';
+import type { WebSocket } from 'ws';
+import { frameMessage } from './frame.js';
+import type { PreparedEvent } from './prepared-event.js';
+
+export const MODE_STREAM = 0;
+export const MODE_LATEST = 1;
+
+/** Per-pattern subscription of one connection. */
+export class Subscription {
+  mode: number;
+  filter: EventPredicate | undefined;
+  /** Concrete channels being recovered: live events for them wait here until the history has been sent. */
+  recovering: Map<string, PreparedEvent[]> | undefined;
+
+  constructor(
+    readonly pattern: string,
+    readonly conn: Connection,
+    mode: Mode | undefined,
+    filter: EventPredicate | undefined,
+  ) {
+    this.mode = mode === 'latest' ? MODE_LATEST : MODE_STREAM;
+    this.filter = filter;
+    this.recovering = undefined;
+  }
+}
+
+/** A frame that is never dropped: replies, snapshots, pongs, errors, welcome. */
+class ControlItem {
+  constructor(readonly buf: Buffer) {}
+}
+
+class GapItem {
+  constructor(
+    readonly channel: string,
+    public from: number,
+    public to: number,
+    readonly reason: GapReason,
+  ) {}
+}
+
+type QueueItem = PreparedEvent | ControlItem | GapItem;
+
+export interface QueueLimits {
+  maxBytes: number;
+}
+
+export interface QueueStats {
+  drops: number;
+  gaps: number;
+}
+
+export class Connection {
+  readonly subs = new Map<string, Subscription>();
+  readonly openedAt = Date.now();
+  /** Whether writes go straight to the socket (no permessage-deflate on this connection). */
+  readonly direct: boolean;
+  private items: QueueItem[] = [];
+  private modes: number[] = [];
+  queuedBytes = 0;
+  /** ms timestamp of the first overflow not yet relieved; 0 when the queue is healthy. */
+  fullSince = 0;
+  dirty = false;
+  closed = false;
+  lastSeq = -1;
+  pingSentAt = 0;
+  messagesIn = 0;
+
+  constructor(
+    readonly session: string,
+    readonly ws: WebSocket,
+    readonly socket: Duplex,
+    readonly codec: Codec,
+    readonly remote: string,
+    private readonly limits: QueueLimits,
+    private readonly stats: QueueStats,
+  ) {
+    this.direct = ws.extensions === '';
+  }
+
+  /** Bytes held for this client: our queue plus what the socket has not yet handed to the kernel. */
+  pendingBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  /** Queues an event; returns false when it was dropped (and a gap recorded) because the queue is full. */
+  enqueueEvent(ev: PreparedEvent, mode: number, now: number): boolean {
+    const size = ev.framed(this.codec).length;
+    if (this.queuedBytes + this.socket.writableLength + size > this.limits.maxBytes) {
+      this.relieve(now);
+      if (this.queuedBytes + this.socket.writableLength + size > this.limits.maxBytes) {
+        this.stats.drops++;
+        if (mode === MODE_STREAM) this.addGap(ev.channel, ev.offset, ev.offset, 'slow_consumer');
+        return false;
+      }
+    }
+    this.items.push(ev);
+    this.modes.push(mode);
+    this.queuedBytes += size;
+    return true;
+  }
+
+  /** Queues a frame object that must not be dropped. */
+  enqueueControl(frame: unknown): void {
+    const buf = frameMessage(this.codec.encode(frame), this.codec.binary);
+    this.items.push(new ControlItem(buf));
+    this.modes.push(MODE_STREAM);
+    this.queuedBytes += buf.length;
+  }
+
+  /** Records that events `from..to` of `channel` will not arrive, merging with a queued gap for the same channel. */
+  addGap(channel: string, from: number, to: number, reason: GapReason): void {
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const item = this.items[i];
+      if (item instanceof GapItem && item.channel === channel && item.reason === reason && item.to + 1 >= from) {
+        if (to > item.to) item.to = to;
+        if (from < item.from) item.from = from;
+        return;
+      }
+    }
+    this.stats.gaps++;
+    this.items.push(new GapItem(channel, from, to, reason));
+    this.modes.push(MODE_STREAM);
+  }
+
+  /**
+   * Makes room: keeps only the newest `latest` event per key, then drops every queued `stream` event, replacing each
+   * channel's dropped run with one gap placed after what stays (so per-channel order holds).
+   */
+  private relieve(now: number): void {
+    if (this.fullSince === 0) this.fullSince = now;
+    const items = this.items;
+    const modes = this.modes;
+    const seenLatest = new Set<string>();
+    const dropped = new Map<string, { from: number; to: number }>();
+    const keptItems: QueueItem[] = [];
+    const keptModes: number[] = [];
+    let bytes = 0;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i]!;
+      if (item instanceof ControlItem) {
+        keptItems.push(item);
+        keptModes.push(modes[i]!);
+        bytes += item.buf.length;
+        continue;
+      }
+      if (item instanceof GapItem) {
+        const d = dropped.get(item.channel);
+        if (d) {
+          d.from = Math.min(d.from, item.from);
+          d.to = Math.max(d.to, item.to);
+        } else dropped.set(item.channel, { from: item.from, to: item.to });
+        continue;
+      }
+      if (modes[i] === MODE_LATEST) {
+        const key = item.latestKey();
+        if (seenLatest.has(key)) {
+          this.stats.drops++;
+          continue;
+        }
+        seenLatest.add(key);
+        keptItems.push(item);
+        keptModes.push(MODE_LATEST);
+        bytes += item.framed(this.codec).length;
+        continue;
+      }
+      this.stats.drops++;
+      const d = dropped.get(item.channel);
+      if (d) {
+        d.from = Math.min(d.from, item.offset);
+        d.to = Math.max(d.to, item.offset);
+      } else dropped.set(item.channel, { from: item.offset, to: item.offset });
+    }
+    keptItems.reverse();
+    keptModes.reverse();
+    this.items = keptItems;
+    this.modes = keptModes;
+    this.queuedBytes = bytes;
+    for (const [channel, range] of dropped) this.addGap(channel, range.from, range.to, 'slow_consumer');
+  }
+
+  /**
+   * Writes queued frames with one corked batch, unless the socket still holds unsent data (then the queue waits for
+   * 'drain', where it can still be conflated). Returns the number of event frames written.
+   */
+  flush(): number {
+    if (this.closed || this.items.length === 0) return 0;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) {
+      this.clear();
+      return 0;
+    }
+    if (this.direct && socket.writableNeedDrain) return 0;
+    const items = this.items;
+    this.items = [];
+    this.modes = [];
+    this.queuedBytes = 0;
+    let events = 0;
+    if (this.direct) socket.cork();
+    for (const item of items) {
+      let buf: Buffer;
+      if (item instanceof ControlItem) buf = item.buf;
+      else if (item instanceof GapItem) {
+        const gap = { type: 'gap', channel: item.channel, from: item.from, to: item.to, reason: item.reason };
+        buf = frameMessage(this.codec.encode(gap), this.codec.binary);
+      } else {
+        events++;
+        if (!this.direct) {
+          this.ws.send(item.payload(this.codec), { binary: this.codec.binary });
+          continue;
+        }
+        buf = item.framed(this.codec);
+      }
+      if (this.direct) socket.write(buf);
+      else this.ws.send(buf.subarray(headerLength(buf)), { binary: this.codec.binary });
+    }
+    if (this.direct) socket.uncork();
+    if (this.fullSince !== 0 && socket.writableLength < this.limits.maxBytes / 2) this.fullSince = 0;
+    return events;
+  }
+
+  hasQueued(): boolean {
+    return this.items.length > 0;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.modes = [];
+    this.queuedBytes = 0;
+  }
+}
+
+function headerLength(frame: Buffer): number {
+  const len = frame[1]! & 0x7f;
+  return len < 126 ? 2 : len === 126 ? 4 : 10;
+}

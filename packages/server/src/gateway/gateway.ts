@@ -1,0 +1,400 @@
+/**
+ * @module gateway
+ * The WebSocket gateway at `/ws`: the upgrade, the per-connection protocol (see docs/protocol.md), heartbeats and the
+ * fan-out of broker events. Each event is serialised once per encoding and framed once; every matching connection
+ * gets the same buffer, and each connection gets at most one corked socket write per flush.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+import {
+  type ClientFrame,
+  CloseCode,
+  codecForSubprotocol,
+  DecodeError,
+  type ErrorBody,
+  type FrameIdValue,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL_JSON,
+  SUBPROTOCOL_MSGPACK,
+  toErrorBody,
+  validateClientFrame,
+} from '@vigil/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Broker, StoredEvent } from '../broker/broker.js';
+import type { HubCounters } from '../observability/hub-counters.js';
+import { Connection, type Subscription } from './connection.js';
+import type { MethodRegistry } from './methods.js';
+import { PreparedEvent } from './prepared-event.js';
+import type { SnapshotRegistry } from './snapshots.js';
+import { SubscriptionManager } from './subscriptions.js';
+
+export interface GatewayOptions {
+  path: string;
+  maxPayload: number;
+  maxSubscriptions: number;
+  maxQueueBytes: number;
+  slowConsumerTimeoutMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  compression: boolean;
+}
+
+export interface PublishRequest {
+  channel: string;
+  kind?: string;
+  data: unknown;
+}
+
+export interface GatewayDeps {
+  broker: Broker;
+  nodeId: string;
+  methods: MethodRegistry;
+  snapshots: SnapshotRegistry;
+  counters: HubCounters;
+  publish: (req: PublishRequest, session: string) => Promise<StoredEvent>;
+  observeFanout?: (seconds: number) => void;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export class Gateway {
+  readonly wss: WebSocketServer;
+  readonly connections = new Set<Connection>();
+  readonly subscriptions: SubscriptionManager;
+  private dirty: Connection[] = [];
+  private flushScheduled = false;
+  private pendingLatency: number[] = [];
+  private seq = 0;
+  private accepting = true;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unlisten: () => void;
+
+  constructor(
+    readonly options: GatewayOptions,
+    private readonly deps: GatewayDeps,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayload,
+      perMessageDeflate: options.compression ? { threshold: 256 } : false,
+      clientTracking: false,
+      handleProtocols: (offered: Set<string>) => {
+        if (offered.has(SUBPROTOCOL_MSGPACK)) return SUBPROTOCOL_MSGPACK;
+        if (offered.has(SUBPROTOCOL_JSON)) return SUBPROTOCOL_JSON;
+        return false;
+      },
+    });
+    this.subscriptions = new SubscriptionManager({
+      broker: deps.broker,
+      snapshots: deps.snapshots,
+      counters: deps.counters,
+      maxSubscriptions: options.maxSubscriptions,
+      send: (conn, frame, type) => this.sendControl(conn, frame, type),
+      deliver: (conn, ev, mode) => this.enqueue(conn, ev, mode),
+    });
+    this.unlisten = deps.broker.onEvent((event) => this.fanOut(event));
+    this.timers.push(setInterval(() => this.heartbeat(), options.pingIntervalMs).unref());
+    this.timers.push(
+      setInterval(() => this.sweepSlowConsumers(), Math.min(1000, options.slowConsumerTimeoutMs)).unref(),
+    );
+  }
+
+  /** Routes HTTP upgrades on `server` for our path to the gateway; anything else is refused. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== this.options.path || !this.accepting) {
+        socket.end(this.accepting ? 'HTTP/1.1 404 Not Found\r\n\r\n' : 'HTTP/1.1 503 Service Unavailable\r\n\r\n');
+        return;
+      }
+      socket.on('error', () => socket.destroy());
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, url));
+    });
+  }
+
+  private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage, url: URL): void {
+    const counters = this.deps.counters;
+    const codec = codecForSubprotocol(ws.protocol || undefined);
+    const session = randomBytes(9).toString('base64url');
+    const conn = new Connection(
+      session,
+      ws,
+      socket,
+      codec,
+      req.socket.remoteAddress ?? '',
+      { maxBytes: this.options.maxQueueBytes },
+      counters.queue,
+    );
+    this.connections.add(conn);
+    counters.connectionsTotal++;
+    counters.connectionsActive++;
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
+    ws.on('pong', () => {
+      conn.pingSentAt = 0;
+    });
+    ws.on('close', (code: number) => this.onClose(conn, code));
+    ws.on('error', () => {});
+    socket.on('drain', () => this.schedule(conn));
+    this.sendControl(
+      conn,
+      {
+        type: 'welcome',
+        session,
+        node: this.deps.nodeId,
+        protocol: PROTOCOL_VERSION,
+        server_time: Date.now(),
+        heartbeat: { interval_ms: this.options.pingIntervalMs, timeout_ms: this.options.pongTimeoutMs },
+        limits: {
+          max_payload: this.options.maxPayload,
+          max_subscriptions: this.options.maxSubscriptions,
+          max_queue_bytes: this.options.maxQueueBytes,
+        },
+      },
+      'welcome',
+    );
+    const channels = url.searchParams.get('channels');
+    if (channels) this.subscribeFromQuery(conn, channels, url.searchParams.get('filter'));
+  }
+
+  private subscribeFromQuery(conn: Connection, channels: string, filterText: string | null): void {
+    let filter: unknown;
+    if (filterText) {
+      try {
+        filter = JSON.parse(filterText);
+      } catch {
+        this.sendError(conn, undefined, { code: 'bad_request', message: 'The `filter` query parameter is not JSON' });
+        return;
+      }
+    }
+    const frame = { op: 'subscribe', channels: channels.split(',').filter((c) => c.length > 0), filter };
+    if (filter === undefined) delete (frame as { filter?: unknown }).filter;
+    this.handleFrame(conn, frame);
+  }
+
+  private onMessage(conn: Connection, data: Buffer, _isBinary: boolean): void {
+    conn.messagesIn++;
+    let value: unknown;
+    try {
+      value = conn.codec.decode(data);
+    } catch (err) {
+      this.deps.counters.countIn('invalid');
+      const message = err instanceof DecodeError ? err.message : 'Undecodable frame';
+      this.sendError(conn, undefined, { code: 'bad_request', message });
+      return;
+    }
+    this.handleFrame(conn, value);
+  }
+
+  private handleFrame(conn: Connection, value: unknown): void {
+    const parsed = validateClientFrame(value);
+    if (!parsed.ok) {
+      this.deps.counters.countIn('invalid');
+      const body: ErrorBody = { code: parsed.code, message: parsed.message };
+      if (parsed.path) body.details = { path: parsed.path };
+      this.sendError(conn, parsed.id, body);
+      return;
+    }
+    const frame = parsed.frame;
+    this.deps.counters.countIn(frame.op);
+    if (frame.op === 'ping') {
+      const pong: { type: 'pong'; id?: FrameIdValue; ts: number } = { type: 'pong', ts: Date.now() };
+      if (frame.id !== undefined) pong.id = frame.id;
+      this.sendControl(conn, pong, 'pong');
+      return;
+    }
+    if (frame.op === 'subscribe') {
+      this.subscriptions
+        .subscribe(conn, frame, (result) => {
+          if (frame.id !== undefined)
+            this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
+        })
+        .catch((err: unknown) => this.fail(conn, frame, err));
+      return;
+    }
+    this.dispatch(conn, frame).then(
+      (result) => {
+        if (frame.id !== undefined) this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
+      },
+      (err: unknown) => this.fail(conn, frame, err),
+    );
+  }
+
+  private fail(conn: Connection, frame: ClientFrame, err: unknown): void {
+    const body = toErrorBody(err);
+    if (body.code === 'internal') this.deps.log?.('error', 'request failed', { op: frame.op, err: String(err) });
+    this.sendError(conn, frame.id, body);
+  }
+
+  private async dispatch(conn: Connection, frame: ClientFrame): Promise<unknown> {
+    switch (frame.op) {
+      case 'unsubscribe':
+        this.subscriptions.unsubscribe(conn, frame.channels);
+        return {};
+      case 'publish': {
+        const ev = await this.deps.publish(
+          { channel: frame.channel, kind: frame.kind, data: frame.data },
+          conn.session,
+        );
+        return { channel: ev.channel, offset: ev.offset, epoch: ev.epoch };
+      }
+      case 'call':
+        return this.deps.methods.call(frame.method, frame.params, { session: conn.session });
+      case 'auth':
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  private sendError(conn: Connection, id: FrameIdValue | undefined, error: ErrorBody): void {
+    if (id !== undefined) this.sendControl(conn, { type: 'reply', id, ok: false, error }, 'reply');
+    else this.sendControl(conn, { type: 'error', error }, 'error');
+  }
+
+  sendControl(conn: Connection, frame: unknown, type: string): void {
+    if (conn.closed) return;
+    conn.enqueueControl(frame);
+    this.deps.counters.countOut(type);
+    this.schedule(conn);
+    // A client that floods requests without reading must not grow memory without bound.
+    if (conn.pendingBytes() > this.options.maxQueueBytes * 4)
+      this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+  }
+
+  private enqueue(conn: Connection, ev: PreparedEvent, mode: number): void {
+    if (conn.closed) return;
+    if (conn.enqueueEvent(ev, mode, Date.now())) this.deps.counters.eventsOut++;
+    this.schedule(conn);
+  }
+
+  private schedule(conn: Connection): void {
+    if (!conn.dirty) {
+      conn.dirty = true;
+      this.dirty.push(conn);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes every dirty connection's queue. */
+  flush(): void {
+    this.flushScheduled = false;
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const conn of dirty) {
+      conn.dirty = false;
+      conn.flush();
+    }
+    if (this.pendingLatency.length > 0 && this.deps.observeFanout) {
+      const now = performance.now();
+      for (const t of this.pendingLatency) this.deps.observeFanout((now - t) / 1000);
+      this.pendingLatency = [];
+    }
+  }
+
+  /** Delivers one broker event to every matching subscription on this node. */
+  fanOut(event: StoredEvent): void {
+    const seq = ++this.seq;
+    const now = performance.now();
+    const prepared = new PreparedEvent(event, seq, now);
+    let reached = 0;
+    this.subscriptions.index.forEachMatch(event.channel, (sub: Subscription) => {
+      const conn = sub.conn;
+      if (conn.lastSeq === seq) return;
+      if (sub.filter !== undefined && !sub.filter(event)) return;
+      if (sub.recovering !== undefined) {
+        const waiting = sub.recovering.get(event.channel);
+        if (waiting) {
+          waiting.push(prepared);
+          return;
+        }
+      }
+      conn.lastSeq = seq;
+      reached++;
+      this.enqueue(conn, prepared, sub.mode);
+    });
+    if (reached > 0 && this.pendingLatency.length < 10_000) this.pendingLatency.push(now);
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.closed) continue;
+      if (conn.pingSentAt === 0) {
+        conn.pingSentAt = now;
+        try {
+          conn.ws.ping();
+        } catch {
+          // the socket is going away; 'close' cleans up
+        }
+      }
+    }
+    const timer = setTimeout(() => {
+      const limit = Date.now() - this.options.pongTimeoutMs;
+      for (const conn of this.connections) {
+        if (!conn.closed && conn.pingSentAt !== 0 && conn.pingSentAt <= limit) {
+          this.closeConnection(conn, CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', true);
+        }
+      }
+    }, this.options.pongTimeoutMs);
+    timer.unref();
+  }
+
+  private sweepSlowConsumers(): void {
+    const limit = Date.now() - this.options.slowConsumerTimeoutMs;
+    for (const conn of this.connections) {
+      if (!conn.closed && conn.fullSince !== 0 && conn.fullSince <= limit) {
+        this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+      }
+    }
+  }
+
+  /**
+   * Sends `closing`, then the close frame. A client that is not reading (slow consumer, dead link) is destroyed after
+   * a short grace period instead of waiting for its close handshake.
+   */
+  closeConnection(conn: Connection, code: number, reason: string, reconnect: boolean, retryAfterMs?: number): void {
+    if (conn.closed) return;
+    const stuck = code === CloseCode.SLOW_CONSUMER || code === CloseCode.HEARTBEAT_TIMEOUT;
+    if (stuck) conn.clear();
+    const frame: Record<string, unknown> = { type: 'closing', code, reason, reconnect };
+    if (retryAfterMs !== undefined) frame.retry_after_ms = retryAfterMs;
+    conn.enqueueControl(frame);
+    this.deps.counters.countOut('closing');
+    conn.flush();
+    conn.closed = true;
+    this.subscriptions.removeAll(conn);
+    try {
+      conn.ws.close(code, reason);
+    } catch {
+      conn.ws.terminate();
+    }
+    const grace = setTimeout(() => conn.ws.terminate(), stuck ? 1000 : 3000);
+    grace.unref();
+  }
+
+  private onClose(conn: Connection, code: number): void {
+    if (!this.connections.delete(conn)) return;
+    conn.closed = true;
+    conn.clear();
+    this.subscriptions.removeAll(conn);
+    this.deps.counters.connectionsActive--;
+    this.deps.counters.countDisconnect(code);
+  }
+
+  /** Stops accepting, tells every client to reconnect elsewhere, flushes and closes. Resolves when all are closed. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    for (const t of this.timers) clearInterval(t);
+    this.flush();
+    for (const conn of this.connections) this.closeConnection(conn, CloseCode.SHUTDOWN, 'server shutdown', true, 500);
+    const deadline = Date.now() + timeoutMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const conn of this.connections) conn.ws.terminate();
+    this.unlisten();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * @module app
+ * The Fastify app: JSON schemas on every route, OpenAPI at `/api/docs`, the error mapping, and the route plugins.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Hub } from '../hub.js';
+import { installErrorHandler } from './error-handler.js';
+import { coreRoutes } from './routes/core.js';
+import { indexRoutes } from './routes/index-page.js';
+import { metricsRoute } from './routes/prometheus.js';
+import { sseRoutes } from './sse.js';
+
+export function buildHttpApp(hub: Hub): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: hub.log.child({ part: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: hub.config.http.bodyLimit,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  installErrorHandler(app);
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Vigil HTTP API',
+        version: '1.0.0',
+        description: 'REST API of the Vigil hub. The WebSocket protocol is described in docs/protocol.md.',
+      },
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.register(async (instance) => {
+    indexRoutes(instance, hub);
+    coreRoutes(instance, hub);
+    sseRoutes(instance, hub);
+    metricsRoute(instance, hub);
+  });
+  return app;
+}

@@ -1,0 +1,120 @@
+/**
+ * @module core-routes
+ * `/api/v1/stats`, `/api/v1/channels`, `/api/v1/channels/:channel/history` and `POST /api/v1/publish`.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../hub.js';
+import { ErrorResponse } from '../error-handler.js';
+
+const Stats = Type.Object({
+  node: Type.String(),
+  uptime_s: Type.Integer(),
+  broker: Type.String(),
+  connections: Type.Integer(),
+  connections_total: Type.Integer(),
+  subscriptions: Type.Integer(),
+  channels: Type.Integer(),
+  messages_in: Type.Integer(),
+  messages_out: Type.Integer(),
+  events_published: Type.Integer(),
+  queue_drops: Type.Integer(),
+});
+
+const ChannelRow = Type.Object({
+  channel: Type.String(),
+  epoch: Type.String(),
+  offset: Type.Integer(),
+  subscribers: Type.Integer(),
+  history_size: Type.Integer(),
+  last_ts: Type.Number(),
+});
+
+const EventRow = Type.Object({
+  channel: Type.String(),
+  offset: Type.Integer(),
+  ts: Type.Number(),
+  kind: Type.String(),
+  data: Type.Unknown(),
+});
+
+const HistoryQuery = Type.Object({
+  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Return events after this offset.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),
+});
+
+const PublishBody = Type.Object(
+  {
+    channel: Type.String({ maxLength: 512 }),
+    data: Type.Unknown(),
+    kind: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
+  },
+  { additionalProperties: false },
+);
+
+const PublishResult = Type.Object({ channel: Type.String(), offset: Type.Integer(), epoch: Type.String() });
+
+export function coreRoutes(app: FastifyInstance, hub: Hub): void {
+  app.get(
+    '/api/v1/stats',
+    { schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } } },
+    () => hub.stats(),
+  );
+
+  app.get(
+    '/api/v1/channels',
+    {
+      schema: {
+        summary: 'Channels with history, their positions and subscriber counts on this node',
+        tags: ['channels'],
+        response: { 200: Type.Object({ channels: Type.Array(ChannelRow) }) },
+      },
+    },
+    async () => {
+      const channels = await hub.broker.channels();
+      return {
+        channels: channels
+          .map((c) => ({ ...c, subscribers: hub.subscriberCount(c.channel) }))
+          .sort((a, b) => a.channel.localeCompare(b.channel)),
+      };
+    },
+  );
+
+  app.get<{ Params: { channel: string }; Querystring: Static<typeof HistoryQuery> }>(
+    '/api/v1/channels/:channel/history',
+    {
+      schema: {
+        summary: 'Events held in the history of one channel, oldest first',
+        tags: ['channels'],
+        params: Type.Object({ channel: Type.String() }),
+        querystring: HistoryQuery,
+        response: {
+          200: Type.Object({
+            channel: Type.String(),
+            epoch: Type.String(),
+            offset: Type.Integer(),
+            events: Type.Array(EventRow),
+          }),
+          400: ErrorResponse,
+        },
+      },
+    },
+    (req) => hub.channelHistory(req.params.channel, req.query.since, req.query.limit),
+  );
+
+  app.post<{ Body: Static<typeof PublishBody> }>(
+    '/api/v1/publish',
+    {
+      schema: {
+        summary: 'Publish an event to an application channel',
+        tags: ['channels'],
+        body: PublishBody,
+        response: { 200: PublishResult, 400: ErrorResponse, 403: ErrorResponse, 413: ErrorResponse },
+      },
+    },
+    async (req) => {
+      const ev = await hub.publish({ channel: req.body.channel, kind: req.body.kind, data: req.body.data }, 'http');
+      return { channel: ev.channel, offset: ev.offset, epoch: ev.epoch };
+    },
+  );
+}

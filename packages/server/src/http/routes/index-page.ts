@@ -1,0 +1,54 @@
+/**
+ * @module index-page
+ * `/`: a small page listing the endpoints (the dashboard replaces it when built), plus `/health` and `/ready`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../hub.js';
+
+const ENDPOINTS: [string, string][] = [
+  ['GET /ws', 'WebSocket, protocol v1 (docs/protocol.md)'],
+  ['GET /api/v1/stream?channels=…', 'Server-Sent Events fallback'],
+  ['GET /api/v1/stats', 'hub statistics'],
+  ['GET /api/v1/channels', 'active channels with offsets and subscribers'],
+  ['GET /api/v1/channels/:channel/history', 'channel history'],
+  ['POST /api/v1/publish', 'publish an event'],
+  ['GET /metrics', 'Prometheus metrics of the hub'],
+  ['GET /api/docs', 'OpenAPI documentation'],
+  ['GET /health, /ready', 'liveness and readiness'],
+];
+
+function page(node: string): string {
+  const rows = ENDPOINTS.map(([path, what]) => `<tr><td><code>${path}</code></td><td>${what}</td></tr>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
+<style>body{font:15px system-ui,sans-serif;margin:2rem auto;max-width:760px;color:#1d2330}
+td{padding:.3rem .8rem;border-bottom:1px solid #e3e6ea}code{color:#0b5cad}</style></head>
+<body><h1>Vigil</h1><p>Real-time monitoring hub, node <code>${node}</code>.</p><table>${rows}</table></body></html>`;
+}
+
+export function indexRoutes(app: FastifyInstance, hub: Hub): void {
+  const html = page(hub.config.nodeId.replace(/[<>&"]/g, ''));
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness: 200 while the process serves HTTP',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Readiness: 200 once listening, 503 while starting or shutting down',
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string' } } },
+          503: { type: 'object', properties: { status: { type: 'string' } } },
+        },
+      },
+    },
+    async (_req, reply) => (hub.isReady() ? { status: 'ready' } : reply.status(503).send({ status: 'not_ready' })),
+  );
+}

@@ -1,0 +1,17 @@
+/**
+ * @module prometheus-route
+ * `/metrics`: the Prometheus exposition of the hub's own metrics.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../hub.js';
+
+export function metricsRoute(app: FastifyInstance, hub: Hub): void {
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics of the hub (vigil_*)', produces: ['text/plain'] } },
+    async (_req, reply) => {
+      const body = await hub.metrics.registry.metrics();
+      return reply.type(hub.metrics.registry.contentType).send(body);
+    },
+  );
+}

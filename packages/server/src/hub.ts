@@ -1,0 +1,219 @@
+/**
+ * @module hub
+ * Wires the parts of one Vigil node together: configuration, broker, gateway, HTTP app, call methods and metrics.
+ * `Hub.create()` builds it, `listen()` starts serving, `stop()` drains and closes.
+ */
+import { mkdirSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Broker, StoredEvent } from './broker/broker.js';
+import { HistoryPolicies } from './broker/history-policy.js';
+import { MemoryBroker } from './broker/memory-broker.js';
+import type { Config } from './config/load.js';
+import { Gateway, type PublishRequest } from './gateway/gateway.js';
+import { MethodRegistry } from './gateway/methods.js';
+import { SnapshotRegistry } from './gateway/snapshots.js';
+import { buildHttpApp } from './http/app.js';
+import { HubCounters } from './observability/hub-counters.js';
+import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
+
+/** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
+export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
+
+export type PublishHandler = (req: PublishRequest, source: string) => Promise<StoredEvent>;
+
+export interface HubOptions {
+  logger?: Logger;
+  broker?: Broker;
+}
+
+export interface HubStats {
+  node: string;
+  uptime_s: number;
+  broker: string;
+  connections: number;
+  connections_total: number;
+  subscriptions: number;
+  channels: number;
+  messages_in: number;
+  messages_out: number;
+  events_published: number;
+  queue_drops: number;
+}
+
+const HistoryParams = Type.Object({
+  channel: Type.String(),
+  since: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+});
+
+export class Hub {
+  readonly counters = new HubCounters();
+  readonly methods = new MethodRegistry();
+  readonly snapshots = new SnapshotRegistry();
+  readonly broker: Broker;
+  readonly gateway: Gateway;
+  readonly metrics: HubMetrics;
+  readonly app: FastifyInstance;
+  readonly log: Logger;
+  private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
+  private ready = false;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    options: HubOptions,
+  ) {
+    this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
+    this.broker =
+      options.broker ??
+      new MemoryBroker({
+        policies: new HistoryPolicies(
+          { max_events: config.history.maxEvents, max_age_ms: config.history.maxAgeMs },
+          config.history.channels,
+        ),
+      });
+    this.gateway = new Gateway(config.gateway, {
+      broker: this.broker,
+      nodeId: config.nodeId,
+      methods: this.methods,
+      snapshots: this.snapshots,
+      counters: this.counters,
+      publish: (req, session) => this.publish(req, session),
+      observeFanout: (s) => this.metrics.fanoutLatency.observe(s),
+      log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
+    this.metrics = createHubMetrics({
+      counters: this.counters,
+      subscriptions: () => this.gateway.subscriptions.count,
+      historyEvents: async () => (await this.broker.channels()).reduce((n, c) => n + c.history_size, 0),
+    });
+    this.registerBuiltinMethods();
+    this.app = buildHttpApp(this);
+    this.gateway.attach(this.app.server);
+  }
+
+  static async create(config: Config, options: HubOptions = {}): Promise<Hub> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const hub = new Hub(config, options);
+    await hub.broker.start();
+    return hub;
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    await this.app.listen({ host: this.config.host, port: this.config.port });
+    const addr = this.app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : this.config.port;
+    this.ready = true;
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return { host: this.config.host, port, url: `http://${host}:${port}` };
+  }
+
+  isReady(): boolean {
+    return this.ready && this.stopping === undefined;
+  }
+
+  /** Lets a part of the hub (metrics ingest, say) take publishes to channels matching `pattern`. */
+  claimPublish(pattern: string, handle: PublishHandler): void {
+    this.publishHandlers.push({ pattern, handle });
+  }
+
+  /** Publishes on behalf of a client (WS or HTTP): validates the channel and applies claims and reservations. */
+  async publish(req: PublishRequest, source: string): Promise<StoredEvent> {
+    if (!isValidChannel(req.channel)) {
+      throw new VigilError('invalid_channel', `Invalid channel '${String(req.channel).slice(0, 300)}'`, {
+        channel: req.channel,
+      });
+    }
+    for (const h of this.publishHandlers) if (matchChannel(h.pattern, req.channel)) return h.handle(req, source);
+    if (RESERVED_PATTERNS.some((p) => matchChannel(p, req.channel))) {
+      throw new VigilError('forbidden', `Channel '${req.channel}' is written by the hub only`, {
+        channel: req.channel,
+      });
+    }
+    return this.emit(req.channel, req.kind ?? 'message', req.data);
+  }
+
+  /** Publishes an event from inside the hub. */
+  emit(channel: string, kind: string, data: unknown, ts?: number): Promise<StoredEvent> {
+    this.counters.published++;
+    return this.broker.publish(ts === undefined ? { channel, kind, data } : { channel, kind, data, ts });
+  }
+
+  async stats(): Promise<HubStats> {
+    const c = this.counters;
+    return {
+      node: this.config.nodeId,
+      uptime_s: Math.round((Date.now() - c.startedAt) / 1000),
+      broker: this.broker.engine,
+      connections: c.connectionsActive,
+      connections_total: c.connectionsTotal,
+      subscriptions: this.gateway.subscriptions.count,
+      channels: (await this.broker.channels()).length,
+      messages_in: c.totalIn(),
+      messages_out: c.totalOut(),
+      events_published: c.published,
+      queue_drops: c.queue.drops,
+    };
+  }
+
+  /** Subscribers on this node whose pattern matches `channel`. */
+  subscriberCount(channel: string): number {
+    let n = 0;
+    this.gateway.subscriptions.index.forEachMatch(channel, () => {
+      n++;
+    });
+    return n;
+  }
+
+  async channelHistory(channel: string, since?: number, limit = 100) {
+    if (!isValidChannel(channel))
+      throw new VigilError('invalid_channel', `Invalid channel '${String(channel).slice(0, 300)}'`);
+    const position = await this.broker.position(channel);
+    const history = await this.broker.history(
+      channel,
+      since === undefined ? { limit } : { since: { epoch: position.epoch, offset: since }, limit },
+    );
+    return {
+      channel,
+      epoch: history.epoch,
+      offset: history.offset,
+      events: history.events.map((e) => ({
+        channel: e.channel,
+        offset: e.offset,
+        ts: e.ts,
+        kind: e.kind,
+        data: e.data,
+      })),
+    };
+  }
+
+  private registerBuiltinMethods(): void {
+    this.methods.register('stats', () => this.stats());
+    this.methods.register('channels.history', (params) => {
+      if (!Value.Check(HistoryParams, params)) {
+        const first = Value.Errors(HistoryParams, params).First();
+        throw new VigilError('bad_request', `channels.history: ${first?.path || '/'} ${first?.message ?? 'invalid'}`, {
+          path: first?.path ?? '',
+        });
+      }
+      return this.channelHistory(params.channel, params.since, params.limit);
+    });
+  }
+
+  /** Graceful stop: no new connections, `closing` (1001) to every client, flush, close. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.ready = false;
+      const timeout = this.config.shutdownTimeoutMs;
+      await this.gateway.shutdown(Math.max(100, timeout - 500));
+      await this.app.close();
+      await this.broker.close();
+    })();
+    return this.stopping;
+  }
+}

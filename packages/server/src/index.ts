@@ -1,0 +1,9 @@
+/**
+ * @module @vigil/server
+ * The Vigil hub as a library: build a configuration, create the hub, listen.
+ */
+export * from './broker/broker.js';
+export { HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
+export { MemoryBroker } from './broker/memory-broker.js';
+export { type Config, ConfigError, loadConfig } from './config/load.js';
+export { Hub, type HubOptions, type HubStats, RESERVED_PATTERNS } from './hub.js';

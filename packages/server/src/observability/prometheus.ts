@@ -1,0 +1,123 @@
+/**
+ * @module prometheus
+ * The hub's own Prometheus metrics, all named `vigil_*`. Hot-path counts live in HubCounters as plain integers and
+ * are read at scrape time; only the fan-out latency histogram is observed directly.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { HubCounters } from './hub-counters.js';
+
+export interface HubMetrics {
+  registry: Registry;
+  fanoutLatency: Histogram;
+}
+
+export interface MetricSources {
+  counters: HubCounters;
+  subscriptions: () => number;
+  historyEvents: () => Promise<number>;
+}
+
+function setFromMap(metric: Counter | Gauge, label: string, values: Map<string | number, number>): void {
+  metric.reset();
+  for (const [k, v] of values) metric.inc({ [label]: String(k) }, v);
+}
+
+export function createHubMetrics(src: MetricSources): HubMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
+  const c = src.counters;
+  new Gauge({
+    name: 'vigil_connections_active',
+    help: 'Open WebSocket connections.',
+    registers: [registry],
+    collect() {
+      this.set(c.connectionsActive);
+    },
+  });
+  new Counter({
+    name: 'vigil_connections_total',
+    help: 'WebSocket connections accepted since start.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.connectionsTotal);
+    },
+  });
+  new Counter({
+    name: 'vigil_messages_in_total',
+    help: 'Client frames received, by op (`invalid` for frames that failed to decode or validate).',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      setFromMap(this, 'type', c.messagesIn);
+    },
+  });
+  new Counter({
+    name: 'vigil_messages_out_total',
+    help: 'Frames queued to clients, by type.',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      setFromMap(this, 'type', new Map([...c.messagesOut, ['event', c.eventsOut]]));
+    },
+  });
+  new Counter({
+    name: 'vigil_events_published_total',
+    help: 'Events published through the hub.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.published);
+    },
+  });
+  new Counter({
+    name: 'vigil_queue_drops_total',
+    help: 'Events dropped or conflated because a client queue was full.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(c.queue.drops);
+    },
+  });
+  new Counter({
+    name: 'vigil_gaps_total',
+    help: 'Gap frames sent, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      setFromMap(this, 'reason', new Map([...c.gapsByReason, ['slow_consumer', c.queue.gaps]]));
+    },
+  });
+  new Counter({
+    name: 'vigil_disconnects_total',
+    help: 'WebSocket disconnects, by close code.',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      setFromMap(this, 'code', c.disconnects);
+    },
+  });
+  new Gauge({
+    name: 'vigil_subscriptions_active',
+    help: 'Subscriptions across all connections.',
+    registers: [registry],
+    collect() {
+      this.set(src.subscriptions());
+    },
+  });
+  new Gauge({
+    name: 'vigil_channel_history_events',
+    help: 'Events held in channel history, all channels.',
+    registers: [registry],
+    async collect() {
+      this.set(await src.historyEvents());
+    },
+  });
+  const fanoutLatency = new Histogram({
+    name: 'vigil_fanout_latency_seconds',
+    help: 'Time from an event reaching the gateway to its frames being written to every subscriber socket.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  return { registry, fanoutLatency };
+}
