@@ -1,0 +1,185 @@
+/**
+ * @module conformance
+ * The shared conformance suite every Broker engine must pass: offsets, epochs, history limits by count and age,
+ * recovery after a position, gaps, ordering and delivery to listeners. An engine's test file calls
+ * `brokerConformance()` with a factory; see memory-broker.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { Broker, HistoryPolicy, StoredEvent } from './broker.js';
+import type { HistoryRule } from './history-policy.js';
+
+export interface BrokerFactoryOptions {
+  defaults: HistoryPolicy;
+  rules?: HistoryRule[];
+}
+
+/** Builds a started broker. Calling it twice with `shared: true` must give two nodes of the same cluster. */
+export type BrokerFactory = (options: BrokerFactoryOptions) => Promise<Broker>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let unique = 0;
+const channelName = (base: string) => `conf.${base}.${process.pid}.${Date.now().toString(36)}${unique++}`;
+
+export function brokerConformance(engine: string, make: BrokerFactory): void {
+  describe(`Broker conformance: ${engine}`, () => {
+    const open: Broker[] = [];
+    const broker = async (options: BrokerFactoryOptions = { defaults: { max_events: 1000, max_age_ms: 600_000 } }) => {
+      const b = await make(options);
+      open.push(b);
+      return b;
+    };
+    after(async () => {
+      for (const b of open) await b.close();
+    });
+
+    test('offsets start at 1 and rise by 1 per channel; the epoch is stable', async () => {
+      const b = await broker();
+      const ch = channelName('offsets');
+      const other = channelName('other');
+      const empty = await b.position(ch);
+      assert.equal(empty.offset, 0);
+      const e1 = await b.publish({ channel: ch, kind: 'k', data: { n: 1 } });
+      const o1 = await b.publish({ channel: other, kind: 'k', data: null });
+      const e2 = await b.publish({ channel: ch, kind: 'k', data: { n: 2 } });
+      assert.equal(e1.offset, 1);
+      assert.equal(e2.offset, 2);
+      assert.equal(o1.offset, 1);
+      assert.equal(e1.epoch, e2.epoch);
+      assert.equal(empty.epoch, e1.epoch, 'an empty channel reports the epoch its first event will carry');
+      assert.deepEqual(await b.position(ch), { epoch: e1.epoch, offset: 2 });
+      assert.deepEqual(e2.data, { n: 2 });
+      assert.equal(e2.kind, 'k');
+      assert.equal(typeof e2.ts, 'number');
+    });
+
+    test('history is trimmed by count', async () => {
+      const ch = channelName('count');
+      const b = await broker({ defaults: { max_events: 5, max_age_ms: 600_000 } });
+      for (let i = 1; i <= 12; i++) await b.publish({ channel: ch, kind: 'k', data: i });
+      const h = await b.history(ch);
+      assert.deepEqual(
+        h.events.map((e) => e.offset),
+        [8, 9, 10, 11, 12],
+      );
+      assert.equal(h.offset, 12);
+    });
+
+    test('history is trimmed by age', async () => {
+      const ch = channelName('age');
+      const b = await broker({ defaults: { max_events: 1000, max_age_ms: 150 } });
+      await b.publish({ channel: ch, kind: 'k', data: 1 });
+      await b.publish({ channel: ch, kind: 'k', data: 2 });
+      await sleep(250);
+      await b.publish({ channel: ch, kind: 'k', data: 3 });
+      const h = await b.history(ch);
+      assert.deepEqual(
+        h.events.map((e) => e.offset),
+        [3],
+      );
+    });
+
+    test('per-pattern history rules override the defaults, first match wins', async () => {
+      const ch = channelName('rules');
+      const b = await broker({
+        defaults: { max_events: 100, max_age_ms: 600_000 },
+        rules: [
+          { pattern: 'conf.rules.>', max_events: 2 },
+          { pattern: 'conf.>', max_events: 50 },
+        ],
+      });
+      for (let i = 0; i < 10; i++) await b.publish({ channel: ch, kind: 'k', data: i });
+      assert.equal((await b.history(ch)).events.length, 2);
+    });
+
+    test('recovery returns exactly the events after a position, in order', async () => {
+      const ch = channelName('recover');
+      const b = await broker();
+      let epoch = '';
+      for (let i = 1; i <= 50; i++) epoch = (await b.publish({ channel: ch, kind: 'k', data: i })).epoch;
+      const h = await b.history(ch, { since: { epoch, offset: 20 } });
+      assert.equal(h.gap, undefined);
+      assert.deepEqual(
+        h.events.map((e) => e.offset),
+        Array.from({ length: 30 }, (_, i) => 21 + i),
+      );
+      const none = await b.history(ch, { since: { epoch, offset: 50 } });
+      assert.deepEqual(none.events, []);
+      assert.equal(none.gap, undefined);
+      const limited = await b.history(ch, { since: { epoch, offset: 10 }, limit: 3 });
+      assert.deepEqual(
+        limited.events.map((e) => e.offset),
+        [11, 12, 13],
+      );
+      const newest = await b.history(ch, { limit: 2 });
+      assert.deepEqual(
+        newest.events.map((e) => e.offset),
+        [49, 50],
+      );
+    });
+
+    test('a position older than history gives a history_expired gap, then what is left', async () => {
+      const ch = channelName('expired');
+      const b = await broker({ defaults: { max_events: 10, max_age_ms: 600_000 } });
+      let epoch = '';
+      for (let i = 1; i <= 30; i++) epoch = (await b.publish({ channel: ch, kind: 'k', data: i })).epoch;
+      const h = await b.history(ch, { since: { epoch, offset: 5 } });
+      assert.deepEqual(h.gap, { from: 6, to: 20, reason: 'history_expired' });
+      assert.deepEqual(
+        h.events.map((e) => e.offset),
+        Array.from({ length: 10 }, (_, i) => 21 + i),
+      );
+    });
+
+    test('a position from another epoch gives an epoch_changed gap and the whole history', async () => {
+      const ch = channelName('epoch');
+      const b = await broker();
+      for (let i = 1; i <= 3; i++) await b.publish({ channel: ch, kind: 'k', data: i });
+      const h = await b.history(ch, { since: { epoch: 'not-this-epoch', offset: 2 } });
+      assert.equal(h.gap?.reason, 'epoch_changed');
+      assert.equal(h.gap?.from, 3);
+      assert.deepEqual(
+        h.events.map((e) => e.offset),
+        [1, 2, 3],
+      );
+    });
+
+    test('listeners receive every event once, in offset order per channel', async () => {
+      const b = await broker();
+      const a = channelName('order-a');
+      const c = channelName('order-b');
+      const seen = new Map<string, number[]>();
+      const off = b.onEvent((e: StoredEvent) => {
+        if (e.channel !== a && e.channel !== c) return;
+        const list = seen.get(e.channel) ?? [];
+        list.push(e.offset);
+        seen.set(e.channel, list);
+      });
+      b.watch(a);
+      b.watch(c);
+      const pubs: Promise<StoredEvent>[] = [];
+      for (let i = 0; i < 200; i++) pubs.push(b.publish({ channel: i % 2 ? a : c, kind: 'k', data: i }));
+      await Promise.all(pubs);
+      const deadline = Date.now() + 3000;
+      while (((seen.get(a)?.length ?? 0) < 100 || (seen.get(c)?.length ?? 0) < 100) && Date.now() < deadline) {
+        await sleep(10);
+      }
+      off();
+      const expected = Array.from({ length: 100 }, (_, i) => i + 1);
+      assert.deepEqual(seen.get(a), expected);
+      assert.deepEqual(seen.get(c), expected);
+    });
+
+    test('channels() lists channels with positions and history sizes', async () => {
+      const b = await broker();
+      const ch = channelName('list');
+      await b.publish({ channel: ch, kind: 'k', data: 1 });
+      await b.publish({ channel: ch, kind: 'k', data: 2 });
+      const row = (await b.channels()).find((c) => c.channel === ch);
+      assert.ok(row, 'the channel is listed');
+      assert.equal(row.offset, 2);
+      assert.equal(row.history_size, 2);
+      assert.ok(row.last_ts > 0);
+    });
+  });
+}
