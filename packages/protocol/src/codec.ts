@@ -30,17 +30,24 @@ export interface Codec {
   decode(data: Buffer | string): unknown;
 }
 
+function isPrototypeCarrier(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype');
+}
+
 function reviver(this: unknown, key: string, value: unknown): unknown {
   if (key === '__proto__') return undefined;
-  if (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype')) {
-    return undefined;
-  }
+  if (key === 'constructor' && isPrototypeCarrier(value)) return undefined;
   return value;
 }
 
-/** JSON.parse that cannot introduce prototype-polluting keys. The reviver runs only when such a key may be present. */
+/**
+ * JSON.parse that cannot introduce prototype-polluting keys. The reviver runs only when such a key may be present;
+ * a `\u` escape can spell one (`"\u005f_proto__"`), so any escape takes the slow path too.
+ */
 export function safeJsonParse(text: string): unknown {
-  if (text.includes('__proto__') || text.includes('constructor')) return JSON.parse(text, reviver);
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
+    return JSON.parse(text, reviver);
+  }
   return JSON.parse(text);
 }
 
@@ -64,6 +71,8 @@ export function exceedsDepth(value: unknown, limit = MAX_DEPTH): boolean {
 }
 
 function stripPollution(value: unknown, depth: number): unknown {
+  // JSON has no bigint; one would break schema checks and JSON fan-out (ext 0x42, BigInt64Array).
+  if (typeof value === 'bigint') return Number(value);
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH + 1) return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = stripPollution(value[i], depth + 1);
@@ -79,7 +88,7 @@ function stripPollution(value: unknown, depth: number): unknown {
   }
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
-    if (key === '__proto__' || key === '__proto_') {
+    if (key === '__proto__' || key === '__proto_' || (key === 'constructor' && isPrototypeCarrier(obj[key]))) {
       delete obj[key];
       continue;
     }
@@ -109,7 +118,15 @@ export const jsonCodec: Codec = {
 };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+// int64AsType 'number': 64-bit ints (any integer over 2^32 from most encoders) decode as numbers, as in JSON, not
+// bigints. structuredClone false: no reference/cycle extensions.
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  int64AsType: 'number',
+  structuredClone: false,
+});
 
 export const msgpackCodec: Codec = {
   encoding: 'msgpack',
