@@ -1,0 +1,134 @@
+/** @module metrics/ingest/influx-line.test — parsing of InfluxDB line protocol. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseInfluxLines } from './influx-line.js';
+
+const NOW = 1_700_000_000_000;
+
+describe('parseInfluxLines', () => {
+  it('maps a Telegraf cpu line to one sample per numeric field', () => {
+    const r = parseInfluxLines(
+      'cpu,cpu=cpu-total,host=web1 usage_user=12.5,usage_system=3i,online=true,state="ok" 1700000000123456789',
+      NOW,
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.skippedStringFields, 1);
+    assert.deepEqual(r.samples, [
+      { name: 'cpu_usage_user', value: 12.5, labels: { cpu: 'cpu-total', host: 'web1' }, ts: 1700000000123 },
+      { name: 'cpu_usage_system', value: 3, labels: { cpu: 'cpu-total', host: 'web1' }, ts: 1700000000123 },
+      { name: 'cpu_online', value: 1, labels: { cpu: 'cpu-total', host: 'web1' }, ts: 1700000000123 },
+    ]);
+    assert.notEqual(r.samples[0].labels, r.samples[1].labels);
+  });
+
+  it('names the `value` field after the measurement and defaults the timestamp to now', () => {
+    const r = parseInfluxLines('temperature value=21.5,max=30u', NOW);
+    assert.deepEqual(r.samples, [
+      { name: 'temperature', value: 21.5, labels: {}, ts: NOW },
+      { name: 'temperature_max', value: 30, labels: {}, ts: NOW },
+    ]);
+  });
+
+  it('applies the timestamp precision', () => {
+    const line = (ts: string) => `m v=1 ${ts}`;
+    assert.equal(parseInfluxLines(line('1700000000123456789'), NOW, 'ns').samples[0].ts, 1700000000123);
+    assert.equal(parseInfluxLines(line('1700000000123456'), NOW, 'us').samples[0].ts, 1700000000123);
+    assert.equal(parseInfluxLines(line('1700000000123'), NOW, 'ms').samples[0].ts, 1700000000123);
+    assert.equal(parseInfluxLines(line('1700000000'), NOW, 's').samples[0].ts, 1700000000000);
+    assert.equal(parseInfluxLines(line('999'), NOW, 'ns').samples[0].ts, 0);
+    assert.throws(() => parseInfluxLines('m v=1', NOW, 'h' as 'ns'), TypeError);
+  });
+
+  it('unescapes measurement, tags, field keys and string fields', () => {
+    const body = [
+      'my\\ meas\\,ure,tag\\ key=tag\\,val\\=ue,path=C:\\dir field\\=key=1,s="quoted \\"string\\", with, commas and spaces",b=F',
+    ].join('\n');
+    const r = parseInfluxLines(body, NOW);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.skippedStringFields, 1);
+    assert.deepEqual(
+      r.samples.map((s) => [s.name, s.value]),
+      [
+        ['my_meas_ure_field_key', 1],
+        ['my_meas_ure_b', 0],
+      ],
+    );
+    assert.deepEqual(r.samples[0].labels, { tag_key: 'tag,val=ue', path: 'C:\\dir' });
+  });
+
+  it('sanitises names and keeps dots in measurements', () => {
+    const r = parseInfluxLines('disk-io.stats,dev-name=sda 1read=5i,Bytes/sec=2', NOW);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(
+      r.samples.map((s) => s.name),
+      ['disk_io.stats__1read', 'disk_io.stats_Bytes_sec'],
+    );
+    assert.deepEqual(r.samples[0].labels, { dev_name: 'sda' });
+  });
+
+  it('handles integers, booleans and float syntaxes', () => {
+    const r = parseInfluxLines('m a=-3i,b=4294967296u,c=t,d=TRUE,e=False,f=-1.5e3,g=.5,h=1', NOW);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(
+      r.samples.map((s) => s.value),
+      [-3, 4294967296, 1, 1, 0, -1500, 0.5, 1],
+    );
+  });
+
+  it('rejects malformed lines with line numbers and keeps the good ones', () => {
+    const lines = [
+      'ok v=1', // 1
+      'nofields', // 2
+      'm,tag v=1', // 3: tag without =
+      'm,t= v=1', // 4: empty tag value
+      'm v=', // 5: missing value
+      'm v=abc', // 6
+      'm v=1.5i', // 7: bad integer
+      'm v=-1u', // 8: negative unsigned
+      'm v="unterminated', // 9
+      'm v=1 12.5', // 10: bad timestamp
+      'm v=1 123 456', // 11: trailing text
+      'm,__x=1 v=1', // 12: reserved label
+      'm,a=1,a=2 v=1', // 13: duplicate tag
+      'm v=NaN', // 14: NaN not allowed
+      'm v=1,=2', // 15: empty field key
+      '  # a comment', // 16
+      ',t=1 v=1', // 17: missing measurement
+      'm v=1 -5', // 18: before the epoch
+      'm v=1x', // 19
+      'also_ok,t=x y=2i 1700000000000000000', // 20
+      'm a..b=1', // 21: empty name segment after mapping
+      'm,a=1,b="x" v=1', // 22: quotes are literal in tag values, fine
+      'm v=1,w', // 23
+    ];
+    const r = parseInfluxLines(lines.join('\r\n'), NOW);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 21, 23],
+    );
+    assert.deepEqual(
+      r.samples.map((s) => s.name),
+      ['ok_v', 'also_ok_y', 'm_v'],
+    );
+    const byLine = new Map(r.errors.map((e) => [e.line, e.message]));
+    assert.match(byLine.get(2)!, /missing fields/);
+    assert.match(byLine.get(6)!, /invalid value "abc" for field "v"/);
+    assert.match(byLine.get(9)!, /unterminated string/);
+    assert.match(byLine.get(12)!, /reserved/);
+    assert.match(byLine.get(13)!, /duplicate tag "a"/);
+    assert.match(byLine.get(21)!, /empty segment/);
+  });
+
+  it('keeps a line atomic: a bad later field drops the earlier ones too', () => {
+    const r = parseInfluxLines('m a=1,b=2,c=oops', NOW);
+    assert.equal(r.samples.length, 0);
+    assert.equal(r.errors.length, 1);
+  });
+
+  it('does not let tag keys pollute prototypes', () => {
+    const r = parseInfluxLines('m,__proto__=x v=1\nm,constructor=c v=1', NOW);
+    assert.equal(r.errors.length, 1);
+    assert.deepEqual(Object.keys(r.samples[0].labels), ['constructor']);
+    assert.equal(Object.getPrototypeOf(r.samples[0].labels), Object.prototype);
+  });
+});
