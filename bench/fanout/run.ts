@@ -1,0 +1,177 @@
+/**
+ * @module bench/fanout/run
+ * Entry point of the side-by-side benchmark (`npm run bench`). Runs the fan-out scenario against raw `ws`,
+ * Socket.IO and Vigil, and the idle-connections scenario against raw `ws` and Vigil, each server in its own child
+ * process with this process as the load generator; prints tables and writes `bench/results/fanout-<ts>.json`.
+ *
+ *   node --import tsx bench/fanout/run.ts [--scenario all|fanout|idle] [--targets ws,socketio,vigil[,ws-batch]]
+ *     [--subscribers 1000] [--event-bytes 150] [--step-ms 1500] [--start-rate 50] [--latency-ms 4000]
+ *     [--idle-connections 10000] [--hold-ms 2000] [--vigil-arg <arg>]... [--no-build] [--out <dir>]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { RunContext } from './context.js';
+import { type FanoutOptions, runFanout } from './fanout.js';
+import { type IdleOptions, runIdle } from './idle.js';
+import { computeRatios, formatReport, type Report, writeReport } from './report.js';
+import { ServerProcess } from './server-process.js';
+import { DEFAULT_TARGETS, TARGET_IDS, TARGETS, type TargetId } from './targets.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'all' },
+    targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
+    subscribers: { type: 'string', default: '1000' },
+    'event-bytes': { type: 'string', default: '150' },
+    'step-ms': { type: 'string', default: '1500' },
+    'start-rate': { type: 'string', default: '50' },
+    'latency-ms': { type: 'string', default: '4000' },
+    'idle-connections': { type: 'string', default: '10000' },
+    'hold-ms': { type: 'string', default: '2000' },
+    'vigil-arg': { type: 'string', multiple: true, default: [] },
+    'no-build': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, 'bench/results') },
+  },
+});
+
+const scenario = values.scenario;
+if (scenario !== 'all' && scenario !== 'fanout' && scenario !== 'idle') throw new Error(`bad --scenario ${scenario}`);
+const targets = values.targets.split(',').map((t) => {
+  if (!(TARGET_IDS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}`);
+  return t as TargetId;
+});
+
+const fanoutOpts: FanoutOptions = {
+  subscribers: Number(values.subscribers),
+  eventBytes: Number(values['event-bytes']),
+  stepMs: Number(values['step-ms']),
+  startRate: Number(values['start-rate']),
+  growth: 2,
+  maxSteps: 14,
+  refineSteps: 3,
+  maxDrainMs: 250,
+  maxRampMs: 26_000,
+  noiseLimitPct: 25,
+  latencyMs: Number(values['latency-ms']),
+  latencyWarmupMs: 500,
+  sampleEvery: 20,
+  connectConcurrency: 100,
+};
+const idleOpts: IdleOptions = {
+  connections: Number(values['idle-connections']),
+  connectConcurrency: 200,
+  holdMs: Number(values['hold-ms']),
+};
+
+const log = (line: string): void => console.log(line);
+
+/** Vigil runs from `packages/server/dist`; build it when missing. Returns why it is unavailable, or null. */
+function ensureVigilBuilt(): string | null {
+  const main = join(root, 'packages/server/dist/cli/main.js');
+  if (existsSync(main)) return null;
+  if (values['no-build']) return `${main} missing (--no-build)`;
+  log('packages/server/dist missing: running npm run build ...');
+  const res = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+  if (res.status === 0 && existsSync(main)) return null;
+  const tail = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');
+  return `npm run build failed (exit ${res.status}):\n${tail}`;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const tmpDir = mkdtempSync(join(os.tmpdir(), 'vigil-bench-'));
+  const ctx: RunContext = {
+    root,
+    host: '127.0.0.1',
+    tmpDir,
+    nodeFlags: ['--expose-gc', '--import', 'tsx', '--import', pathToFileURL(join(here, 'gc-hook.ts')).href],
+    vigilArgs: values['vigil-arg'],
+    readyTimeoutMs: 30_000,
+    log,
+  };
+  const report: Report = {
+    startedAt: started.toISOString(),
+    durationS: 0,
+    environment: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      totalMemMiB: Math.round(os.totalmem() / 1048576),
+    },
+    options: { scenario, targets, ...fanoutOpts, idle: idleOpts, vigilArgs: ctx.vigilArgs },
+    fanout: {},
+    idle: {},
+    ratios: [],
+  };
+  const vigilMissing = targets.includes('vigil') ? ensureVigilBuilt() : null;
+  if (vigilMissing) log(`Vigil skipped: ${vigilMissing}`);
+
+  try {
+    if (scenario !== 'idle') {
+      // Raw ws runs first: half of its peak is the common rate every target's latency is also measured at.
+      let referenceRate: number | undefined;
+      const ordered = [...targets].sort((a, b) => Number(b === 'ws') - Number(a === 'ws'));
+      for (const id of ordered) {
+        if (id === 'vigil' && vigilMissing) {
+          report.fanout[id] = { error: `skipped: ${vigilMissing}` };
+          continue;
+        }
+        log(`\n[fanout] ${TARGETS[id].label}`);
+        try {
+          const result = await runFanout(TARGETS[id], fanoutOpts, ctx, referenceRate);
+          report.fanout[id] = result;
+          if (id === 'ws' && result.halfPeak) {
+            referenceRate = result.halfPeak.eventsPerSec;
+            result.referenceEventsPerSec = referenceRate;
+            result.atReference = result.halfPeak;
+          }
+        } catch (err) {
+          log(`  error: ${(err as Error).message}`);
+          report.fanout[id] = { error: (err as Error).message };
+        }
+      }
+    }
+    if (scenario !== 'fanout') {
+      for (const id of targets.filter((t) => t === 'ws' || t === 'vigil')) {
+        if (id === 'vigil' && vigilMissing) {
+          report.idle[id] = { error: `skipped: ${vigilMissing}` };
+          continue;
+        }
+        log(`\n[idle] ${TARGETS[id].label}: ${idleOpts.connections} connections`);
+        try {
+          report.idle[id] = await runIdle(TARGETS[id], idleOpts, ctx);
+        } catch (err) {
+          log(`  error: ${(err as Error).message}`);
+          report.idle[id] = { error: (err as Error).message };
+        }
+      }
+    }
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+  report.durationS = Math.round((Date.now() - started.getTime()) / 1000);
+  report.ratios = computeRatios(report);
+  log(formatReport(report));
+  log(`\nwrote ${writeReport(report, values.out)} (${report.durationS} s)`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    ServerProcess.killAll();
+    process.exit(130);
+  });
+}
+
+main().catch((err: unknown) => {
+  ServerProcess.killAll();
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+/**
+ * @module bench/fanout/targets
+ * The three servers under test and what differs between them: how each is started, the paths subscribers and the
+ * publisher connect to, the protocol-level handshake after the HTTP upgrade, and how an event is wrapped to publish.
+ */
+import { join } from 'node:path';
+import type { WsConn } from './ws-client.js';
+
+export type TargetId = 'ws' | 'ws-batch' | 'socketio' | 'vigil';
+export const TARGET_IDS: readonly TargetId[] = ['ws', 'ws-batch', 'socketio', 'vigil'];
+/** What `npm run bench` runs; `ws-batch` (coalescing baseline) is opt-in. */
+export const DEFAULT_TARGETS: readonly TargetId[] = ['ws', 'socketio', 'vigil'];
+
+/** Non-event frames seen after the handshake (replies, errors, gaps): counted, first few kept for the report. */
+export interface MiscLog {
+  count: number;
+  samples: string[];
+}
+
+export function recordMisc(log: MiscLog, payload: Buffer): void {
+  log.count++;
+  if (log.samples.length < 5) log.samples.push(payload.toString('utf8', 0, Math.min(payload.length, 200)));
+}
+
+export interface Target {
+  id: TargetId;
+  label: string;
+  subscribePath: string;
+  publishPath: string;
+  /** No protocol-level handshake: the connection is ready right after HTTP 101. */
+  readyOnOpen: boolean;
+  /** `node` arguments (script and its flags) that start the server. */
+  serverArgs(root: string, port: number, dataDir: string): string[];
+  /** The text frame a publisher sends to publish `eventJson`. */
+  publishText(eventJson: string): string;
+  /** A data frame before the connection is ready; sets `conn.ready` when the handshake completes. */
+  onPreReady(conn: WsConn, payload: Buffer, misc: MiscLog): void;
+  /** A small data frame after ready (not an event). */
+  onMisc(conn: WsConn, payload: Buffer, misc: MiscLog): void;
+}
+
+const wsTarget: Target = {
+  id: 'ws',
+  label: 'raw ws (pre-framed)',
+  subscribePath: '/sub',
+  publishPath: '/pub',
+  readyOnOpen: true,
+  serverArgs: (root, port) => [join(root, 'bench/fanout/ws-server.ts'), '--port', String(port)],
+  publishText: (eventJson) => eventJson,
+  onPreReady: (_conn, payload, misc) => recordMisc(misc, payload),
+  onMisc: (_conn, payload, misc) => recordMisc(misc, payload),
+};
+
+const wsBatchTarget: Target = {
+  ...wsTarget,
+  id: 'ws-batch',
+  label: 'raw ws (coalesced)',
+  serverArgs: (root, port) => [...wsTarget.serverArgs(root, port, ''), '--batch'],
+};
+
+const CH_0 = 0x30; // '0'
+const CH_2 = 0x32; // '2'
+const CH_4 = 0x34; // '4'
+
+const socketioTarget: Target = {
+  id: 'socketio',
+  label: 'Socket.IO 4.8 (room)',
+  subscribePath: '/socket.io/?EIO=4&transport=websocket',
+  publishPath: '/socket.io/?EIO=4&transport=websocket&role=pub',
+  readyOnOpen: false,
+  serverArgs: (root, port) => [join(root, 'bench/fanout/socketio-server.ts'), '--port', String(port)],
+  publishText: (eventJson) => `42["pub",${eventJson}]`,
+  // engine.io open `0{...}` -> answer a socket.io CONNECT to "/" (`40`); its ack `40{"sid":...}` makes us ready
+  onPreReady: (conn, payload, misc) => {
+    if (payload[0] === CH_0) conn.sendText('40');
+    else if (payload[0] === CH_4 && payload[1] === CH_0) conn.ready = true;
+    else if (payload.length === 1 && payload[0] === CH_2) conn.sendText('3');
+    else recordMisc(misc, payload);
+  },
+  // engine.io ping `2` -> pong `3`
+  onMisc: (conn, payload, misc) => {
+    if (payload.length === 1 && payload[0] === CH_2) conn.sendText('3');
+    else recordMisc(misc, payload);
+  },
+};
+
+const WELCOME = Buffer.from('"welcome"');
+
+const vigilTarget: Target = {
+  id: 'vigil',
+  label: 'Vigil',
+  subscribePath: '/ws?channels=bench',
+  publishPath: '/ws',
+  readyOnOpen: false,
+  serverArgs: (root, port, dataDir) => [
+    join(root, 'packages/server/dist/cli/main.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--data',
+    dataDir,
+  ],
+  publishText: (eventJson) => `{"op":"publish","channel":"bench","data":${eventJson}}`,
+  onPreReady: (conn, payload, misc) => {
+    if (payload.includes(WELCOME)) conn.ready = true;
+    else recordMisc(misc, payload);
+  },
+  onMisc: (_conn, payload, misc) => recordMisc(misc, payload),
+};
+
+export const TARGETS: Record<TargetId, Target> = {
+  ws: wsTarget,
+  'ws-batch': wsBatchTarget,
+  socketio: socketioTarget,
+  vigil: vigilTarget,
+};
