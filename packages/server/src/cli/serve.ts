@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { Hub } from '../hub.js';
 
-export const SERVE_USAGE = `Usage: vigil serve [--host H] [--port P] [--data DIR] [--config FILE]
+export const SERVE_USAGE = `Usage: vigil serve [--host H] [--port P] [--data DIR] [--config FILE] [--insecure]
 
-Starts the hub. Environment: VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_CONFIG, VIGIL_LOG_LEVEL, VIGIL_NODE_ID.
-Flags override the environment, which overrides the config file.`;
+Starts the hub. Environment: VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_CONFIG, VIGIL_LOG_LEVEL, VIGIL_NODE_ID,
+VIGIL_INSECURE. Flags override the environment, which overrides the config file. --insecure allows binding a
+non-loopback address while authentication is not configured.`;
 
 export async function serve(argv: string[]): Promise<number> {
-  let values: { host?: string; port?: string; data?: string; config?: string; help?: boolean };
+  let values: { host?: string; port?: string; data?: string; config?: string; insecure?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -22,6 +23,7 @@ export async function serve(argv: string[]): Promise<number> {
         port: { type: 'string' },
         data: { type: 'string' },
         config: { type: 'string' },
+        insecure: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -37,7 +39,13 @@ export async function serve(argv: string[]): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({
-      flags: { host: values.host, port: values.port, data_dir: values.data, config: values.config },
+      flags: {
+        host: values.host,
+        port: values.port,
+        data_dir: values.data,
+        config: values.config,
+        insecure: values.insecure,
+      },
     });
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { isValidPattern } from '@vigil/protocol';
 import { parse as parseYaml } from 'yaml';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { parseDuration } from './duration.js';
@@ -29,6 +30,7 @@ export interface Config {
   readonly dataDir: string;
   readonly nodeId: string;
   readonly logLevel: RawConfig['log_level'];
+  readonly insecure: boolean;
   readonly shutdownTimeoutMs: number;
   readonly gateway: {
     readonly path: string;
@@ -52,7 +54,7 @@ export interface Config {
 
 export interface ConfigSources {
   /** Parsed command-line flags (already named as config keys: host, port, data_dir, config). */
-  flags?: { host?: string; port?: string | number; data_dir?: string; config?: string };
+  flags?: { host?: string; port?: string | number; data_dir?: string; config?: string; insecure?: boolean };
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Extra values merged over the file (used by tests and embedding). */
@@ -65,6 +67,7 @@ const ENV_KEYS: [string, string][] = [
   ['VIGIL_DATA_DIR', 'data_dir'],
   ['VIGIL_NODE_ID', 'node_id'],
   ['VIGIL_LOG_LEVEL', 'log_level'],
+  ['VIGIL_INSECURE', 'insecure'],
 ];
 
 const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
@@ -99,6 +102,17 @@ function coercePort(value: unknown): unknown {
   return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 }
 
+function coerceBoolean(value: string): unknown {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  return value;
+}
+
+/** Loopback addresses: binding them needs no auth. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function pathToKey(path: string): string {
   return path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
 }
@@ -123,12 +137,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const raw: Record<string, unknown> = file ? readFile(file) : {};
   for (const [name, key] of ENV_KEYS) {
     const v = env[name];
-    if (v !== undefined && v !== '') raw[key] = key === 'port' ? coercePort(v) : v;
+    if (v === undefined || v === '') continue;
+    raw[key] = key === 'port' ? coercePort(v) : key === 'insecure' ? coerceBoolean(v) : v;
   }
   if (sources.overrides) Object.assign(raw, sources.overrides);
   if (flags.host !== undefined) raw.host = flags.host;
   if (flags.port !== undefined) raw.port = coercePort(flags.port);
   if (flags.data_dir !== undefined) raw.data_dir = flags.data_dir;
+  if (flags.insecure) raw.insecure = true;
 
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   if (!Value.Check(ConfigSchema, withDefaults)) {
@@ -138,6 +154,20 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new ConfigError(key, `${first?.message ?? 'invalid'}${got !== undefined ? ` (got ${got})` : ''}`);
   }
   const c = withDefaults as RawConfig;
+  if (!isLoopback(c.host) && !c.insecure) {
+    throw new ConfigError(
+      'host',
+      `binding ${c.host} exposes the hub without authentication; bind 127.0.0.1, or pass --insecure (insecure: true)`,
+    );
+  }
+  c.history.channels.forEach((r, i) => {
+    if (!isValidPattern(r.pattern)) {
+      throw new ConfigError(
+        `history.channels.${i}.pattern`,
+        `not a channel name or pattern: ${JSON.stringify(r.pattern)}`,
+      );
+    }
+  });
   const g = c.gateway;
   const config: Config = {
     host: c.host,
@@ -145,6 +175,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dataDir: resolve(cwd, c.data_dir),
     nodeId: c.node_id ?? `${hostname()}-${process.pid}`,
     logLevel: c.log_level,
+    insecure: c.insecure,
     shutdownTimeoutMs: ms(c.shutdown_timeout, 'shutdown_timeout'),
     gateway: {
       path: g.path,

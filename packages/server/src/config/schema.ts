@@ -13,7 +13,11 @@ export const HistoryRuleSchema = Type.Object(
   {
     pattern: Type.String({ minLength: 1, maxLength: 255, description: 'Channel name or pattern (`*`, `>`).' }),
     max_events: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
-    max_age: Type.Optional(Duration('10m', 'How long events stay in history.')),
+    max_age: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
+        description: 'How long events stay in history; default: history.max_age.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -28,6 +32,10 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info' },
     ),
+    insecure: Type.Boolean({
+      default: false,
+      description: 'Allow binding a non-loopback address while auth is not configured.',
+    }),
     shutdown_timeout: Duration('5s', 'Longest graceful shutdown before the process exits anyway.'),
     gateway: Type.Object(
       {

@@ -17,8 +17,11 @@ export const MODE_LATEST = 1;
 export class Subscription {
   mode: number;
   filter: EventPredicate | undefined;
-  /** Concrete channels being recovered: live events for them wait here until the history has been sent. */
-  recovering: Map<string, PreparedEvent[]> | undefined;
+  /**
+   * While the subscribe op is in flight, live events wait here, to be sent after the reply, the snapshot and any
+   * recovered history (so a client never sees an event before its subscription's reply).
+   */
+  holding: PreparedEvent[] | undefined;
 
   constructor(
     readonly pattern: string,
@@ -28,7 +31,7 @@ export class Subscription {
   ) {
     this.mode = mode === 'latest' ? MODE_LATEST : MODE_STREAM;
     this.filter = filter;
-    this.recovering = undefined;
+    this.holding = [];
   }
 }
 
@@ -72,6 +75,8 @@ export class Connection {
   lastSeq = -1;
   pingSentAt = 0;
   messagesIn = 0;
+  /** The code the hub closed this connection with, when it was the hub that closed it. */
+  closeCode = 0;
 
   constructor(
     readonly session: string,
@@ -125,7 +130,6 @@ export class Connection {
         return;
       }
     }
-    this.stats.gaps++;
     this.items.push(new GapItem(channel, from, to, reason));
     this.modes.push(MODE_STREAM);
   }
@@ -188,16 +192,16 @@ export class Connection {
 
   /**
    * Writes queued frames with one corked batch, unless the socket still holds unsent data (then the queue waits for
-   * 'drain', where it can still be conflated). Returns the number of event frames written.
+   * 'drain', where it can still be conflated) and `force` is not set. Returns the number of event frames written.
    */
-  flush(): number {
+  flush(force = false): number {
     if (this.closed || this.items.length === 0) return 0;
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) {
       this.clear();
       return 0;
     }
-    if (this.direct && socket.writableNeedDrain) return 0;
+    if (this.direct && socket.writableNeedDrain && !force) return 0;
     const items = this.items;
     this.items = [];
     this.modes = [];
@@ -208,6 +212,7 @@ export class Connection {
       let buf: Buffer;
       if (item instanceof ControlItem) buf = item.buf;
       else if (item instanceof GapItem) {
+        this.stats.gaps++;
         const gap = { type: 'gap', channel: item.channel, from: item.from, to: item.to, reason: item.reason };
         buf = frameMessage(this.codec.encode(gap), this.codec.binary);
       } else {

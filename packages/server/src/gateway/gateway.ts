@@ -79,11 +79,7 @@ export class Gateway {
       maxPayload: options.maxPayload,
       perMessageDeflate: options.compression ? { threshold: 256 } : false,
       clientTracking: false,
-      handleProtocols: (offered: Set<string>) => {
-        if (offered.has(SUBPROTOCOL_MSGPACK)) return SUBPROTOCOL_MSGPACK;
-        if (offered.has(SUBPROTOCOL_JSON)) return SUBPROTOCOL_JSON;
-        return false;
-      },
+      handleProtocols: (offered: Set<string>) => pickSubprotocol(offered),
     });
     this.subscriptions = new SubscriptionManager({
       broker: deps.broker,
@@ -104,9 +100,16 @@ export class Gateway {
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== this.options.path || !this.accepting) {
-        socket.end(this.accepting ? 'HTTP/1.1 404 Not Found\r\n\r\n' : 'HTTP/1.1 503 Service Unavailable\r\n\r\n');
-        return;
+      if (url.pathname !== this.options.path) return refuse(socket, 404, 'Not Found', 'no WebSocket endpoint here');
+      if (!this.accepting) return refuse(socket, 503, 'Service Unavailable', 'the hub is shutting down');
+      const offered = req.headers['sec-websocket-protocol'];
+      if (offered !== undefined && pickSubprotocol(offered.split(',').map((p) => p.trim())) === false) {
+        return refuse(
+          socket,
+          400,
+          'Bad Request',
+          `unsupported subprotocol; use ${SUBPROTOCOL_JSON} or ${SUBPROTOCOL_MSGPACK}`,
+        );
       }
       socket.on('error', () => socket.destroy());
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, url));
@@ -305,14 +308,11 @@ export class Gateway {
       const conn = sub.conn;
       if (conn.lastSeq === seq) return;
       if (sub.filter !== undefined && !sub.filter(event)) return;
-      if (sub.recovering !== undefined) {
-        const waiting = sub.recovering.get(event.channel);
-        if (waiting) {
-          waiting.push(prepared);
-          return;
-        }
-      }
       conn.lastSeq = seq;
+      if (sub.holding !== undefined) {
+        sub.holding.push(prepared);
+        return;
+      }
       reached++;
       this.enqueue(conn, prepared, sub.mode);
     });
@@ -364,15 +364,17 @@ export class Gateway {
     if (retryAfterMs !== undefined) frame.retry_after_ms = retryAfterMs;
     conn.enqueueControl(frame);
     this.deps.counters.countOut('closing');
-    conn.flush();
+    // Written even past the queue bound: a slow client that resumes reading still learns why it was closed.
+    conn.flush(true);
     conn.closed = true;
+    conn.closeCode = code;
     this.subscriptions.removeAll(conn);
     try {
       conn.ws.close(code, reason);
     } catch {
       conn.ws.terminate();
     }
-    const grace = setTimeout(() => conn.ws.terminate(), stuck ? 1000 : 3000);
+    const grace = setTimeout(() => conn.ws.terminate(), stuck ? 2000 : 3000);
     grace.unref();
   }
 
@@ -382,7 +384,7 @@ export class Gateway {
     conn.clear();
     this.subscriptions.removeAll(conn);
     this.deps.counters.connectionsActive--;
-    this.deps.counters.countDisconnect(code);
+    this.deps.counters.countDisconnect(conn.closeCode || code);
   }
 
   /** Stops accepting, tells every client to reconnect elsewhere, flushes and closes. Resolves when all are closed. */
@@ -397,4 +399,16 @@ export class Gateway {
     this.unlisten();
     this.wss.close();
   }
+}
+
+/** The first subprotocol the client offers that the hub speaks, in the client's order of preference. */
+function pickSubprotocol(offered: Iterable<string>): string | false {
+  for (const p of offered) if (p === SUBPROTOCOL_JSON || p === SUBPROTOCOL_MSGPACK) return p;
+  return false;
+}
+
+function refuse(socket: Duplex, status: number, text: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

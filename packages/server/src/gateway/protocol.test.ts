@@ -64,6 +64,31 @@ describe('gateway protocol', () => {
     pub.close();
   });
 
+  test('a subscribe pipelined with a publish gets its reply before the event', async () => {
+    for (let round = 0; round < 20; round++) {
+      const c = await TestClient.connect(h.wsUrl);
+      const channel = `pipe.r${round}`;
+      c.send({ op: 'subscribe', id: 's', channels: [channel] });
+      c.send({ op: 'publish', id: 'p', channel, data: round });
+      const ev = await c.next((f) => f.type === 'event');
+      const reply = await c.next((f) => f.type === 'reply' && f.id === 's');
+      assert.ok(c.frames.indexOf(reply) < c.frames.indexOf(ev), 'reply first');
+      c.close();
+    }
+  });
+
+  test('a client offering only unknown subprotocols is refused with 400', async () => {
+    const ws = new WebSocket(h.wsUrl, 'chat.v9');
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => {});
+    });
+    assert.equal(status, 400);
+    const first = await TestClient.connect(h.wsUrl, ['vigil.v1.json', SUBPROTOCOL_MSGPACK]);
+    assert.equal(first.ws.protocol, 'vigil.v1.json', "the client's preference order wins");
+    first.close();
+  });
+
   test('`>` matches one or more trailing segments; unsubscribe stops delivery', async () => {
     const c = await TestClient.connect(h.wsUrl);
     await c.request({ op: 'subscribe', channels: ['deep.>'] });

@@ -97,12 +97,6 @@ export class SubscriptionManager {
       const existing = conn.subs.get(pattern);
       if (existing) this.removeOne(conn, existing);
       const sub = new Subscription(pattern, conn, frame.mode, filter);
-      for (const [channel] of recover) {
-        if (matchChannel(pattern, channel)) {
-          sub.recovering ??= new Map();
-          sub.recovering.set(channel, []);
-        }
-      }
       conn.subs.set(pattern, sub);
       this.index.add(pattern, sub);
       this.watch(pattern);
@@ -119,6 +113,7 @@ export class SubscriptionManager {
       throw err;
     }
     if (conn.closed) return;
+    const recoverIndex = (list: [string, StreamPosition][], channel: string) => list.findIndex(([c]) => c === channel);
 
     const results: SubscriptionResult[] = patterns.map((channel, i) => ({
       channel,
@@ -126,9 +121,9 @@ export class SubscriptionManager {
       offset: positions[i]!.offset,
     }));
     for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i]!;
-      if (!sub.recovering) continue;
-      results[i]!.recovered = recover.every(([channel], j) => !sub.recovering!.has(channel) || !histories[j]!.gap);
+      const mine = recover.filter(([channel]) => matchChannel(patterns[i]!, channel));
+      if (mine.length > 0)
+        results[i]!.recovered = mine.every(([channel]) => !histories[recoverIndex(recover, channel)]!.gap);
     }
     reply({ subscriptions: results });
 
@@ -145,28 +140,35 @@ export class SubscriptionManager {
         }
       }
     }
+    // Per recovered channel, the last offset sent; held live events at or below it are duplicates.
+    const sent = new Map<string, number>();
     for (let j = 0; j < recover.length; j++) {
       const [channel, since] = recover[j]!;
-      for (const sub of subs) {
-        const waiting = sub.recovering?.get(channel);
-        if (waiting) {
-          this.replay(conn, sub, channel, since, histories[j]!, waiting);
-          break;
+      const sub = subs.find((s) => matchChannel(s.pattern, channel))!;
+      sent.set(channel, this.replay(conn, sub, channel, since, histories[j]!));
+    }
+    for (const sub of subs) {
+      const held = sub.holding ?? [];
+      sub.holding = undefined;
+      for (const ev of held) {
+        const last = sent.get(ev.channel);
+        if (last !== undefined) {
+          if (ev.offset <= last) continue;
+          sent.set(ev.channel, ev.offset);
         }
+        this.deps.deliver(conn, ev, sub.mode);
       }
     }
-    for (const sub of subs) sub.recovering = undefined;
   }
 
-  /** Sends a gap if any, the history after `since`, then the live events that waited, each exactly once. */
+  /** Sends a gap if any, then the history after `since`. Returns the last offset covered. */
   private replay(
     conn: Connection,
     sub: Subscription,
     channel: string,
     since: StreamPosition,
     history: HistoryResult,
-    waiting: PreparedEvent[],
-  ): void {
+  ): number {
     if (history.gap) {
       this.deps.counters.countGap(history.gap.reason);
       this.deps.send(conn, { type: 'gap', channel, ...history.gap }, 'gap');
@@ -178,12 +180,7 @@ export class SubscriptionManager {
       if (sub.filter && !sub.filter(ev)) continue;
       this.deps.deliver(conn, new PreparedEvent(ev, 0, 0), MODE_STREAM);
     }
-    for (const ev of waiting) {
-      if (ev.offset <= last) continue;
-      last = ev.offset;
-      this.deps.deliver(conn, ev, sub.mode);
-    }
-    sub.recovering?.delete(channel);
+    return last;
   }
 
   unsubscribe(conn: Connection, channels: string[]): void {
