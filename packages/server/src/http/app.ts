@@ -4,6 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Hub } from '../hub.js';
 import { installErrorHandler } from './error-handler.js';
@@ -18,8 +19,15 @@ export function buildHttpApp(hub: Hub): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: hub.config.http.bodyLimit,
     forceCloseConnections: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
+  // Query strings and params arrive as text and are coerced to their schema types; JSON bodies are not: a number
+  // where a string belongs is a bad request, not something to guess about.
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+  for (const ajv of [strict, coercing]) ajv.addKeyword({ keyword: 'example' }).addKeyword({ keyword: 'hide' });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
+  );
   installErrorHandler(app);
   app.register(swagger, {
     openapi: {

@@ -1,0 +1,61 @@
+/**
+ * @module serve.test
+ * `vigil serve` as a real process: a bad configuration exits 2 naming the key; SIGTERM sends `closing` (1001,
+ * reconnect) to clients and exits 0 well within the shutdown timeout.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { TestClient, until } from '../testing/hub-fixture.js';
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+    env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+test('a bad configuration value exits with code 2 and names the key', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  const bad = run(['serve', '--port', 'http', '--data', data]);
+  assert.equal(await bad.exited, 2);
+  assert.match(bad.err(), /invalid configuration: port:/);
+  const env = run(['serve', '--data', data], { VIGIL_PORT: '-1' });
+  assert.equal(await env.exited, 2);
+  assert.match(env.err(), /port/);
+  const unknown = run(['serve', '--colour', 'blue']);
+  assert.equal(await unknown.exited, 2);
+  const cmd = run(['fly']);
+  assert.equal(await cmd.exited, 2);
+});
+
+test('SIGTERM: closing 1001 with reconnect to every client, then exit 0 within the timeout', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  const hub = run(['serve', '--port', '0', '--data', data]);
+  await until(() => /listening on (http:\/\/\S+)/.test(hub.out()), 15_000, 'the hub to listen');
+  const url = /listening on (http:\/\/\S+)/.exec(hub.out())![1]!;
+  const clients = await Promise.all([1, 2].map(() => TestClient.connect(`${url.replace('http', 'ws')}/ws`)));
+  const health = await fetch(`${url}/health`);
+  assert.equal(health.status, 200);
+  const started = Date.now();
+  hub.child.kill('SIGTERM');
+  for (const c of clients) {
+    const closing = await c.next((f) => f.type === 'closing');
+    assert.deepEqual([closing.code, closing.reconnect], [1001, true]);
+    assert.equal(await c.waitClose(), 1001);
+  }
+  assert.equal(await hub.exited, 0);
+  assert.ok(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
+});

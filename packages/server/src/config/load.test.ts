@@ -1,0 +1,147 @@
+/**
+ * @module load.test
+ * Configuration: defaults, the file, environment and flag precedence, durations, and errors that name the key.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from './load.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'vigil-config-'));
+
+function keyOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.key;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults', () => {
+  const c = loadConfig({ env: {}, cwd: dir() });
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 4280);
+  assert.ok(c.dataDir.endsWith('/data'));
+  assert.equal(c.shutdownTimeoutMs, 5000);
+  assert.deepEqual(c.gateway, {
+    path: '/ws',
+    maxPayload: 1_048_576,
+    maxSubscriptions: 1000,
+    maxQueueBytes: 1_048_576,
+    slowConsumerTimeoutMs: 10_000,
+    pingIntervalMs: 25_000,
+    pongTimeoutMs: 10_000,
+    compression: false,
+  });
+  assert.deepEqual(c.history, { maxEvents: 1000, maxAgeMs: 600_000, channels: [] });
+  assert.equal(c.source, undefined);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.gateway), 'the result is frozen');
+});
+
+test('file, then environment, then flags', () => {
+  const cwd = dir();
+  writeFileSync(
+    join(cwd, 'vigil.config.yaml'),
+    'port: 5000\nhost: 127.0.0.2\ngateway:\n  ping_interval: 5s\nhistory:\n  max_age: 1h\n  channels:\n    - pattern: "metrics.>"\n      max_events: 60\n',
+  );
+  const fromFile = loadConfig({ env: {}, cwd });
+  assert.equal(fromFile.port, 5000);
+  assert.equal(fromFile.host, '127.0.0.2');
+  assert.equal(fromFile.gateway.pingIntervalMs, 5000);
+  assert.equal(fromFile.history.maxAgeMs, 3_600_000);
+  assert.deepEqual(fromFile.history.channels, [{ pattern: 'metrics.>', max_events: 60 }]);
+  assert.equal(fromFile.source, join(cwd, 'vigil.config.yaml'));
+  const fromEnv = loadConfig({ env: { VIGIL_PORT: '6000', VIGIL_DATA_DIR: '/tmp/x' }, cwd });
+  assert.deepEqual([fromEnv.port, fromEnv.dataDir], [6000, '/tmp/x']);
+  const fromFlags = loadConfig({ env: { VIGIL_PORT: '6000' }, cwd, flags: { port: '7000', host: '127.0.0.3' } });
+  assert.deepEqual([fromFlags.port, fromFlags.host], [7000, '127.0.0.3']);
+});
+
+test('a JSON file named by --config or VIGIL_CONFIG', () => {
+  const cwd = dir();
+  writeFileSync(join(cwd, 'custom.json'), JSON.stringify({ port: 4999, gateway: { max_queue_bytes: 65536 } }));
+  assert.equal(loadConfig({ env: {}, cwd, flags: { config: 'custom.json' } }).port, 4999);
+  assert.equal(loadConfig({ env: { VIGIL_CONFIG: join(cwd, 'custom.json') }, cwd }).gateway.maxQueueBytes, 65536);
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, flags: { config: 'missing.yaml' } })),
+    'config',
+  );
+});
+
+test('bad values name their key', () => {
+  const cwd = dir();
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_PORT: 'abc' }, cwd })),
+    'port',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, flags: { port: '70000' } })),
+    'port',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, overrides: { gateway: { max_payload: 'big' } } })),
+    'gateway.max_payload',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, overrides: { gateway: { ping_interval: '5 seconds' } } })),
+    'gateway.ping_interval',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, overrides: { colour: 'blue' } })),
+    'colour',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_LOG_LEVEL: 'loud' }, cwd })),
+    'log_level',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, overrides: { history: { channels: [{ pattern: 'a..b' }] } } })),
+    'history.channels.0.pattern',
+  );
+  writeFileSync(join(cwd, 'vigil.config.yaml'), 'port: [1, 2\n');
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd })),
+    'config',
+  );
+  writeFileSync(join(cwd, 'vigil.config.yaml'), '- just\n- a list\n');
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd })),
+    'config',
+  );
+});
+
+test('a non-loopback address needs --insecure while auth is not configured', () => {
+  const cwd = dir();
+  assert.equal(
+    keyOf(() => loadConfig({ env: {}, cwd, flags: { host: '0.0.0.0' } })),
+    'host',
+  );
+  assert.equal(loadConfig({ env: {}, cwd, flags: { host: '0.0.0.0', insecure: true } }).host, '0.0.0.0');
+  assert.equal(loadConfig({ env: { VIGIL_INSECURE: '1', VIGIL_HOST: '0.0.0.0' }, cwd }).insecure, true);
+  assert.equal(loadConfig({ env: {}, cwd, flags: { host: '::1' } }).host, '::1');
+});
+
+test('per-pattern history rules inherit what they do not set', () => {
+  const c = loadConfig({
+    env: {},
+    cwd: dir(),
+    overrides: {
+      history: {
+        max_age: '2m',
+        channels: [
+          { pattern: 'a.>', max_events: 5 },
+          { pattern: 'b', max_age: 1000 },
+        ],
+      },
+    },
+  });
+  assert.deepEqual(c.history.channels, [
+    { pattern: 'a.>', max_events: 5 },
+    { pattern: 'b', max_age_ms: 1000 },
+  ]);
+  assert.equal(c.history.maxAgeMs, 120_000);
+});
