@@ -4,6 +4,7 @@
  * `Hub.create()` builds it, `listen()` starts serving, `stop()` drains and closes.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
@@ -17,17 +18,35 @@ import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
 import { buildHttpApp } from './http/app.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { publishMetric, registerMetricsMethods } from './metrics/methods.js';
+import { MetricsService } from './metrics/service.js';
 import { HubCounters } from './observability/hub-counters.js';
 import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
+import type { MetricStore } from './storage/metric-store.js';
+import { SqliteMetricStore } from './storage/sqlite-store.js';
+import { openStateDb, type StateDb } from './storage/state-db.js';
 
 /** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
 export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
 
 export type PublishHandler = (req: PublishRequest, source: string) => Promise<StoredEvent>;
 
+/**
+ * A part of the hub (metrics, alerts, incidents, tasks): created with the hub, started after the broker, given the
+ * HTTP app for its routes, and stopped after the gateway has drained.
+ */
+export interface HubPart {
+  readonly name: string;
+  start?(): void | Promise<void>;
+  routes?(app: FastifyInstance): void;
+  stop?(): void | Promise<void>;
+}
+
 export interface HubOptions {
   logger?: Logger;
   broker?: Broker;
+  store?: MetricStore;
 }
 
 export interface HubStats {
@@ -57,8 +76,11 @@ export class Hub {
   readonly broker: Broker;
   readonly gateway: Gateway;
   readonly metrics: HubMetrics;
+  readonly metricsService: MetricsService;
   readonly app: FastifyInstance;
   readonly log: Logger;
+  readonly state: StateDb;
+  readonly parts: HubPart[] = [];
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
   private ready = false;
   private stopping: Promise<void> | undefined;
@@ -91,7 +113,34 @@ export class Hub {
       subscriptions: () => this.gateway.subscriptions.count,
       historyEvents: async () => (await this.broker.channels()).reduce((n, c) => n + c.history_size, 0),
     });
+    this.state = openStateDb(join(config.dataDir, 'state.db'));
+    const store =
+      options.store ??
+      new SqliteMetricStore({
+        path: join(config.dataDir, 'vigil.db'),
+        synchronous: config.metrics.synchronous,
+        flushIntervalMs: config.metrics.flushIntervalMs,
+        checkpointIntervalMs: config.metrics.checkpointIntervalMs,
+      });
+    this.metricsService = new MetricsService({
+      config: config.metrics,
+      store,
+      emit: (channel, kind, data) => this.emit(channel, kind, data),
+      hubFigures: () => ({
+        connections: this.counters.connectionsActive,
+        messages_total: this.counters.totalIn() + this.counters.totalOut(),
+      }),
+      log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
     this.registerBuiltinMethods();
+    registerMetricsMethods(this.methods, this.snapshots, this.metricsService);
+    this.claimPublish('metrics.>', (req) => publishMetric(this.metricsService, req));
+    this.parts.push({
+      name: 'metrics',
+      start: () => this.metricsService.start(),
+      routes: (app) => metricsRoutes(app, this),
+      stop: () => this.metricsService.stop(),
+    });
     this.app = buildHttpApp(this);
     this.gateway.attach(this.app.server);
   }
@@ -100,6 +149,7 @@ export class Hub {
     mkdirSync(config.dataDir, { recursive: true });
     const hub = new Hub(config, options);
     await hub.broker.start();
+    for (const part of hub.parts) await part.start?.();
     return hub;
   }
 
@@ -210,8 +260,10 @@ export class Hub {
     this.stopping ??= (async () => {
       this.ready = false;
       const timeout = this.config.shutdownTimeoutMs;
-      await this.gateway.shutdown(Math.max(100, timeout - 500));
+      await this.gateway.shutdown(Math.max(100, timeout - 1500));
       await this.app.close();
+      for (const part of [...this.parts].reverse()) await part.stop?.();
+      this.state.close();
       await this.broker.close();
     })();
     return this.stopping;

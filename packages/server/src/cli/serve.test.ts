@@ -4,28 +4,14 @@
  * reconnect) to clients and exits 0 well within the shutdown timeout.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { TestClient, until } from '../testing/hub-fixture.js';
+import { TestClient } from '../testing/hub-fixture.js';
+import { runVigil } from '../testing/serve-process.js';
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+const run = runVigil;
 
 test('a bad configuration value exits with code 2 and names the key', async () => {
   const data = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
@@ -44,8 +30,7 @@ test('a bad configuration value exits with code 2 and names the key', async () =
 test('SIGTERM: closing 1001 with reconnect to every client, then exit 0 within the timeout', async () => {
   const data = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
   const hub = run(['serve', '--port', '0', '--data', data]);
-  await until(() => /listening on (http:\/\/\S+)/.test(hub.out()), 15_000, 'the hub to listen');
-  const url = /listening on (http:\/\/\S+)/.exec(hub.out())![1]!;
+  const url = await hub.url();
   const clients = await Promise.all([1, 2].map(() => TestClient.connect(`${url.replace('http', 'ws')}/ws`)));
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);

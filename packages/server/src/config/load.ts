@@ -47,9 +47,31 @@ export interface Config {
     readonly maxAgeMs: number;
     readonly channels: readonly HistoryRule[];
   };
+  readonly metrics: {
+    readonly collectIntervalMs: number;
+    readonly statusIntervalMs: number;
+    readonly maxSeriesPerMetric: number;
+    readonly maxSeries: number;
+    readonly hotWindowMs: number;
+    readonly anomalyWindowMs: number;
+    readonly maxPoints: number;
+    readonly retention: { readonly rawMs: number; readonly oneMinuteMs: number; readonly oneHourMs: number };
+    readonly retentionIntervalMs: number;
+    readonly checkpointIntervalMs: number;
+    readonly flushIntervalMs: number;
+    readonly synchronous: 'full' | 'normal';
+    readonly scrape: readonly ScrapeTarget[];
+  };
   readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number };
   /** The file the configuration came from, if any. */
   readonly source: string | undefined;
+}
+
+export interface ScrapeTarget {
+  readonly url: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ConfigSources {
@@ -169,6 +191,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
   });
   const g = c.gateway;
+  const m = c.metrics;
   const config: Config = {
     host: c.host,
     port: c.port,
@@ -196,6 +219,30 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         if (r.max_age !== undefined) rule.max_age_ms = ms(r.max_age, `history.channels.${i}.max_age`);
         return rule;
       }),
+    },
+    metrics: {
+      collectIntervalMs: ms(m.collect_interval, 'metrics.collect_interval'),
+      statusIntervalMs: Math.max(100, ms(m.status_interval, 'metrics.status_interval')),
+      maxSeriesPerMetric: m.max_series_per_metric,
+      maxSeries: m.max_series,
+      hotWindowMs: ms(m.hot_window, 'metrics.hot_window'),
+      anomalyWindowMs: ms(m.anomaly_window, 'metrics.anomaly_window'),
+      maxPoints: m.max_points,
+      retention: {
+        rawMs: ms(m.retention.raw, 'metrics.retention.raw'),
+        oneMinuteMs: ms(m.retention['1m'], 'metrics.retention.1m'),
+        oneHourMs: ms(m.retention['1h'], 'metrics.retention.1h'),
+      },
+      retentionIntervalMs: Math.max(1000, ms(m.retention_interval, 'metrics.retention_interval')),
+      checkpointIntervalMs: Math.max(1000, ms(m.checkpoint_interval, 'metrics.checkpoint_interval')),
+      flushIntervalMs: Math.max(1, ms(m.flush_interval, 'metrics.flush_interval')),
+      synchronous: m.synchronous,
+      scrape: m.scrape.map((t, i) => ({
+        url: t.url,
+        intervalMs: Math.max(100, ms(t.interval, `metrics.scrape.${i}.interval`)),
+        timeoutMs: Math.max(100, ms(t.timeout, `metrics.scrape.${i}.timeout`)),
+        labels: { ...t.labels },
+      })),
     },
     http: { bodyLimit: c.http.body_limit, sseMaxQueueBytes: c.http.sse_max_queue_bytes },
     source: file,

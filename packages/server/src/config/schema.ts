@@ -61,6 +61,45 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    metrics: Type.Object(
+      {
+        collect_interval: Duration('1s', 'How often the system collector runs; 0 turns it off.'),
+        status_interval: Duration('5s', 'How often `system.status` is published.'),
+        max_series_per_metric: Type.Integer({ default: 10_000, minimum: 1 }),
+        max_series: Type.Integer({ default: 100_000, minimum: 1 }),
+        hot_window: Duration('15m', 'Full-resolution window kept in memory per series.'),
+        anomaly_window: Duration('5m', 'Window of the rolling z-score.'),
+        max_points: Type.Integer({ default: 11_000, minimum: 10, description: 'Most points per series in a query.' }),
+        retention: Type.Object(
+          {
+            raw: Duration('2d', 'Raw samples.'),
+            '1m': Duration('30d', '1-minute rollups.'),
+            '1h': Duration('1y', '1-hour rollups.'),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        retention_interval: Duration('1m', 'How often the retention job runs.'),
+        checkpoint_interval: Duration('2m', 'How often open raw chunks are sealed and rollups written.'),
+        flush_interval: Duration('50ms', 'Longest wait before queued samples are committed.'),
+        synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
+          default: 'full',
+          description: 'SQLite synchronous mode: full survives power loss, normal only process crashes.',
+        }),
+        scrape: Type.Array(
+          Type.Object(
+            {
+              url: Type.String({ pattern: '^https?://' }),
+              interval: Duration('15s', 'Scrape interval.'),
+              timeout: Duration('10s', 'Scrape timeout.'),
+              labels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String(), { default: {} }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'Prometheus text endpoints to pull from.' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     http: Type.Object(
       {
         body_limit: Type.Integer({ default: 10_485_760, minimum: 1024, description: 'Largest HTTP body, bytes.' }),

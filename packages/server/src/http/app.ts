@@ -45,6 +45,7 @@ export function buildHttpApp(hub: Hub): FastifyInstance {
     coreRoutes(instance, hub);
     sseRoutes(instance, hub);
     metricsRoute(instance, hub);
+    for (const part of hub.parts) part.routes?.(instance);
   });
   return app;
 }

@@ -1,0 +1,127 @@
+/**
+ * @module series-registry
+ * Every known series, by key and by metric name, with its hot ring and latest value, and the cardinality guard: at
+ * most `maxSeriesPerMetric` series per metric and `maxSeries` in all. Past a limit a new series is refused with
+ * `cardinality_limit` naming the metric, while existing series keep flowing.
+ */
+import { VigilError } from '@vigil/protocol';
+import { HotRing } from './hot-ring.js';
+import { seriesKey } from './sample.js';
+
+export class Series {
+  readonly ring = new HotRing();
+  readonly channel: string;
+  lastTs = Number.NEGATIVE_INFINITY;
+  lastValue = Number.NaN;
+  /** z-score of the latest sample against the anomaly window before it. */
+  lastZ = Number.NaN;
+  /** Set while the series waits to be streamed at the end of an ingest call. */
+  streamPending = false;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly labels: Readonly<Record<string, string>>,
+    readonly key: string,
+  ) {
+    this.channel = `metrics.${name}`;
+  }
+}
+
+export interface CardinalityLimits {
+  maxSeriesPerMetric: number;
+  maxSeries: number;
+}
+
+export class SeriesRegistry {
+  private readonly byKey = new Map<string, Series>();
+  private readonly byName = new Map<string, Series[]>();
+  private readonly byId = new Map<number, Series>();
+
+  constructor(private readonly limits: CardinalityLimits) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): Series | undefined {
+    return this.byKey.get(key);
+  }
+
+  getById(id: number): Series | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Registers a series that already has a storage id (at start, from the store). */
+  restore(id: number, name: string, labels: Record<string, string>): Series {
+    const key = seriesKey(name, labels);
+    const existing = this.byKey.get(key);
+    if (existing) return existing;
+    return this.add(new Series(id, name, Object.freeze({ ...labels }), key));
+  }
+
+  /**
+   * The series for `name`/`labels`, created through `create` (which returns its storage id) when new.
+   * Throws `cardinality_limit` when a limit would be passed.
+   */
+  resolve(name: string, labels: Record<string, string>, create: () => number): Series {
+    const key = seriesKey(name, labels);
+    const found = this.byKey.get(key);
+    if (found) return found;
+    const siblings = this.byName.get(name)?.length ?? 0;
+    if (siblings >= this.limits.maxSeriesPerMetric) {
+      throw new VigilError('cardinality_limit', `Metric '${name}' already has ${siblings} series (the limit)`, {
+        metric: name,
+        limit: this.limits.maxSeriesPerMetric,
+        scope: 'metric',
+      });
+    }
+    if (this.byKey.size >= this.limits.maxSeries) {
+      throw new VigilError(
+        'cardinality_limit',
+        `The hub holds ${this.byKey.size} series (the limit); '${name}' is new`,
+        {
+          metric: name,
+          limit: this.limits.maxSeries,
+          scope: 'total',
+        },
+      );
+    }
+    return this.add(new Series(create(), name, Object.freeze({ ...labels }), key));
+  }
+
+  private add(series: Series): Series {
+    this.byKey.set(series.key, series);
+    this.byId.set(series.id, series);
+    let list = this.byName.get(series.name);
+    if (!list) {
+      list = [];
+      this.byName.set(series.name, list);
+    }
+    list.push(series);
+    return series;
+  }
+
+  /** Series of one metric (empty when unknown). */
+  ofMetric(name: string): readonly Series[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  metricNames(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  all(): IterableIterator<Series> {
+    return this.byKey.values();
+  }
+}
+
+/** Does `labels` contain every pair of `wanted`? */
+export function labelsMatch(
+  labels: Readonly<Record<string, string>>,
+  wanted: Record<string, string> | undefined,
+): boolean {
+  if (!wanted) return true;
+  for (const k in wanted) if (labels[k] !== wanted[k]) return false;
+  return true;
+}

@@ -1,0 +1,267 @@
+/**
+ * @module service
+ * The metrics part of the hub: owns the store, the series registry, the pipeline, queries, the system collector,
+ * scrape targets, the `system.status` publisher and the retention job, and answers the read-side questions
+ * (current values, series lists, window statistics, summaries).
+ */
+import type { StoredEvent } from '../broker/broker.js';
+import type { Config } from '../config/load.js';
+import type { MetricStore } from '../storage/metric-store.js';
+import { SystemCollector } from './collector/index.js';
+import { type IngestIssue, type IngestOutcome, MetricsPipeline } from './pipeline.js';
+import { MetricQuery } from './query.js';
+import type { Sample } from './sample.js';
+import { Scraper } from './scraper.js';
+import { labelsMatch, type Series, SeriesRegistry } from './series-registry.js';
+import { type WindowStats, windowStats } from './window-stats.js';
+
+export interface MetricsServiceDeps {
+  config: Config['metrics'];
+  store: MetricStore;
+  emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
+  /** Extra figures for `system.status`: connections and messages per second. */
+  hubFigures: () => { connections: number; messages_total: number };
+  log: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface SeriesFilter {
+  prefix?: string;
+  labels?: Record<string, string>;
+}
+
+export interface CurrentValue {
+  metric: string;
+  labels: Record<string, string>;
+  ts: number;
+  value: number;
+}
+
+export interface SeriesStats extends WindowStats {
+  labels: Record<string, string>;
+  /** z-score of the latest sample against the anomaly window before it. */
+  zscore: number | null;
+}
+
+export interface MetricSummary {
+  metric: string;
+  series: number;
+  count: number;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+  trend: number | null;
+  last_ts: number | null;
+}
+
+export const STATS_WINDOWS: Record<string, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000 };
+
+export class MetricsService {
+  readonly registry: SeriesRegistry;
+  readonly pipeline: MetricsPipeline;
+  readonly query: MetricQuery;
+  readonly scraper: Scraper;
+  private collector: SystemCollector | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private status: Record<string, unknown> | undefined;
+  private lastMessages = { at: Date.now(), total: 0 };
+  private readonly started = Date.now();
+
+  constructor(private readonly d: MetricsServiceDeps) {
+    const c = d.config;
+    this.registry = new SeriesRegistry({ maxSeriesPerMetric: c.maxSeriesPerMetric, maxSeries: c.maxSeries });
+    this.pipeline = new MetricsPipeline({
+      store: d.store,
+      registry: this.registry,
+      emit: d.emit,
+      ringMs: c.hotWindowMs,
+      anomalyMs: c.anomalyWindowMs,
+    });
+    this.query = new MetricQuery(this.registry, d.store, {
+      ringMs: c.hotWindowMs,
+      maxPoints: c.maxPoints,
+      retention: c.retention,
+    });
+    this.scraper = new Scraper(c.scrape, (samples) => this.ingest(samples));
+  }
+
+  /** Loads known series and their latest values from the store, then starts the timers. */
+  start(): void {
+    const c = this.d.config;
+    for (const info of this.d.store.open()) this.registry.restore(info.id, info.name, info.labels);
+    const now = Date.now();
+    for (const [id, last] of this.d.store.lastSamples()) {
+      const s = this.registry.getById(id);
+      if (!s) continue;
+      s.lastTs = last.ts;
+      s.lastValue = last.value;
+      // Refill the hot window so queries and statistics over it see data from before the restart.
+      if (last.ts >= now - c.hotWindowMs) {
+        const raw = this.d.store.readRaw(id, now - c.hotWindowMs, last.ts);
+        for (let i = 0; i < raw.ts.length; i++)
+          s.ring.push(raw.ts[i]!, raw.values[i]!, c.hotWindowMs, c.anomalyWindowMs);
+      }
+    }
+    if (c.collectIntervalMs > 0) {
+      this.collector = new SystemCollector();
+      this.collect();
+      this.timers.push(setInterval(() => this.collect(), c.collectIntervalMs).unref());
+    }
+    this.timers.push(setInterval(() => this.publishStatus(), c.statusIntervalMs).unref());
+    this.timers.push(setInterval(() => this.retention(), c.retentionIntervalMs).unref());
+    this.scraper.start();
+    setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
+  }
+
+  ingest(samples: Sample[], issues?: IngestIssue[], position?: (i: number) => number): IngestOutcome {
+    const outcome = this.pipeline.ingest(samples, issues, position);
+    outcome.durable.catch((err: unknown) => this.d.log('error', 'metric store write failed', { err: String(err) }));
+    outcome.events.catch(() => {});
+    return outcome;
+  }
+
+  private collect(): void {
+    if (!this.collector) return;
+    const samples = this.collector.collect(Date.now());
+    if (samples.length > 0) this.ingest(samples);
+  }
+
+  private retention(): void {
+    try {
+      this.d.store.enforceRetention(Date.now(), this.d.config.retention);
+    } catch (err) {
+      this.d.log('error', 'retention failed', { err: String(err) });
+    }
+  }
+
+  private value(name: string, labels?: Record<string, string>): number | null {
+    for (const s of this.registry.ofMetric(name)) {
+      if (labelsMatch(s.labels, labels) && Number.isFinite(s.lastValue)) return s.lastValue;
+    }
+    return null;
+  }
+
+  private sumOf(name: string): number | null {
+    let total: number | null = null;
+    for (const s of this.registry.ofMetric(name)) if (Number.isFinite(s.lastValue)) total = (total ?? 0) + s.lastValue;
+    return total;
+  }
+
+  /** Builds and publishes `system.status`; it is also that channel's snapshot. */
+  publishStatus(): Record<string, unknown> {
+    const now = Date.now();
+    const figures = this.d.hubFigures();
+    const dt = Math.max(1, now - this.lastMessages.at) / 1000;
+    const perSecond = Math.max(0, (figures.messages_total - this.lastMessages.total) / dt);
+    this.lastMessages = { at: now, total: figures.messages_total };
+    const disks = this.registry
+      .ofMetric('system.disk.used_percent')
+      .filter((s) => Number.isFinite(s.lastValue))
+      .map((s) => ({ mount: s.labels.mount ?? '', used_percent: round(s.lastValue) }));
+    const status = {
+      status: 'ok',
+      ts: now,
+      uptime_s: Math.round((now - this.started) / 1000),
+      cpu: {
+        usage_percent: round(this.value('system.cpu.usage', { cpu: 'total' })),
+        load_1m: this.value('system.load.1m'),
+      },
+      memory: {
+        used_bytes: this.value('system.memory.used_bytes'),
+        total_bytes: this.value('system.memory.total_bytes'),
+        used_percent: round(this.value('system.memory.used_percent')),
+      },
+      disk: disks,
+      network: {
+        rx_bytes_per_s: round(this.sumOf('system.net.rx_bytes_per_s')),
+        tx_bytes_per_s: round(this.sumOf('system.net.tx_bytes_per_s')),
+      },
+      connections: figures.connections,
+      messages_per_s: round(perSecond),
+      series: this.registry.size,
+    };
+    this.status = status;
+    void this.d.emit('system.status', 'system_status', status);
+    return status;
+  }
+
+  currentStatus(): Record<string, unknown> | undefined {
+    return this.status;
+  }
+
+  private select(filter: SeriesFilter): Series[] {
+    const out: Series[] = [];
+    for (const s of this.registry.all()) {
+      if (filter.prefix && !s.name.startsWith(filter.prefix)) continue;
+      if (!labelsMatch(s.labels, filter.labels)) continue;
+      out.push(s);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  list(filter: SeriesFilter): { metric: string; labels: Record<string, string> }[] {
+    return this.select(filter).map((s) => ({ metric: s.name, labels: { ...s.labels } }));
+  }
+
+  current(filter: SeriesFilter): CurrentValue[] {
+    return this.select(filter)
+      .filter((s) => s.lastTs > Number.NEGATIVE_INFINITY)
+      .map((s) => ({ metric: s.name, labels: { ...s.labels }, ts: s.lastTs, value: s.lastValue }));
+  }
+
+  stats(metric: string, windowMs: number, labels?: Record<string, string>, now = Date.now()): SeriesStats[] {
+    return this.registry
+      .ofMetric(metric)
+      .filter((s) => labelsMatch(s.labels, labels))
+      .map((s) => {
+        const raw = this.query.raw(s, now - windowMs, now);
+        return { labels: { ...s.labels }, ...windowStats(raw.ts, raw.values), zscore: finiteOrNull(s.lastZ) };
+      });
+  }
+
+  /** Per metric over the last 5 minutes: series, samples, avg, min, max and trend of all its series together. */
+  summary(now = Date.now()): MetricSummary[] {
+    return this.registry.metricNames().map((metric) => {
+      const ts: number[] = [];
+      const values: number[] = [];
+      let last: number | null = null;
+      const list = this.registry.ofMetric(metric);
+      for (const s of list) {
+        s.ring.forEach(now - 300_000, now, (t, v) => {
+          ts.push(t);
+          values.push(v);
+        });
+        if (s.lastTs > Number.NEGATIVE_INFINITY) last = Math.max(last ?? 0, s.lastTs);
+      }
+      const order = ts.map((_, i) => i).sort((a, b) => ts[a]! - ts[b]!);
+      const w = windowStats(
+        order.map((i) => ts[i]!),
+        order.map((i) => values[i]!),
+      );
+      return {
+        metric,
+        series: list.length,
+        count: w.count,
+        avg: w.avg,
+        min: w.min,
+        max: w.max,
+        trend: w.trend,
+        last_ts: last,
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.scraper.stop();
+    this.collector?.close();
+    await this.d.store.close();
+  }
+}
+
+function round(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 100) / 100;
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
