@@ -11,6 +11,9 @@ import { Value } from '@sinclair/typebox/value';
 import { isValidPattern } from '@vigil/protocol';
 import { parse as parseYaml } from 'yaml';
 import type { HistoryRule } from '../broker/history-policy.js';
+import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
+import { type NotificationsConfig, toNotificationsConfig } from '../notify/config.js';
+import { type TasksConfig, toTasksConfig } from '../tasks/config.js';
 import { parseDuration } from './duration.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
 
@@ -62,6 +65,9 @@ export interface Config {
     readonly synchronous: 'full' | 'normal';
     readonly scrape: readonly ScrapeTarget[];
   };
+  readonly tasks: TasksConfig;
+  readonly incidents: IncidentsConfig;
+  readonly notifications: NotificationsConfig;
   readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number };
   /** The file the configuration came from, if any. */
   readonly source: string | undefined;
@@ -244,6 +250,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         labels: { ...t.labels },
       })),
     },
+    tasks: toTasksConfig(c.tasks),
+    incidents: toIncidentsConfig(c.incidents),
+    notifications: toNotificationsConfig(c.notifications),
     http: { bodyLimit: c.http.body_limit, sseMaxQueueBytes: c.http.sse_max_queue_bytes },
     source: file,
   };

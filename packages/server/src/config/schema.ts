@@ -4,6 +4,9 @@
  * stated here and in docs/configuration.md.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { IncidentsConfigSchema } from '../incidents/config.js';
+import { NotificationsConfigSchema } from '../notify/config.js';
+import { TasksConfigSchema } from '../tasks/config.js';
 import { DURATION_PATTERN } from './duration.js';
 
 const Duration = (def: string, description: string) =>
@@ -100,6 +103,9 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    tasks: TasksConfigSchema,
+    incidents: IncidentsConfigSchema,
+    notifications: NotificationsConfigSchema,
     http: Type.Object(
       {
         body_limit: Type.Integer({ default: 10_485_760, minimum: 1024, description: 'Largest HTTP body, bytes.' }),

@@ -1,0 +1,61 @@
+/**
+ * @module notify-config
+ * Configuration of notifiers (`notifications:` in the config file).
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
+
+const Duration = (def: string, description: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { default: def, description });
+
+export const WebhookSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://' }),
+    group_by: Type.Array(Type.String({ minLength: 1 }), { default: ['alertname'] }),
+    group_wait: Duration('30s', 'Wait before the first notification of a new group.'),
+    group_interval: Duration('5m', 'Wait before notifying a group again after it changed.'),
+    repeat_interval: Duration('4h', 'Wait before repeating an unchanged firing group.'),
+    send_resolved: Type.Boolean({ default: true }),
+    timeout: Duration('10s', 'HTTP timeout of one delivery attempt.'),
+    max_attempts: Type.Integer({ default: 5, minimum: 1, maximum: 100 }),
+    backoff: Duration('1s', 'First retry delay; doubles per attempt, with jitter.'),
+  },
+  { additionalProperties: false },
+);
+
+export const NotificationsConfigSchema = Type.Object(
+  { webhooks: Type.Array(WebhookSchema, { default: [] }) },
+  { additionalProperties: false, default: {} },
+);
+
+export interface WebhookConfig {
+  readonly url: string;
+  readonly groupBy: readonly string[];
+  readonly groupWaitMs: number;
+  readonly groupIntervalMs: number;
+  readonly repeatIntervalMs: number;
+  readonly sendResolved: boolean;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+}
+
+export interface NotificationsConfig {
+  readonly webhooks: readonly WebhookConfig[];
+}
+
+export function toNotificationsConfig(raw: Static<typeof NotificationsConfigSchema>): NotificationsConfig {
+  return {
+    webhooks: raw.webhooks.map((w) => ({
+      url: w.url,
+      groupBy: [...w.group_by],
+      groupWaitMs: parseDuration(w.group_wait)!,
+      groupIntervalMs: parseDuration(w.group_interval)!,
+      repeatIntervalMs: parseDuration(w.repeat_interval)!,
+      sendResolved: w.send_resolved,
+      timeoutMs: parseDuration(w.timeout)!,
+      maxAttempts: w.max_attempts,
+      backoffMs: parseDuration(w.backoff)!,
+    })),
+  };
+}
