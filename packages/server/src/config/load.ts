@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { isValidPattern } from '@vigil/protocol';
 import { parse as parseYaml } from 'yaml';
+import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import { type NotificationsConfig, toNotificationsConfig } from '../notify/config.js';
@@ -65,6 +66,7 @@ export interface Config {
     readonly synchronous: 'full' | 'normal';
     readonly scrape: readonly ScrapeTarget[];
   };
+  readonly alerts: AlertsConfig;
   readonly tasks: TasksConfig;
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
@@ -198,6 +200,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   });
   const g = c.gateway;
   const m = c.metrics;
+  const alerts = toAlertsConfig(c.alerts);
+  if ('key' in alerts) throw new ConfigError(alerts.key, alerts.reason);
   const config: Config = {
     host: c.host,
     port: c.port,
@@ -250,6 +254,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         labels: { ...t.labels },
       })),
     },
+    alerts,
     tasks: toTasksConfig(c.tasks),
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),

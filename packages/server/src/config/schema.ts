@@ -4,6 +4,7 @@
  * stated here and in docs/configuration.md.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { AlertsConfigSchema } from '../alerts/config.js';
 import { IncidentsConfigSchema } from '../incidents/config.js';
 import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
@@ -103,6 +104,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    alerts: AlertsConfigSchema,
     tasks: TasksConfigSchema,
     incidents: IncidentsConfigSchema,
     notifications: NotificationsConfigSchema,

@@ -10,7 +10,7 @@ import { codecForSubprotocol } from '@vigil/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../config/load.js';
-import { Hub } from '../hub.js';
+import { Hub, type HubOptions } from '../hub.js';
 
 export interface RunningHub {
   hub: Hub;
@@ -19,14 +19,17 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-export async function startHub(overrides: Record<string, unknown> = {}): Promise<RunningHub> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-test-'));
+export async function startHub(
+  overrides: Record<string, unknown> = {},
+  options: Omit<HubOptions, 'logger'> & { dataDir?: string } = {},
+): Promise<RunningHub> {
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'));
   const config = loadConfig({
     env: {},
     cwd: dir,
     overrides: { host: '127.0.0.1', port: 0, data_dir: dir, log_level: 'silent', node_id: 'test-node', ...overrides },
   });
-  const hub = await Hub.create(config, { logger: pino({ level: 'silent' }) });
+  const hub = await Hub.create(config, { ...options, logger: pino({ level: 'silent' }) });
   const { url } = await hub.listen();
   return {
     hub,
@@ -34,7 +37,7 @@ export async function startHub(overrides: Record<string, unknown> = {}): Promise
     wsUrl: `${url.replace('http', 'ws')}/ws`,
     async stop() {
       await hub.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,509 @@
+/**
+ * @module engine
+ * The alert engine. Rules are evaluated per series on ingest (a crossing sample produces its `alert` event in the
+ * same turn) and on a timer (for `for`, `keep_firing_for`, sliding windows, absence rules and silence windows).
+ * Every transition, acknowledgement and silence change is published on `alerts`, told to listeners (notifiers,
+ * incidents), and persisted. It also takes in external alerts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { VigilError } from '@vigil/protocol';
+import type { StoredEvent } from '../broker/broker.js';
+import type { Series, SeriesRegistry } from '../metrics/series-registry.js';
+import { labelsMatch } from '../metrics/series-registry.js';
+import type { AlertQuery, AlertStore, StoredAlert, Transition } from './alert-store.js';
+import type { AlertsConfig } from './config.js';
+import { type FlapPolicy, newState, type Observation, observe, type RuleState, type Step, step } from './evaluate.js';
+import { parseRule, type Rule } from './rule.js';
+import { SilenceSet } from './silences.js';
+import { renderAnnotations } from './template.js';
+import type { Alert, AlertBus, AlertChange, AlertListener, AlertStatus, ExternalAlertInput } from './types.js';
+
+interface Tracked {
+  rule: Rule;
+  seriesKey: string;
+  labels: Readonly<Record<string, string>>;
+  state: RuleState;
+  alert: StoredAlert | undefined;
+}
+
+export interface AlertEngineDeps {
+  config: AlertsConfig;
+  registry: SeriesRegistry;
+  store: AlertStore;
+  emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
+  now?: () => number;
+  log?: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+function fingerprint(...parts: string[]): string {
+  return createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}
+
+function sortedLabels(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+/** The wire form of an alert (the `alert` event's data). */
+export function alertData(a: StoredAlert): Alert & { flapping: boolean } {
+  const { series_key: _s, clear_since: _c, ...rest } = a;
+  return rest;
+}
+
+export class AlertEngine implements AlertBus {
+  readonly silences: SilenceSet;
+  private readonly rules = new Map<string, Rule>();
+  private readonly byMetric = new Map<string, Rule[]>();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly external = new Map<string, StoredAlert>();
+  private readonly live = new Map<string, StoredAlert>();
+  private readonly listeners: AlertListener[] = [];
+  private readonly ruleSince = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly flap: FlapPolicy;
+  evaluations = 0;
+
+  constructor(private readonly d: AlertEngineDeps) {
+    this.now = d.now ?? Date.now;
+    this.flap = d.config.flap;
+    this.silences = new SilenceSet(this.now);
+  }
+
+  /** Loads rules, silences and active alerts, then starts the timer. */
+  start(): void {
+    const now = this.now();
+    for (const rule of this.d.config.rules) this.index(rule, now);
+    for (const row of this.d.store.rules()) {
+      try {
+        this.index(parseRule(JSON.parse(row.spec), 'api'), now);
+      } catch (err) {
+        this.d.log?.('warn', 'stored rule no longer valid; skipped', { rule: row.name, err: String(err) });
+      }
+    }
+    for (const row of this.d.store.silences()) this.silences.restore(row);
+    for (const a of this.d.store.activeAlerts()) {
+      this.live.set(a.id, a);
+      if (a.source === 'external') {
+        this.external.set(a.fingerprint, a);
+        continue;
+      }
+      const rule = this.rules.get(a.rule);
+      if (!rule || a.series_key === null) {
+        this.finish(a, now, 'rule removed');
+        continue;
+      }
+      const state = newState();
+      state.status = a.status === 'firing' ? 'firing' : 'pending';
+      state.since = a.starts_at;
+      state.clearSince = a.clear_since;
+      state.flapping = a.flapping;
+      this.tracked.set(`${rule.name}\u0000${a.series_key}`, {
+        rule,
+        seriesKey: a.series_key,
+        labels: a.labels,
+        state,
+        alert: a,
+      });
+    }
+    this.timer = setInterval(() => this.tick(), this.d.config.evaluationIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.d.store.commit();
+  }
+
+  onChange(listener: AlertListener): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- rules ----
+
+  private index(rule: Rule, now: number): void {
+    this.rules.set(rule.name, rule);
+    this.ruleSince.set(rule.name, now);
+    const list = this.byMetric.get(rule.metric) ?? [];
+    list.push(rule);
+    this.byMetric.set(rule.metric, list);
+  }
+
+  private unindex(name: string): void {
+    const rule = this.rules.get(name);
+    if (!rule) return;
+    this.rules.delete(name);
+    const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.name !== name);
+    if (list.length > 0) this.byMetric.set(rule.metric, list);
+    else this.byMetric.delete(rule.metric);
+    const now = this.now();
+    for (const [key, t] of this.tracked) {
+      if (t.rule.name !== name) continue;
+      this.tracked.delete(key);
+      if (t.alert) this.finish(t.alert, now, 'rule removed');
+    }
+  }
+
+  listRules(): (Rule['spec'] & { source: Rule['source'] })[] {
+    return [...this.rules.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => ({ ...r.spec, source: r.source }));
+  }
+
+  getRule(name: string): Rule | undefined {
+    return this.rules.get(name);
+  }
+
+  /** Creates (or, with `replace`, replaces) an API rule. Config rules are read-only. */
+  putRule(spec: unknown, replace: string | undefined): Rule {
+    const rule = parseRule(spec, 'api');
+    const existing = this.rules.get(replace ?? rule.name);
+    if (replace !== undefined) {
+      if (!existing) throw new VigilError('not_found', `No rule '${replace}'`);
+      if (rule.name !== replace)
+        throw new VigilError('bad_request', 'Invalid rule: name cannot change', { field: 'name' });
+    } else if (existing) {
+      throw new VigilError('bad_request', `Invalid rule: name '${rule.name}' is already taken`, { field: 'name' });
+    }
+    if (existing?.source === 'config') {
+      throw new VigilError('forbidden', `Rule '${rule.name}' comes from the config file; change it there`);
+    }
+    if (existing) this.unindex(existing.name);
+    this.d.store.saveRule(rule.name, rule.spec, this.now());
+    this.index(rule, this.now());
+    for (const s of this.d.registry.ofMetric(rule.metric))
+      if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
+    return rule;
+  }
+
+  deleteRule(name: string): void {
+    const rule = this.rules.get(name);
+    if (!rule) throw new VigilError('not_found', `No rule '${name}'`);
+    if (rule.source === 'config') throw new VigilError('forbidden', `Rule '${name}' comes from the config file`);
+    this.unindex(name);
+    this.d.store.deleteRule(name);
+  }
+
+  // ---- evaluation ----
+
+  /** Called by the metrics pipeline for every accepted sample. */
+  onSample(series: Series): void {
+    const rules = this.byMetric.get(series.name);
+    if (!rules) return;
+    for (const rule of rules) if (labelsMatch(series.labels, rule.labels)) this.evaluate(rule, series);
+  }
+
+  private evaluate(rule: Rule, series: Series): void {
+    this.evaluations++;
+    const key = `${rule.name}\u0000${series.key}`;
+    let t = this.tracked.get(key);
+    const now = this.now();
+    const obs = observe(rule, series, now);
+    if (!t) {
+      if (!obs.active) return;
+      t = { rule, seriesKey: series.key, labels: series.labels, state: newState(), alert: undefined };
+      this.tracked.set(key, t);
+    }
+    this.apply(t, step(rule, t.state, obs, now, this.flap), obs, now);
+    if (t.state.status === 'inactive') this.tracked.delete(key);
+  }
+
+  /** Re-evaluates what time alone can change. */
+  tick(): void {
+    const now = this.now();
+    for (const t of [...this.tracked.values()]) {
+      if (t.rule.kind === 'absence') continue;
+      const series = this.d.registry.get(t.seriesKey);
+      if (series) this.evaluate(t.rule, series);
+    }
+    for (const rule of this.rules.values()) {
+      if (rule.kind !== 'absence') continue;
+      const matching = this.d.registry.ofMetric(rule.metric).filter((s) => labelsMatch(s.labels, rule.labels));
+      for (const s of matching) this.evaluate(rule, s);
+      if (matching.length === 0) this.evaluateMissing(rule, now);
+    }
+    for (const a of this.live.values()) {
+      const silenced = this.silences.silences(a);
+      if (silenced !== a.silenced) {
+        a.silenced = silenced;
+        a.updated_at = now;
+        this.publish(a, 'silence', a.status, {
+          at: now,
+          status: silenced ? 'silenced' : 'unsilenced',
+          severity: a.severity,
+          value: a.value,
+          note: null,
+        });
+      }
+    }
+  }
+
+  /** Absence of a metric that has no series at all: counted from when the rule was loaded. */
+  private evaluateMissing(rule: Rule, now: number): void {
+    const key = `${rule.name}\u0000`;
+    const since = this.ruleSince.get(rule.name) ?? now;
+    const active = now - since >= rule.forMs;
+    let t = this.tracked.get(key);
+    if (!t) {
+      if (!active) return;
+      t = { rule, seriesKey: '', labels: rule.labels, state: newState(), alert: undefined };
+      this.tracked.set(key, t);
+    }
+    const obs: Observation = { active, keep: active, value: null, severity: rule.severity };
+    this.apply(t, step(rule, t.state, obs, now, this.flap), obs, now);
+    if (t.state.status === 'inactive') this.tracked.delete(key);
+  }
+
+  private apply(t: Tracked, what: Step, obs: Observation, now: number): void {
+    const rule = t.rule;
+    let a = t.alert;
+    if (what === 'none' || what === 'update') {
+      if (!a) return;
+      a.value = obs.value;
+      a.clear_since = t.state.clearSince;
+      if (a.status === 'firing' && obs.severity !== a.severity) {
+        a.severity = obs.severity;
+        a.annotations = this.annotate(rule, t.labels, obs);
+        a.updated_at = now;
+        this.publish(a, 'transition', 'firing', {
+          at: now,
+          status: 'firing',
+          severity: a.severity,
+          value: a.value,
+          note: 'severity',
+        });
+      }
+      return;
+    }
+    if (what === 'resolved') {
+      t.alert = undefined;
+      if (a) this.finish(a, now, null, obs.value);
+      return;
+    }
+    const previous: AlertStatus | undefined = a?.status;
+    if (!a) {
+      a = {
+        id: `a_${now.toString(36)}${randomBytes(4).toString('hex')}`,
+        rule: rule.name,
+        status: what,
+        severity: obs.severity,
+        value: obs.value,
+        threshold: rule.kind === 'anomaly' ? rule.z : rule.threshold,
+        labels: { ...t.labels },
+        annotations: {},
+        starts_at: now,
+        source: 'rule',
+        fingerprint: fingerprint(rule.name, t.seriesKey),
+        silenced: false,
+        updated_at: now,
+        series_key: t.seriesKey,
+        clear_since: null,
+        flapping: false,
+      };
+      t.alert = a;
+      this.live.set(a.id, a);
+    }
+    a.status = what;
+    a.severity = obs.severity;
+    a.value = obs.value;
+    a.flapping = t.state.flapping;
+    a.annotations = this.annotate(rule, t.labels, obs);
+    a.silenced = this.silences.silences(a);
+    a.updated_at = now;
+    this.publish(a, 'transition', previous, {
+      at: now,
+      status: what,
+      severity: a.severity,
+      value: a.value,
+      note: null,
+    });
+  }
+
+  private annotate(rule: Rule, labels: Readonly<Record<string, string>>, obs: Observation): Record<string, string> {
+    return renderAnnotations(rule.annotations, {
+      value: obs.value,
+      threshold: rule.kind === 'anomaly' ? rule.z : rule.threshold,
+      labels,
+      rule: rule.name,
+      severity: obs.severity,
+    });
+  }
+
+  private finish(a: StoredAlert, now: number, note: string | null, value: number | null = a.value): void {
+    const previous = a.status;
+    a.status = 'resolved';
+    a.ends_at = now;
+    a.value = value;
+    a.clear_since = null;
+    a.updated_at = now;
+    this.live.delete(a.id);
+    if (a.source === 'external') this.external.delete(a.fingerprint);
+    this.publish(a, 'transition', previous, {
+      at: now,
+      status: 'resolved',
+      severity: a.severity,
+      value: a.value,
+      note,
+    });
+  }
+
+  private publish(
+    a: StoredAlert,
+    change: AlertChange,
+    previous: AlertStatus | undefined,
+    transition: Transition,
+  ): void {
+    void this.d.emit('alerts', 'alert', alertData(a)).catch(() => {});
+    for (const l of this.listeners) {
+      try {
+        l(a, change, previous);
+      } catch (err) {
+        this.d.log?.('error', 'alert listener failed', { err: String(err) });
+      }
+    }
+    this.d.store.saveAlert({ ...a, labels: { ...a.labels }, annotations: { ...a.annotations } }, transition);
+  }
+
+  // ---- acknowledgement, silences, external alerts ----
+
+  ack(id: string, by: string, comment?: string): Alert {
+    const a = this.live.get(id);
+    if (!a) {
+      const stored = this.d.store.getAlert(id);
+      if (!stored) throw new VigilError('not_found', `No alert '${id}'`);
+      throw new VigilError('bad_request', `Alert '${id}' is already resolved`);
+    }
+    const now = this.now();
+    a.acknowledged_by = by;
+    a.acknowledged_at = now;
+    if (comment !== undefined) a.ack_comment = comment;
+    a.updated_at = now;
+    this.publish(a, 'ack', a.status, {
+      at: now,
+      status: 'acknowledged',
+      severity: a.severity,
+      value: a.value,
+      note: comment ?? null,
+    });
+    return alertData(a);
+  }
+
+  /** Acknowledges every active alert of a rule. */
+  ackRule(rule: string, by: string, comment?: string): Alert[] {
+    const ids = [...this.live.values()].filter((a) => a.rule === rule).map((a) => a.id);
+    if (ids.length === 0) throw new VigilError('not_found', `No active alert for rule '${rule}'`);
+    return ids.map((id) => this.ack(id, by, comment));
+  }
+
+  createSilence(input: unknown) {
+    const s = this.silences.create(input);
+    this.d.store.saveSilence(this.silences.toRow(s));
+    this.tick();
+    return s;
+  }
+
+  expireSilence(id: string) {
+    const s = this.silences.expire(id);
+    if (!s) throw new VigilError('not_found', `No silence '${id}'`);
+    this.d.store.saveSilence(this.silences.toRow(s));
+    this.tick();
+    return s;
+  }
+
+  raiseExternal(input: ExternalAlertInput): Alert {
+    const now = this.now();
+    const labels = { ...(input.labels ?? {}) };
+    const fp = fingerprint('external', input.name, sortedLabels(labels));
+    let a = this.external.get(fp);
+    if (input.status === 'resolved') {
+      if (a) this.finish(a, input.ends_at ?? now, null);
+      return a
+        ? alertData(a)
+        : {
+            id: `x_${fp}`,
+            rule: input.name,
+            status: 'resolved',
+            severity: input.severity ?? 'warning',
+            value: input.value ?? null,
+            threshold: null,
+            labels,
+            annotations: input.annotations ?? {},
+            starts_at: input.starts_at ?? now,
+            ends_at: input.ends_at ?? now,
+            source: 'external',
+            fingerprint: fp,
+            silenced: false,
+            updated_at: now,
+          };
+    }
+    const previous = a?.status;
+    if (!a) {
+      a = {
+        id: `x_${now.toString(36)}${randomBytes(4).toString('hex')}`,
+        rule: input.name,
+        status: 'firing',
+        severity: input.severity ?? 'warning',
+        value: input.value ?? null,
+        threshold: null,
+        labels,
+        annotations: { ...(input.annotations ?? {}) },
+        starts_at: input.starts_at ?? now,
+        source: 'external',
+        fingerprint: fp,
+        silenced: false,
+        updated_at: now,
+        series_key: null,
+        clear_since: null,
+        flapping: false,
+      };
+      this.external.set(fp, a);
+      this.live.set(a.id, a);
+    } else {
+      const same =
+        a.severity === (input.severity ?? a.severity) &&
+        JSON.stringify(a.annotations) === JSON.stringify(input.annotations ?? a.annotations);
+      if (same) return alertData(a);
+      a.severity = input.severity ?? a.severity;
+      a.annotations = { ...(input.annotations ?? a.annotations) };
+      a.value = input.value ?? a.value;
+    }
+    a.silenced = this.silences.silences(a);
+    a.updated_at = now;
+    this.publish(a, 'transition', previous, {
+      at: now,
+      status: 'firing',
+      severity: a.severity,
+      value: a.value,
+      note: 'external',
+    });
+    return alertData(a);
+  }
+
+  // ---- reads ----
+
+  get(id: string): Alert | undefined {
+    const a = this.live.get(id) ?? this.d.store.getAlert(id);
+    return a && alertData(a);
+  }
+
+  activeAlerts(): Alert[] {
+    return [...this.live.values()].sort((a, b) => b.updated_at - a.updated_at).map(alertData);
+  }
+
+  /** The AlertBus view of active alerts. */
+  active(): Alert[] {
+    return this.activeAlerts();
+  }
+
+  history(q: AlertQuery): Alert[] {
+    this.d.store.commit();
+    return this.d.store.query(q).map(alertData);
+  }
+
+  transitions(id: string): Transition[] {
+    this.d.store.commit();
+    return this.d.store.transitions(id);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * @module alerts
+ * The alerts part: builds the engine on the hub's state database and series registry, feeds it every ingested
+ * sample, and registers its routes and the WS calls `alerts.list` and `alerts.ack`.
+ */
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { VigilError } from '@vigil/protocol';
+import type { Hub, HubPart } from '../hub.js';
+import { AlertStore } from './alert-store.js';
+import { AlertEngine } from './engine.js';
+import { alertRoutes } from './routes.js';
+
+const ListParams = Type.Object({
+  state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('firing'), Type.Literal('resolved')])),
+  rule: Type.Optional(Type.String()),
+  since: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+});
+
+const AckParams = Type.Union([
+  Type.Object({ id: Type.String(), by: Type.Optional(Type.String()), comment: Type.Optional(Type.String()) }),
+  Type.Object({ rule: Type.String(), by: Type.Optional(Type.String()), comment: Type.Optional(Type.String()) }),
+]);
+
+function bad(method: string, params: unknown, schema: typeof ListParams | typeof AckParams): never {
+  const first = Value.Errors(schema, params).First();
+  throw new VigilError('bad_request', `${method}: ${first?.path || '/'} ${first?.message ?? 'invalid params'}`);
+}
+
+export function createAlertsPart(hub: Hub, opts: { now?: () => number } = {}): { part: HubPart; engine: AlertEngine } {
+  const engine = new AlertEngine({
+    config: hub.config.alerts,
+    registry: hub.metricsService.registry,
+    store: new AlertStore(hub.state),
+    emit: (channel, kind, data) => hub.emit(channel, kind, data),
+    now: opts.now,
+    log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
+  });
+  hub.metricsService.pipeline.onSample((series) => engine.onSample(series));
+  hub.methods.register('alerts.list', (params) => {
+    const p = params ?? {};
+    if (!Value.Check(ListParams, p)) bad('alerts.list', p, ListParams);
+    if (p.state === undefined && p.rule === undefined && p.since === undefined)
+      return { alerts: engine.activeAlerts() };
+    return { alerts: engine.history({ state: p.state, rule: p.rule, since: p.since, limit: p.limit ?? 500 }) };
+  });
+  hub.methods.register('alerts.ack', (params) => {
+    if (!Value.Check(AckParams, params)) bad('alerts.ack', params, AckParams);
+    const by = params.by ?? 'anonymous';
+    if ('id' in params) return { alerts: [engine.ack(params.id, by, params.comment)] };
+    return { alerts: engine.ackRule(params.rule, by, params.comment) };
+  });
+  return {
+    engine,
+    part: {
+      name: 'alerts',
+      start: () => engine.start(),
+      routes: (app) => alertRoutes(app, engine),
+      stop: () => engine.stop(),
+    },
+  };
+}
