@@ -26,6 +26,7 @@ import { createHubMetrics, type HubMetrics } from './observability/prometheus.js
 import type { MetricStore } from './storage/metric-store.js';
 import { SqliteMetricStore } from './storage/sqlite-store.js';
 import { openStateDb, type StateDb } from './storage/state-db.js';
+import { createTasksPart, type TaskService } from './tasks/index.js';
 
 /** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
 export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
@@ -77,6 +78,7 @@ export class Hub {
   readonly gateway: Gateway;
   readonly metrics: HubMetrics;
   readonly metricsService: MetricsService;
+  readonly tasks: TaskService;
   readonly app: FastifyInstance;
   readonly log: Logger;
   readonly state: StateDb;
@@ -141,6 +143,9 @@ export class Hub {
       routes: (app) => metricsRoutes(app, this),
       stop: () => this.metricsService.stop(),
     });
+    const tasks = createTasksPart(this, {});
+    this.tasks = tasks.service;
+    this.parts.push(tasks.part);
     this.app = buildHttpApp(this);
     this.gateway.attach(this.app.server);
   }

@@ -10,7 +10,10 @@ const Duration = (def: string, description: string) =>
 
 export const TasksConfigSchema = Type.Object(
   {
-    stall_after: Duration('5m', 'A running task that reports nothing for this long becomes `stalled`.'),
+    stall_after: Duration(
+      '5m',
+      'A running task that reports nothing for this long becomes `stalled`; 0 turns stall detection off.',
+    ),
     check_interval: Duration('5s', 'How often running tasks are checked for stalls.'),
     alert_on_stall: Type.Boolean({ default: true, description: 'Raise a `task_stalled` alert when a task stalls.' }),
     retention: Duration('7d', 'Finished tasks are deleted this long after they end.'),
