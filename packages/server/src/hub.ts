@@ -10,6 +10,8 @@ import { Value } from '@sinclair/typebox/value';
 import { isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import type { AlertEngine } from './alerts/engine.js';
+import { createAlertsPart } from './alerts/index.js';
 import type { Broker, StoredEvent } from './broker/broker.js';
 import { HistoryPolicies } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
@@ -48,6 +50,8 @@ export interface HubOptions {
   logger?: Logger;
   broker?: Broker;
   store?: MetricStore;
+  /** Clock of the alert, incident and task logic (tests drive it); default Date.now. */
+  clock?: () => number;
 }
 
 export interface HubStats {
@@ -78,6 +82,7 @@ export class Hub {
   readonly gateway: Gateway;
   readonly metrics: HubMetrics;
   readonly metricsService: MetricsService;
+  readonly alerts: AlertEngine;
   readonly tasks: TaskService;
   readonly app: FastifyInstance;
   readonly log: Logger;
@@ -143,7 +148,10 @@ export class Hub {
       routes: (app) => metricsRoutes(app, this),
       stop: () => this.metricsService.stop(),
     });
-    const tasks = createTasksPart(this, {});
+    const alerts = createAlertsPart(this, { now: options.clock });
+    this.alerts = alerts.engine;
+    this.parts.push(alerts.part);
+    const tasks = createTasksPart(this, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
     this.app = buildHttpApp(this);
