@@ -11,6 +11,9 @@ const Duration = (def: string, description: string) =>
 export const WebhookSchema = Type.Object(
   {
     url: Type.String({ pattern: '^https?://' }),
+    name: Type.Optional(
+      Type.String({ minLength: 1, description: '`receiver` in the payload; `webhook-<n>` (1-based) by default.' }),
+    ),
     group_by: Type.Array(Type.String({ minLength: 1 }), { default: ['alertname'] }),
     group_wait: Duration('30s', 'Wait before the first notification of a new group.'),
     group_interval: Duration('5m', 'Wait before notifying a group again after it changed.'),
@@ -24,12 +27,21 @@ export const WebhookSchema = Type.Object(
 );
 
 export const NotificationsConfigSchema = Type.Object(
-  { webhooks: Type.Array(WebhookSchema, { default: [] }) },
+  {
+    webhooks: Type.Array(WebhookSchema, { default: [] }),
+    external_url: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description: "The hub's URL as receivers see it (`externalURL`); `http://<host>:<port>` by default.",
+      }),
+    ),
+  },
   { additionalProperties: false, default: {} },
 );
 
 export interface WebhookConfig {
   readonly url: string;
+  readonly name: string;
   readonly groupBy: readonly string[];
   readonly groupWaitMs: number;
   readonly groupIntervalMs: number;
@@ -42,12 +54,15 @@ export interface WebhookConfig {
 
 export interface NotificationsConfig {
   readonly webhooks: readonly WebhookConfig[];
+  readonly externalUrl: string | undefined;
 }
 
 export function toNotificationsConfig(raw: Static<typeof NotificationsConfigSchema>): NotificationsConfig {
   return {
-    webhooks: raw.webhooks.map((w) => ({
+    externalUrl: raw.external_url?.replace(/\/+$/, ''),
+    webhooks: raw.webhooks.map((w, i) => ({
       url: w.url,
+      name: w.name ?? `webhook-${i + 1}`,
       groupBy: [...w.group_by],
       groupWaitMs: parseDuration(w.group_wait)!,
       groupIntervalMs: parseDuration(w.group_interval)!,

@@ -1,0 +1,340 @@
+/**
+ * @module incident-service
+ * Incidents from alerts. A firing alert joins the open (or acknowledged) incident of its group, named by the
+ * `incidents.group_by` labels, or opens a new one; when all its alerts have resolved an incident resolves itself
+ * (`auto_resolve`). People acknowledge, assign, comment and resolve. An open incident left unacknowledged for
+ * `escalation.after` escalates: its priority rises one step and the next escalation target is notified.
+ *
+ * Every change is written to the state database before it is published on `incidents`, so a restart resumes where
+ * the hub stopped, escalation clocks included.
+ */
+import { randomBytes } from 'node:crypto';
+import { VigilError } from '@vigil/protocol';
+import type { Logger } from 'pino';
+import type { Alert } from '../alerts/types.js';
+import { groupLabelsOf, labelSetString } from '../notify/labels.js';
+import type { Scheduler, TimerHandle } from '../notify/scheduler.js';
+import type { IncidentsConfig } from './config.js';
+import { type EscalationSender, escalationTarget } from './escalation.js';
+import { higherPriority, higherSeverity, priorityOf, raisePriority } from './priority.js';
+import type { IncidentRecord, IncidentStore } from './store.js';
+import type { Incident, IncidentEventKind, IncidentStatus, TimelineEntry } from './types.js';
+
+/** Timelines keep their first entry and the newest ones up to this length. */
+const MAX_TIMELINE = 1000;
+
+export interface IncidentServiceDeps {
+  readonly config: IncidentsConfig;
+  readonly store: IncidentStore;
+  readonly scheduler: Scheduler;
+  readonly escalations: EscalationSender;
+  publish(kind: IncidentEventKind, incident: Incident): void;
+  readonly log?: Pick<Logger, 'warn'>;
+}
+
+function describeAlert(alert: Readonly<Alert>): string {
+  const labels = Object.keys(alert.labels).length ? ` ${labelSetString(alert.labels)}` : '';
+  return `${alert.rule}${labels} (${alert.severity})`;
+}
+
+function titleOf(alert: Readonly<Alert>, labels: Record<string, string>): string {
+  const rest = Object.entries(labels)
+    .filter(([k]) => k !== 'alertname')
+    .map(([k, v]) => `${k}=${v}`);
+  const name = labels.alertname ?? alert.rule;
+  return rest.length ? `${name} (${rest.join(', ')})` : name;
+}
+
+export class IncidentService {
+  private readonly active = new Map<string, IncidentRecord>();
+  private readonly byGroup = new Map<string, string>();
+  private readonly byAlert = new Map<string, string>();
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: IncidentServiceDeps) {
+    for (const record of deps.store.loadActive()) this.index(record);
+  }
+
+  /** The AlertBus listener. It never throws into the alert engine: a failure is logged. */
+  handleAlert(alert: Readonly<Alert>): void {
+    if (this.stopped) return;
+    try {
+      if (alert.status === 'firing') this.onFiring(alert);
+      else if (alert.status === 'resolved') this.onResolved(alert);
+    } catch (err) {
+      this.deps.log?.warn({ err, alert: alert.id }, 'could not update incidents for an alert');
+    }
+  }
+
+  /**
+   * Catches up after a start: firing alerts join incidents, and members that resolved while the hub was down are
+   * marked resolved (`lookup` answers for alerts that are no longer active).
+   */
+  reconcile(active: readonly Alert[], lookup: (id: string) => Alert | undefined): void {
+    for (const alert of active) this.handleAlert(alert);
+    for (const record of [...this.active.values()]) {
+      for (const [id, status] of record.members) {
+        const alert = status === 'firing' ? lookup(id) : undefined;
+        if (alert?.status === 'resolved') this.onResolved(alert);
+      }
+    }
+  }
+
+  get(id: string): Incident | undefined {
+    const inc = this.active.get(id)?.incident ?? this.deps.store.get(id)?.incident;
+    return inc && structuredClone(inc);
+  }
+
+  /** Like `get`, but a missing incident is a `not_found` error. */
+  getOrThrow(id: string): Incident {
+    return structuredClone(this.must(id).incident);
+  }
+
+  list(opts: { status?: IncidentStatus; limit?: number } = {}): Incident[] {
+    return this.deps.store.list({ status: opts.status, limit: opts.limit ?? 100 });
+  }
+
+  acknowledge(id: string, by: string, comment?: string): Incident {
+    const record = this.must(id);
+    const inc = record.incident;
+    if (inc.status === 'resolved') throw this.conflict(inc, 'acknowledge');
+    const now = this.deps.scheduler.now();
+    if (inc.status === 'acknowledged') return comment ? this.comment(id, by, comment) : structuredClone(inc);
+    inc.status = 'acknowledged';
+    inc.acknowledged_at = now;
+    inc.acknowledged_by = by;
+    this.addTimeline(inc, { at: now, type: 'acknowledged', by, detail: `Acknowledged by ${by}` });
+    if (comment) this.addComment(inc, by, comment, now);
+    return this.commit(record, 'incident_updated', now);
+  }
+
+  assign(id: string, assignee: string | null, by?: string): Incident {
+    const record = this.must(id);
+    const inc = record.incident;
+    const now = this.deps.scheduler.now();
+    const previous = inc.assignee;
+    inc.assignee = assignee;
+    const detail =
+      assignee === null
+        ? `Unassigned (was ${previous ?? 'nobody'})`
+        : `Assigned to ${assignee}` + (previous ? ` (was ${previous})` : '');
+    this.addTimeline(inc, { at: now, type: 'assigned', ...(by ? { by } : {}), detail });
+    return this.commit(record, 'incident_assigned', now);
+  }
+
+  comment(id: string, by: string, text: string): Incident {
+    const record = this.must(id);
+    const now = this.deps.scheduler.now();
+    this.addComment(record.incident, by, text, now);
+    return this.commit(record, 'incident_commented', now);
+  }
+
+  resolve(id: string, by?: string, comment?: string): Incident {
+    const record = this.must(id);
+    const inc = record.incident;
+    if (inc.status === 'resolved') return structuredClone(inc);
+    const now = this.deps.scheduler.now();
+    if (comment) this.addComment(inc, by ?? 'anonymous', comment, now);
+    this.close(record, now, by, by ? `Resolved by ${by}` : 'Resolved');
+    return this.commit(record, 'incident_resolved', now);
+  }
+
+  /** Escalates every open incident whose time is up; returns those escalated. Runs every `check_interval`. */
+  checkEscalations(): Incident[] {
+    const { afterMs, repeat, targets } = this.deps.config.escalation;
+    if (afterMs <= 0 || this.stopped) return [];
+    const now = this.deps.scheduler.now();
+    const escalated: Incident[] = [];
+    for (const record of this.active.values()) {
+      const inc = record.incident;
+      if (inc.status !== 'open' || (inc.escalation_level > 0 && !repeat)) continue;
+      if (now - (inc.last_escalated_at ?? inc.created_at) < afterMs) continue;
+      const from = inc.priority;
+      inc.priority = raisePriority(from);
+      inc.escalation_level++;
+      inc.last_escalated_at = now;
+      const target = escalationTarget(targets, inc.escalation_level);
+      const change = from === inc.priority ? `priority stays ${from}` : `priority ${from} → ${inc.priority}`;
+      this.addTimeline(inc, {
+        at: now,
+        type: 'escalated',
+        detail: `Not acknowledged: escalation level ${inc.escalation_level}, ${change}${target ? `, notified ${target}` : ''}`,
+      });
+      escalated.push(this.commit(record, 'incident_escalated', now));
+      if (target) this.deps.escalations.send(structuredClone(inc), target);
+    }
+    return escalated;
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (this.deps.config.escalation.afterMs > 0 && this.timer === undefined) this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.deps.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.deps.escalations.stop();
+  }
+
+  private tick(): void {
+    this.timer = this.deps.scheduler.setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      try {
+        this.checkEscalations();
+      } catch (err) {
+        this.deps.log?.warn({ err }, 'escalation check failed');
+      }
+      this.tick();
+    }, this.deps.config.checkIntervalMs);
+  }
+
+  private onFiring(alert: Readonly<Alert>): void {
+    const knownId = this.byAlert.get(alert.id);
+    if (knownId) {
+      const record = this.active.get(knownId)!;
+      const severityChanged = this.raiseSeverity(record.incident, alert);
+      if (record.members.get(alert.id) === 'firing' && !severityChanged) return;
+      record.members.set(alert.id, 'firing');
+      record.incident.firing = this.firingCount(record);
+      this.commit(record, 'incident_updated', this.deps.scheduler.now(), [alert.id]);
+      return;
+    }
+    // Silenced alerts neither open nor join incidents; they do once the silence ends, if still firing.
+    if (alert.silenced || this.deps.store.incidentOfAlert(alert.id)) return;
+    const labels = groupLabelsOf(alert, this.deps.config.groupBy);
+    const groupKey = labelSetString(labels);
+    const now = this.deps.scheduler.now();
+    const openId = this.byGroup.get(groupKey);
+    if (openId) {
+      const record = this.active.get(openId)!;
+      const inc = record.incident;
+      record.members.set(alert.id, 'firing');
+      this.byAlert.set(alert.id, inc.id);
+      inc.alerts.push(alert.id);
+      inc.firing = this.firingCount(record);
+      this.addTimeline(inc, { at: now, type: 'alert_added', detail: `Alert ${describeAlert(alert)} joined` });
+      this.raiseSeverity(inc, alert);
+      this.commit(record, 'incident_updated', now, [alert.id]);
+      return;
+    }
+    const incident: Incident = {
+      id: `inc_${now.toString(36)}${randomBytes(3).toString('hex')}`,
+      title: titleOf(alert, labels),
+      status: 'open',
+      priority: priorityOf(alert.severity),
+      severity: alert.severity,
+      group_key: groupKey,
+      labels,
+      alerts: [alert.id],
+      firing: 1,
+      assignee: null,
+      comments: [],
+      timeline: [{ at: now, type: 'created', detail: `Opened by alert ${describeAlert(alert)}` }],
+      created_at: now,
+      updated_at: now,
+      escalation_level: 0,
+    };
+    const record: IncidentRecord = { incident, members: new Map([[alert.id, 'firing']]) };
+    this.index(record);
+    this.commit(record, 'incident_created', now, [alert.id]);
+  }
+
+  private onResolved(alert: Readonly<Alert>): void {
+    const id = this.byAlert.get(alert.id);
+    const record = id ? this.active.get(id) : undefined;
+    if (!record || record.members.get(alert.id) === 'resolved') return;
+    const inc = record.incident;
+    const now = this.deps.scheduler.now();
+    record.members.set(alert.id, 'resolved');
+    inc.firing = this.firingCount(record);
+    this.addTimeline(inc, { at: now, type: 'alert_resolved', detail: `Alert ${describeAlert(alert)} resolved` });
+    if (inc.firing === 0 && this.deps.config.autoResolve) {
+      this.close(record, now, undefined, 'All alerts resolved');
+      this.commit(record, 'incident_resolved', now, [alert.id]);
+    } else {
+      this.commit(record, 'incident_updated', now, [alert.id]);
+    }
+  }
+
+  /** Severity follows the worst alert; priority only rises while the incident is not resolved. */
+  private raiseSeverity(inc: Incident, alert: Readonly<Alert>): boolean {
+    const severity = higherSeverity(inc.severity, alert.severity);
+    if (severity === inc.severity) return false;
+    const priority = higherPriority(inc.priority, priorityOf(severity));
+    this.addTimeline(inc, {
+      at: this.deps.scheduler.now(),
+      type: 'severity_raised',
+      detail:
+        `Severity ${inc.severity} → ${severity}` +
+        (priority === inc.priority ? '' : `, priority ${inc.priority} → ${priority}`),
+    });
+    inc.severity = severity;
+    inc.priority = priority;
+    return true;
+  }
+
+  private close(record: IncidentRecord, now: number, by: string | undefined, detail: string): void {
+    const inc = record.incident;
+    inc.status = 'resolved';
+    inc.resolved_at = now;
+    if (by) inc.resolved_by = by;
+    this.addTimeline(inc, { at: now, type: 'resolved', ...(by ? { by } : {}), detail });
+    this.active.delete(inc.id);
+    if (this.byGroup.get(inc.group_key) === inc.id) this.byGroup.delete(inc.group_key);
+    for (const alertId of record.members.keys()) this.byAlert.delete(alertId);
+  }
+
+  private commit(
+    record: IncidentRecord,
+    kind: IncidentEventKind,
+    now: number,
+    changed: readonly string[] = [],
+  ): Incident {
+    record.incident.updated_at = now;
+    this.deps.store.save(record, changed);
+    const snapshot = structuredClone(record.incident);
+    this.deps.publish(kind, snapshot);
+    return snapshot;
+  }
+
+  private index(record: IncidentRecord): void {
+    const inc = record.incident;
+    this.active.set(inc.id, record);
+    this.byGroup.set(inc.group_key, inc.id);
+    for (const alertId of record.members.keys()) this.byAlert.set(alertId, inc.id);
+  }
+
+  private firingCount(record: IncidentRecord): number {
+    let n = 0;
+    for (const s of record.members.values()) if (s === 'firing') n++;
+    return n;
+  }
+
+  private addComment(inc: Incident, by: string, text: string, at: number): void {
+    const id = `c${inc.comments.length + 1}`;
+    inc.comments.push({ id, by, text, at });
+    this.addTimeline(inc, { at, type: 'commented', by, detail: text.length > 200 ? `${text.slice(0, 197)}...` : text });
+  }
+
+  private addTimeline(inc: Incident, entry: TimelineEntry): void {
+    inc.timeline.push(entry);
+    if (inc.timeline.length > MAX_TIMELINE) inc.timeline.splice(1, inc.timeline.length - MAX_TIMELINE);
+  }
+
+  private must(id: string): IncidentRecord {
+    const record = this.active.get(id) ?? this.deps.store.get(id);
+    if (!record) throw new VigilError('not_found', `No incident '${id}'`, { id });
+    return record;
+  }
+
+  private conflict(inc: Incident, action: string): VigilError {
+    return new VigilError('bad_request', `Cannot ${action} incident '${inc.id}': it is ${inc.status}`, {
+      id: inc.id,
+      status: inc.status,
+    });
+  }
+}
