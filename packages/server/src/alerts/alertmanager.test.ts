@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TestClient, startHub, until } from '../testing/hub-fixture.js';
+import { startHub, TestClient, until } from '../testing/hub-fixture.js';
 
 const BINARY = '/usr/bin/prometheus-alertmanager';
 const required = process.env.VIGIL_REQUIRE_SERVICES === '1';
@@ -28,7 +28,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('a real Alertmanager webhook creates alerts and incidents in Vigil', { skip: !available && !required }, async () => {
+test('a real Alertmanager webhook creates alerts and incidents in Vigil', {
+  skip: !available && !required,
+}, async () => {
   assert.ok(available, `${BINARY} is required (VIGIL_REQUIRE_SERVICES=1); apt-get install -y prometheus-alertmanager`);
   const h = await startHub({ metrics: { collect_interval: 0 }, incidents: { group_by: ['alertname'] } });
   const watcher = await TestClient.connect(h.wsUrl);
@@ -65,7 +67,12 @@ test('a real Alertmanager webhook creates alerts and incidents in Vigil', { skip
   const base = `http://127.0.0.1:${port}`;
   try {
     const deadline = Date.now() + 15_000;
-    while (!(await fetch(`${base}/-/ready`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${base}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       assert.ok(Date.now() < deadline, 'Alertmanager did not become ready within 15 s');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -84,8 +91,13 @@ test('a real Alertmanager webhook creates alerts and incidents in Vigil', { skip
 
     await until(() => h.hub.alerts.activeAlerts().some((a) => a.rule === 'DatabaseDown'), 15_000, 'the webhook');
     const got = h.hub.alerts.activeAlerts().find((a) => a.rule === 'DatabaseDown')!;
-    assert.deepEqual([got.source, got.severity, got.labels.instance, got.annotations.summary], ['external', 'critical', 'db-1', 'db-1 is not answering']);
-    await watcher.next((f) => f.type === 'event' && f.channel === 'alerts' && (f.data as { rule: string }).rule === 'DatabaseDown');
+    assert.deepEqual(
+      [got.source, got.severity, got.labels.instance, got.annotations.summary],
+      ['external', 'critical', 'db-1', 'db-1 is not answering'],
+    );
+    await watcher.next(
+      (f) => f.type === 'event' && f.channel === 'alerts' && (f.data as { rule: string }).rule === 'DatabaseDown',
+    );
     const incident = await watcher.next((f) => f.type === 'event' && f.kind === 'incident_created', 5000);
     assert.equal((incident.data as { priority: string }).priority, 'P1');
 
@@ -95,7 +107,11 @@ test('a real Alertmanager webhook creates alerts and incidents in Vigil', { skip
       body: JSON.stringify([{ ...alert, endsAt: new Date().toISOString() }]),
     });
     assert.equal(resolved.status, 200);
-    await until(() => !h.hub.alerts.activeAlerts().some((a) => a.rule === 'DatabaseDown'), 15_000, 'the resolved webhook');
+    await until(
+      () => !h.hub.alerts.activeAlerts().some((a) => a.rule === 'DatabaseDown'),
+      15_000,
+      'the resolved webhook',
+    );
     await watcher.next((f) => f.type === 'event' && f.kind === 'incident_resolved', 5000);
   } finally {
     am.kill();
