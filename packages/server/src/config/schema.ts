@@ -84,7 +84,7 @@ export const ConfigSchema = Type.Object(
         ),
         retention_interval: Duration('1m', 'How often the retention job runs.'),
         checkpoint_interval: Duration('2m', 'How often open raw chunks are sealed and rollups written.'),
-        flush_interval: Duration('50ms', 'Longest wait before queued samples are committed.'),
+        flush_interval: Duration('10ms', 'Longest wait before queued samples are committed (one commit per interval).'),
         synchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
           description: 'SQLite synchronous mode: full survives power loss, normal only process crashes.',
