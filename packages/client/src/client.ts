@@ -1,0 +1,410 @@
+/**
+ * @module client
+ * `VigilClient`: one connection to a hub with an explicit state machine (disconnected, connecting, connected,
+ * reconnecting, closed), full-jitter reconnects that honour `closing`, subscriptions that resume from their last
+ * offsets, a bounded offline queue, requests with timeouts, a client-side heartbeat and token refresh on 4001.
+ */
+import {
+  CloseCode,
+  type ClosingFrame,
+  type ErrorBody,
+  type EventFrame,
+  type GapFrame,
+  type SnapshotFrame,
+  SUBPROTOCOL_JSON,
+  type WelcomeFrame,
+} from '@vigil/protocol';
+import { Backoff } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { isPermanent, VigilClientError } from './errors.js';
+import { type ClientEvents, type EventForPattern, LocalCode, State, type SubscribedEntry } from './events.js';
+import { Heartbeat, heartbeatTimings } from './heartbeat.js';
+import { OfflineQueue, type QueueItem } from './offline-queue.js';
+import { type ResolvedOptions, resolveOptions, type VigilClientOptions } from './options.js';
+import { PendingRequests } from './requests.js';
+import { type SubscribeOptions, Subscription, type SubscriptionHost } from './subscription.js';
+import { SubscriptionSet } from './subscription-set.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  openWebSocket,
+  type ResolvedWebSocket,
+  resolveWebSocket,
+  type SocketLike,
+} from './transport.js';
+
+export interface PublishResult {
+  channel: string;
+  offset: number;
+  epoch: string;
+}
+
+interface QueuedRequest extends QueueItem {
+  frame: Record<string, unknown>;
+  what: string;
+  resolve(value: unknown): void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Refresh an expiring token this long before `expires_at`. */
+const TOKEN_REFRESH_MARGIN_MS = 30_000;
+
+export class VigilClient extends Emitter<ClientEvents> {
+  readonly options: ResolvedOptions;
+  private _state: State = State.Disconnected;
+  private socket: SocketLike | undefined;
+  private protocol = SUBPROTOCOL_JSON;
+  /** Bumped whenever a socket is dropped: callbacks from an older socket see a stale value and do nothing. */
+  private generation = 0;
+  /** The current socket has delivered its welcome. */
+  private ready = false;
+  private token: string | undefined;
+  private closingFrame: ClosingFrame | undefined;
+  private _welcome: WelcomeFrame | undefined;
+  private connectedOnce = false;
+  private wsPromise: Promise<ResolvedWebSocket> | undefined;
+  private readonly reconnectBackoff: Backoff;
+  private readonly timers = new Set<Timer>();
+  private readonly heartbeat = new Heartbeat(
+    () => this.sendFrame({ op: 'ping' }),
+    () => this.connectionLost(LocalCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout'),
+  );
+  private tokenTimer: Timer | undefined;
+  private readonly pending = new PendingRequests();
+  private readonly queue: OfflineQueue<QueuedRequest>;
+  private readonly subs = new SubscriptionSet();
+  private readonly host: SubscriptionHost;
+
+  constructor(options: VigilClientOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.reconnectBackoff = new Backoff(this.options.backoff);
+    this.queue = new OfflineQueue(this.options.offlineQueue);
+    this.host = { removeSubscription: (sub) => this.removeSubscription(sub), backoff: this.options.backoff };
+  }
+
+  get state(): State {
+    return this._state;
+  }
+
+  /** The welcome of the current connection, if any. */
+  get welcome(): WelcomeFrame | undefined {
+    return this.ready ? this._welcome : undefined;
+  }
+
+  get subscriptions(): readonly Subscription[] {
+    return [...this.subs];
+  }
+
+  get offlineQueueSize(): number {
+    return this.queue.size;
+  }
+
+  /** Starts connecting; does nothing unless the client is `disconnected`. */
+  connect(): void {
+    if (this._state === State.Closed) throw new VigilClientError('client_closed');
+    if (this._state !== State.Disconnected) return;
+    this.setState(State.Connecting, LocalCode.OK, 'connect called');
+    void this.openSocket();
+  }
+
+  /** Closes for good: rejects what is pending or queued with `client_closed`. */
+  close(): void {
+    if (this._state === State.Closed) return;
+    this.dropSocket(false);
+    clearTimeout(this.tokenTimer);
+    this.setState(State.Closed, LocalCode.CLOSE_CALLED, 'client closed');
+    const err = new VigilClientError('client_closed');
+    this.pending.rejectAll(err);
+    this.queue.clear(err);
+    this.subs.markPending();
+  }
+
+  subscribe<P extends string>(
+    patterns: P | readonly P[],
+    options: SubscribeOptions = {},
+  ): Subscription<EventForPattern<P>> {
+    if (this._state === State.Closed) throw new VigilClientError('client_closed');
+    const list: string[] = typeof patterns === 'string' ? [patterns] : [...patterns];
+    const sub = new Subscription<EventForPattern<P>>(this.host, list, options);
+    this.subs.add(sub);
+    if (this.ready) this.sendSubscribe(sub);
+    return sub;
+  }
+
+  /** Publishes to a concrete channel. Queued while offline. */
+  publish(channel: string, data: unknown, kind?: string): Promise<PublishResult> {
+    const frame: Record<string, unknown> = { op: 'publish', channel, data };
+    if (kind !== undefined) frame.kind = kind;
+    return this.request(frame, `publish to '${channel}'`, true) as Promise<PublishResult>;
+  }
+
+  /** Calls a hub method. Queued while offline. */
+  call<T = unknown>(method: string, params?: unknown): Promise<T> {
+    const frame: Record<string, unknown> = { op: 'call', method };
+    if (params !== undefined) frame.params = params;
+    return this.request(frame, `call '${method}'`, true) as Promise<T>;
+  }
+
+  /** Measures a round trip with the `ping` op; rejects with `disconnected` when not connected. */
+  async ping(): Promise<number> {
+    const start = Date.now();
+    await this.request({ op: 'ping' }, 'ping', false);
+    return Date.now() - start;
+  }
+
+  /** Gets a new token and, when connected, sends it in-band with the `auth` op. Later connects use it. */
+  async refreshToken(): Promise<void> {
+    if (!this.options.getToken) return;
+    this.token = await this.options.getToken();
+    if (!this.ready) return;
+    const result = (await this.request({ op: 'auth', token: this.token }, 'auth', false)) as { expires_at?: number };
+    clearTimeout(this.tokenTimer);
+    if (typeof result?.expires_at !== 'number' || this._state === State.Closed) return;
+    const wait = Math.max(5_000, result.expires_at - Date.now() - TOKEN_REFRESH_MARGIN_MS);
+    this.tokenTimer = setTimeout(() => {
+      this.refreshToken().catch((err: unknown) => this.reportError('token_failed', err));
+    }, wait);
+  }
+
+  // ---- connection lifecycle ----
+
+  private setState(newState: State, code: number, reason: string): void {
+    const oldState = this._state;
+    if (oldState === newState) return;
+    this._state = newState;
+    this.emit('state', { oldState, newState, code, reason });
+  }
+
+  private after(ms: number, fn: () => void): Timer {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private async openSocket(): Promise<void> {
+    const gen = ++this.generation;
+    let resolved: ResolvedWebSocket;
+    let token: string | undefined;
+    try {
+      this.wsPromise ??= resolveWebSocket(this.options.WebSocket);
+      resolved = await this.wsPromise;
+    } catch (err) {
+      this.wsPromise = undefined;
+      if (gen !== this.generation) return;
+      this.reportError('connect_failed', err);
+      return this.connectionLost(LocalCode.ABNORMAL, 'no WebSocket implementation');
+    }
+    try {
+      if (this.token === undefined && this.options.getToken) this.token = await this.options.getToken();
+      token = this.token;
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.reportError('token_failed', err);
+      return this.connectionLost(LocalCode.TOKEN_FAILED, 'token provider failed');
+    }
+    if (gen !== this.generation) return;
+    let socket: SocketLike;
+    try {
+      const { url, encoding, tokenTransport } = this.options;
+      socket = openWebSocket(resolved, url, encoding, token, tokenTransport);
+    } catch (err) {
+      this.reportError('connect_failed', err);
+      return this.connectionLost(LocalCode.ABNORMAL, 'WebSocket constructor failed');
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (gen === this.generation) this.protocol = socket.protocol || SUBPROTOCOL_JSON;
+    };
+    socket.onmessage = (ev) => {
+      if (gen === this.generation) this.onData(ev.data);
+    };
+    socket.onclose = (ev) => {
+      if (gen === this.generation) this.connectionLost(ev.code, ev.reason || 'connection closed');
+    };
+    socket.onerror = () => {};
+    this.after(this.options.connectTimeoutMs, () => {
+      if (gen === this.generation && !this.ready) this.connectionLost(LocalCode.CONNECT_TIMEOUT, 'connect timeout');
+    });
+  }
+
+  /** Detaches and closes the current socket; every callback of it becomes stale. */
+  private dropSocket(abrupt: boolean): void {
+    this.generation++;
+    this.ready = false;
+    this.heartbeat.stop();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return;
+    const noop = () => {};
+    socket.onopen = noop;
+    socket.onmessage = noop;
+    socket.onclose = noop;
+    socket.onerror = noop;
+    try {
+      const terminate = (socket as { terminate?: () => void }).terminate;
+      if (abrupt && typeof terminate === 'function') terminate.call(socket);
+      else socket.close(1000, 'client closing');
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The link is gone (close, `closing`, timeouts): retry unless told not to, or closed. */
+  private connectionLost(code: number, reason: string): void {
+    const closing = this.closingFrame;
+    this.closingFrame = undefined;
+    this.dropSocket(closing === undefined);
+    this.pending.rejectAll(new VigilClientError('disconnected', `Connection lost: ${code} ${reason}`, { code }));
+    this.subs.markPending();
+    if (this._state === State.Closed) return;
+    const effective = closing?.code ?? code;
+    const refresh = effective === CloseCode.UNAUTHORIZED && this.options.getToken !== undefined;
+    if (refresh) this.token = undefined;
+    if (closing && !closing.reconnect && !refresh) {
+      this.setState(State.Disconnected, effective, closing.reason);
+      return;
+    }
+    this.setState(State.Reconnecting, effective, closing?.reason ?? reason);
+    const delay = Math.max(closing?.retry_after_ms ?? 0, this.reconnectBackoff.next());
+    this.after(delay, () => void this.openSocket());
+  }
+
+  private reportError(code: 'token_failed' | 'connect_failed', err: unknown): void {
+    const error =
+      err instanceof VigilClientError ? err : new VigilClientError(code, `${code}: ${(err as Error)?.message ?? err}`);
+    this.emit('error', { error });
+  }
+
+  // ---- frames ----
+
+  private onData(data: unknown): void {
+    this.heartbeat.seen();
+    let frame: Record<string, unknown>;
+    try {
+      const decoded = decodeFrame(this.protocol, data);
+      if (decoded === null || typeof decoded !== 'object') return;
+      frame = decoded as Record<string, unknown>;
+    } catch (err) {
+      this.emit('error', { error: err as VigilClientError });
+      return;
+    }
+    switch (frame.type) {
+      case 'event':
+        this.subs.event(frame as unknown as EventFrame);
+        return;
+      case 'reply':
+        if (frame.ok === true) this.pending.resolve(frame.id, frame.result);
+        else this.pending.fail(frame.id, frame.error as ErrorBody);
+        return;
+      case 'snapshot':
+        this.subs.snapshot(frame as unknown as SnapshotFrame);
+        return;
+      case 'gap':
+        this.subs.gap(frame as unknown as GapFrame);
+        return;
+      case 'pong':
+        if (frame.id !== undefined) this.pending.resolve(frame.id, frame);
+        return;
+      case 'welcome':
+        this.onWelcome(frame as unknown as WelcomeFrame);
+        return;
+      case 'error':
+        this.emit('error', { error: VigilClientError.fromBody(frame.error as ErrorBody) });
+        return;
+      case 'closing':
+        this.closingFrame = frame as unknown as ClosingFrame;
+        this.connectionLost(this.closingFrame.code, this.closingFrame.reason);
+        return;
+    }
+  }
+
+  private onWelcome(welcome: WelcomeFrame): void {
+    if (this.ready) return;
+    this._welcome = welcome;
+    this.ready = true;
+    for (const t of this.timers) clearTimeout(t); // the connect timeout
+    this.timers.clear();
+    this.reconnectBackoff.reset();
+    const { intervalMs, timeoutMs } = heartbeatTimings(
+      welcome,
+      this.options.heartbeatIntervalMs,
+      this.options.heartbeatTimeoutMs,
+    );
+    this.heartbeat.start(intervalMs, timeoutMs);
+    for (const sub of this.subs) this.sendSubscribe(sub);
+    for (const item of this.queue.drain()) this.sendRequest(item);
+    const reconnected = this.connectedOnce;
+    this.connectedOnce = true;
+    this.setState(State.Connected, LocalCode.OK, 'connected');
+    if (this.ready) this.emit('connected', { session: welcome.session, node: welcome.node, welcome, reconnected });
+  }
+
+  private sendFrame(frame: Record<string, unknown>): void {
+    if (!this.socket || !this.ready) return;
+    try {
+      this.socket.send(encodeFrame(this.protocol, frame));
+    } catch {
+      // the close event follows
+    }
+  }
+
+  // ---- requests and subscriptions ----
+
+  private request(frame: Record<string, unknown>, what: string, queue: boolean): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const item: QueuedRequest = { frame, what, resolve, reject };
+      if (this._state === State.Closed) reject(new VigilClientError('client_closed'));
+      else if (this.ready) this.sendRequest(item);
+      else if (queue) this.queue.push(item);
+      else reject(new VigilClientError('disconnected', `Cannot ${what} while ${this._state}`));
+    });
+  }
+
+  private sendRequest(item: QueuedRequest): void {
+    const id = this.pending.add(this.options.requestTimeoutMs, item.resolve, item.reject, item.what);
+    this.sendFrame({ ...item.frame, id });
+  }
+
+  private sendSubscribe(sub: Subscription): void {
+    const gen = this.generation;
+    const frame = sub.buildFrame();
+    const id = this.pending.add(
+      this.options.requestTimeoutMs,
+      (result) => {
+        if (gen !== this.generation || sub.state === 'unsubscribed') return;
+        const entries = (result as { subscriptions?: SubscribedEntry[] } | undefined)?.subscriptions ?? [];
+        sub.handleSubscribed(entries);
+      },
+      (err) => {
+        if (gen !== this.generation || sub.state === 'unsubscribed') return;
+        const retry = !isPermanent(err);
+        sub.handleError(err, retry);
+        if (retry) this.scheduleResubscribe(sub);
+      },
+      `subscribe to ${frame.channels.join(',')}`,
+    );
+    this.sendFrame({ ...frame, id });
+  }
+
+  private scheduleResubscribe(sub: Subscription): void {
+    const gen = this.generation;
+    sub.scheduleRetry(() => {
+      if (gen === this.generation && this.ready && this.subs.has(sub)) this.sendSubscribe(sub);
+    });
+  }
+
+  private removeSubscription(sub: Subscription): void {
+    const unused = this.subs.remove(sub);
+    if (!unused) return;
+    if (unused.length > 0 && this.ready) {
+      this.request({ op: 'unsubscribe', channels: unused }, 'unsubscribe', false).catch(() => {});
+    }
+  }
+}

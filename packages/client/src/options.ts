@@ -1,0 +1,96 @@
+/**
+ * @module options
+ * The options of `VigilClient`, their defaults in one place, and their one-time validation.
+ */
+import { type BackoffOptions, DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from './backoff.js';
+import { DEFAULT_OFFLINE_MAX_AGE_MS, DEFAULT_OFFLINE_MAX_ITEMS, type OfflineQueueOptions } from './offline-queue.js';
+import { buildUrl, type Encoding, type TokenTransport, type WebSocketConstructor } from './transport.js';
+
+export interface VigilClientOptions {
+  /** The hub: `ws://host:4280/ws`, `http://host:4280` (the `/ws` path is added) or `/ws` in a browser. */
+  url: string;
+  /** Wire encoding: `json` (default) or `msgpack`. */
+  encoding?: Encoding;
+  /** Called for a token before the first connect and again after a 4001 close. */
+  getToken?: () => Promise<string> | string;
+  /** Where the token goes: `auto` (header with the `ws` package, `?token=` otherwise), `header` or `query`. */
+  tokenTransport?: TokenTransport;
+  /** A WebSocket constructor to use instead of `globalThis.WebSocket` or the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect and resubscribe delays (full jitter). Default 500 ms to 20 s. */
+  backoff?: BackoffOptions;
+  /** Timeout of each request (`publish`, `call`, `subscribe`), ms. Default 10,000. */
+  requestTimeoutMs?: number;
+  /** Time allowed from opening the socket to the welcome frame, ms. Default 10,000. */
+  connectTimeoutMs?: number;
+  /** How often to send the `ping` op, ms; 0 turns it off. Default: the welcome's `heartbeat.interval_ms`, at most 15 s. */
+  heartbeatIntervalMs?: number;
+  /** How long after a ping with no frame at all the link is dead, ms. Default: the welcome's `heartbeat.timeout_ms`, at most 10 s. */
+  heartbeatTimeoutMs?: number;
+  /** The bounds of the offline queue. Default 1000 items and 30 s. */
+  offlineQueue?: OfflineQueueOptions;
+}
+
+export interface ResolvedOptions {
+  url: string;
+  encoding: Encoding;
+  getToken: (() => Promise<string> | string) | undefined;
+  tokenTransport: TokenTransport;
+  WebSocket: WebSocketConstructor | undefined;
+  backoff: Required<BackoffOptions>;
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  heartbeatIntervalMs: number | undefined;
+  heartbeatTimeoutMs: number | undefined;
+  offlineQueue: Required<OfflineQueueOptions>;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+function nonNegative(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+    throw new TypeError(`VigilClient: ${name} must be a finite number >= 0, got ${String(value)}`);
+  }
+}
+
+/** Applies defaults and checks every option once; throws a `TypeError` naming the bad option. */
+export function resolveOptions(options: VigilClientOptions): ResolvedOptions {
+  if (typeof options?.url !== 'string') throw new TypeError('VigilClient: url is required');
+  try {
+    buildUrl(options.url, undefined, false);
+  } catch {
+    throw new TypeError(`VigilClient: invalid url '${options.url}'`);
+  }
+  if (options.encoding !== undefined && options.encoding !== 'json' && options.encoding !== 'msgpack') {
+    throw new TypeError(`VigilClient: encoding must be 'json' or 'msgpack'`);
+  }
+  nonNegative('requestTimeoutMs', options.requestTimeoutMs);
+  nonNegative('connectTimeoutMs', options.connectTimeoutMs);
+  nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs);
+  nonNegative('heartbeatTimeoutMs', options.heartbeatTimeoutMs);
+  nonNegative('backoff.minDelayMs', options.backoff?.minDelayMs);
+  nonNegative('backoff.maxDelayMs', options.backoff?.maxDelayMs);
+  nonNegative('offlineQueue.maxItems', options.offlineQueue?.maxItems);
+  nonNegative('offlineQueue.maxAgeMs', options.offlineQueue?.maxAgeMs);
+  return {
+    url: options.url,
+    encoding: options.encoding ?? 'json',
+    getToken: options.getToken,
+    tokenTransport: options.tokenTransport ?? 'auto',
+    WebSocket: options.WebSocket,
+    backoff: {
+      minDelayMs: options.backoff?.minDelayMs ?? DEFAULT_MIN_DELAY_MS,
+      maxDelayMs: options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+      random: options.backoff?.random ?? Math.random,
+    },
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    offlineQueue: {
+      maxItems: options.offlineQueue?.maxItems ?? DEFAULT_OFFLINE_MAX_ITEMS,
+      maxAgeMs: options.offlineQueue?.maxAgeMs ?? DEFAULT_OFFLINE_MAX_AGE_MS,
+    },
+  };
+}
