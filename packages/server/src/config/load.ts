@@ -45,6 +45,8 @@ export interface Config {
     readonly pingIntervalMs: number;
     readonly pongTimeoutMs: number;
     readonly compression: boolean;
+    readonly allowedOrigins: readonly string[];
+    readonly rateLimit: { readonly messagesPerS: number; readonly burst: number; readonly maxViolations: number };
   };
   readonly history: {
     readonly maxEvents: number;
@@ -219,6 +221,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       pingIntervalMs: Math.max(1, ms(g.ping_interval, 'gateway.ping_interval')),
       pongTimeoutMs: Math.max(1, ms(g.pong_timeout, 'gateway.pong_timeout')),
       compression: g.compression,
+      allowedOrigins: [...g.allowed_origins],
+      rateLimit: {
+        messagesPerS: g.rate_limit.messages_per_s,
+        burst: g.rate_limit.burst,
+        maxViolations: g.rate_limit.max_violations,
+      },
     },
     history: {
       maxEvents: c.history.max_events,

@@ -51,6 +51,26 @@ export const ConfigSchema = Type.Object(
         ping_interval: Duration('25s', 'WebSocket ping interval.'),
         pong_timeout: Duration('10s', 'Close with 4009 when no pong arrives within this time.'),
         compression: Type.Boolean({ default: false, description: 'Offer permessage-deflate.' }),
+        allowed_origins: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Browser origins allowed to connect; empty allows any. Clients without an Origin header pass.',
+        }),
+        rate_limit: Type.Object(
+          {
+            messages_per_s: Type.Number({
+              default: 200,
+              exclusiveMinimum: 0,
+              description: 'Sustained frames per second per connection.',
+            }),
+            burst: Type.Integer({ default: 400, minimum: 1, description: 'Frames a connection may send at once.' }),
+            max_violations: Type.Integer({
+              default: 50,
+              minimum: 1,
+              description: 'Frames refused within 10 s before the connection is closed with 4029.',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -67,6 +67,8 @@ export class Connection {
   readonly direct: boolean;
   private items: QueueItem[] = [];
   private modes: number[] = [];
+  /** Under pressure: queue position of each `latest` key, so that a newer event can take its place. */
+  private latestIndex: Map<string, number> | undefined;
   queuedBytes = 0;
   /** ms timestamp of the first overflow not yet relieved; 0 when the queue is healthy. */
   fullSince = 0;
@@ -77,6 +79,11 @@ export class Connection {
   messagesIn = 0;
   /** The code the hub closed this connection with, when it was the hub that closed it. */
   closeCode = 0;
+  /** Token bucket of the message rate limit, and refused frames in the current 10 s window. */
+  tokens = 0;
+  refilledAt = 0;
+  violations = 0;
+  violationWindow = 0;
 
   constructor(
     readonly session: string,
@@ -95,17 +102,35 @@ export class Connection {
     return this.queuedBytes + this.socket.writableLength;
   }
 
-  /** Queues an event; returns false when it was dropped (and a gap recorded) because the queue is full. */
+  /**
+   * Queues an event; returns false when it was dropped because the queue is full (a `stream` drop records a gap).
+   * Under pressure a `latest` event replaces the queued event of its key, or waits in up to twice the bound.
+   */
   enqueueEvent(ev: PreparedEvent, mode: number, now: number): boolean {
     const size = ev.framed(this.codec).length;
-    if (this.queuedBytes + this.socket.writableLength + size > this.limits.maxBytes) {
+    const limit = this.limits.maxBytes;
+    if (this.queuedBytes + this.socket.writableLength + size > limit) {
       this.relieve(now);
-      if (this.queuedBytes + this.socket.writableLength + size > this.limits.maxBytes) {
+      if (this.queuedBytes + this.socket.writableLength + size > limit) {
         this.stats.drops++;
-        if (mode === MODE_STREAM) this.addGap(ev.channel, ev.offset, ev.offset, 'slow_consumer');
-        return false;
+        if (mode === MODE_LATEST) {
+          const key = ev.latestKey();
+          const at = this.latestIndex?.get(key);
+          if (at !== undefined) {
+            const old = this.items[at] as PreparedEvent;
+            this.queuedBytes += size - old.framed(this.codec).length;
+            this.items[at] = ev;
+            return true;
+          }
+          if (this.queuedBytes + size > 2 * limit) return false;
+          this.stats.drops--;
+        } else {
+          this.addGap(ev.channel, ev.offset, ev.offset, 'slow_consumer');
+          return false;
+        }
       }
     }
+    if (mode === MODE_LATEST && this.latestIndex) this.latestIndex.set(ev.latestKey(), this.items.length);
     this.items.push(ev);
     this.modes.push(mode);
     this.queuedBytes += size;
@@ -187,6 +212,10 @@ export class Connection {
     this.items = keptItems;
     this.modes = keptModes;
     this.queuedBytes = bytes;
+    this.latestIndex = new Map();
+    for (let i = 0; i < keptItems.length; i++) {
+      if (keptModes[i] === MODE_LATEST) this.latestIndex.set((keptItems[i] as PreparedEvent).latestKey(), i);
+    }
     for (const [channel, range] of dropped) this.addGap(channel, range.from, range.to, 'slow_consumer');
   }
 
@@ -205,6 +234,7 @@ export class Connection {
     const items = this.items;
     this.items = [];
     this.modes = [];
+    this.latestIndex = undefined;
     this.queuedBytes = 0;
     let events = 0;
     if (this.direct) socket.cork();
@@ -238,6 +268,7 @@ export class Connection {
   clear(): void {
     this.items = [];
     this.modes = [];
+    this.latestIndex = undefined;
     this.queuedBytes = 0;
   }
 }

@@ -39,6 +39,8 @@ export interface GatewayOptions {
   pingIntervalMs: number;
   pongTimeoutMs: number;
   compression: boolean;
+  allowedOrigins: readonly string[];
+  rateLimit: { messagesPerS: number; burst: number; maxViolations: number };
 }
 
 export interface PublishRequest {
@@ -132,6 +134,8 @@ export class Gateway {
     this.connections.add(conn);
     counters.connectionsTotal++;
     counters.connectionsActive++;
+    conn.tokens = this.options.rateLimit.burst;
+    conn.refilledAt = Date.now();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
     ws.on('pong', () => {
       conn.pingSentAt = 0;
@@ -139,6 +143,15 @@ export class Gateway {
     ws.on('close', (code: number) => this.onClose(conn, code));
     ws.on('error', () => {});
     socket.on('drain', () => this.schedule(conn));
+    const origin = req.headers.origin;
+    if (
+      origin !== undefined &&
+      this.options.allowedOrigins.length > 0 &&
+      !this.options.allowedOrigins.includes(origin)
+    ) {
+      this.closeConnection(conn, CloseCode.FORBIDDEN_ORIGIN, 'forbidden origin', false);
+      return;
+    }
     this.sendControl(
       conn,
       {
@@ -177,6 +190,7 @@ export class Gateway {
 
   private onMessage(conn: Connection, data: Buffer, _isBinary: boolean): void {
     conn.messagesIn++;
+    if (conn.closed || !this.admit(conn, data)) return;
     let value: unknown;
     try {
       value = conn.codec.decode(data);
@@ -187,6 +201,38 @@ export class Gateway {
       return;
     }
     this.handleFrame(conn, value);
+  }
+
+  /**
+   * The per-connection token bucket. A refused frame gets a `rate_limited` error; too many refusals within 10 s
+   * close the connection with 4029.
+   */
+  private admit(conn: Connection, data: Buffer): boolean {
+    const now = Date.now();
+    const limit = this.options.rateLimit;
+    conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) / 1000) * limit.messagesPerS);
+    conn.refilledAt = now;
+    if (conn.tokens >= 1) {
+      conn.tokens -= 1;
+      return true;
+    }
+    this.deps.counters.countIn('rate_limited');
+    if (now - conn.violationWindow > 10_000) {
+      conn.violationWindow = now;
+      conn.violations = 0;
+    }
+    conn.violations++;
+    const retryAfter = Math.ceil(1000 / limit.messagesPerS);
+    if (conn.violations >= limit.maxViolations) {
+      this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
+    } else {
+      this.sendError(conn, frameId(conn, data), {
+        code: 'rate_limited',
+        message: `More than ${limit.messagesPerS} frames/s; frame dropped`,
+        details: { retry_after_ms: retryAfter },
+      });
+    }
+    return false;
   }
 
   private handleFrame(conn: Connection, value: unknown): void {
@@ -411,4 +457,18 @@ function refuse(socket: Duplex, status: number, text: string, body: string): voi
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/** The usable `id` of an undecoded frame, if it has one (for replies to frames that are refused unread). */
+function frameId(conn: Connection, data: Buffer): FrameIdValue | undefined {
+  try {
+    const v = conn.codec.decode(data);
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, 'id')) {
+      const id = (v as { id: unknown }).id;
+      if ((typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= 128)) return id;
+    }
+  } catch {
+    // undecodable: no id
+  }
+  return undefined;
 }

@@ -275,6 +275,41 @@ describe('gateway protocol', () => {
   });
 });
 
+describe('gateway origin check and rate limit', () => {
+  test('a browser origin outside allowed_origins is closed with 4003', async () => {
+    const h = await startHub({ gateway: { allowed_origins: ['https://ops.example.com'] } });
+    const bad = new WebSocket(h.wsUrl, { headers: { origin: 'https://evil.example.net' } });
+    const frames: string[] = [];
+    bad.on('message', (d: Buffer) => frames.push(d.toString()));
+    const code = await new Promise<number>((r) => bad.on('close', (c: number) => r(c)));
+    assert.equal(code, 4003);
+    assert.deepEqual(
+      frames.map((f) => (JSON.parse(f) as { type: string; code: number }).type),
+      ['closing'],
+    );
+    const good = await TestClient.connect(h.wsUrl, undefined, { headers: { origin: 'https://ops.example.com' } });
+    const noOrigin = await TestClient.connect(h.wsUrl);
+    assert.equal(good.ws.readyState, WebSocket.OPEN);
+    good.close();
+    noOrigin.close();
+    await h.stop();
+  });
+
+  test('frames past the rate get rate_limited; repeated violations close with 4029', async () => {
+    const h = await startHub({ gateway: { rate_limit: { messages_per_s: 10, burst: 5, max_violations: 8 } } });
+    const c = await TestClient.connect(h.wsUrl);
+    for (let i = 0; i < 10; i++) c.send({ op: 'ping', id: i });
+    const refused = await c.next((f) => f.type === 'reply' && f.ok === false);
+    assert.equal((refused.error as { code: string }).code, 'rate_limited');
+    assert.equal(c.frames.filter((f) => f.type === 'pong').length, 5, 'the burst passed');
+    for (let i = 0; i < 10; i++) c.send({ op: 'ping' });
+    const closing = await c.next((f) => f.type === 'closing');
+    assert.deepEqual([closing.code, closing.reconnect, closing.retry_after_ms], [4029, true, 5000]);
+    assert.equal(await c.waitClose(), 4029);
+    await h.stop();
+  });
+});
+
 describe('gateway heartbeats and shutdown', () => {
   test('a client that never answers pings is closed with 4009', async () => {
     const h = await startHub({ gateway: { ping_interval: 100, pong_timeout: 150 } });

@@ -73,3 +73,36 @@ test('a client that stops reading is bounded, gapped and closed with 4008; other
   stuck.destroy();
   await h.stop();
 });
+
+test('latest mode conflates per key under pressure: the newest value of every key arrives, and no gap', async () => {
+  const h = await startHub({ gateway: { max_queue_bytes: 64 * 1024, slow_consumer_timeout: 60_000 } });
+  const c = await TestClient.connect(h.wsUrl);
+  await c.request({ op: 'subscribe', channels: ['state.>'], mode: 'latest' });
+  c.ws.pause();
+  const payload = 'y'.repeat(1000);
+  const keys = 10;
+  const total = 20_000;
+  for (let i = 0; i < total; i++) {
+    await h.hub.emit('state.devices', 'device', { id: `d${i % keys}`, i, payload });
+    if (i % 50 === 49) await sleep(1);
+  }
+  assert.ok(h.hub.counters.queue.drops > 0, 'the queue overflowed and conflated');
+  c.ws.resume();
+  for (let k = 0; k < keys; k++) {
+    const last = total - keys + k;
+    await c.next((f) => f.type === 'event' && (f.data as { i: number }).i === last, 10_000);
+  }
+  const events = c.events('state.devices');
+  assert.ok(events.length < total, `conflated: ${events.length} of ${total} delivered`);
+  assert.equal(c.frames.filter((f) => f.type === 'gap').length, 0, 'latest subscriptions get no gap');
+  const perKey = new Map<string, number[]>();
+  for (const e of events) {
+    const d = e.data as { id: string; i: number };
+    perKey.set(d.id, [...(perKey.get(d.id) ?? []), d.i]);
+  }
+  for (const list of perKey.values()) {
+    for (let j = 1; j < list.length; j++) assert.ok(list[j]! > list[j - 1]!, 'per key, order holds');
+  }
+  c.close();
+  await h.stop();
+});
