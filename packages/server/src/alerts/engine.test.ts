@@ -192,6 +192,35 @@ describe('alert engine', () => {
     assert.equal(statusOf('heartbeat_gone', { job: 'a' }), 'inactive');
   });
 
+  test('absence of a metric that has no series yet fires, and ends when the metric appears', async () => {
+    await rule({ name: 'never_seen', kind: 'absence', metric: 'ghost.metric', for: '30s', severity: 'error' });
+    advance(31_000);
+    h.hub.alerts.tick();
+    assert.equal(statusOf('never_seen'), 'firing');
+    push('ghost.metric', 1);
+    assert.equal(statusOf('never_seen'), 'inactive');
+  });
+
+  test('flap protection: a series that keeps firing and resolving is held firing until it settles', async () => {
+    await rule({ name: 'flappy', kind: 'threshold', metric: 'flap', threshold: 10, severity: 'warning' });
+    for (let i = 0; i < 3; i++) {
+      push('flap', 20);
+      advance(1000);
+      push('flap', 0);
+      assert.equal(statusOf('flappy'), 'inactive', `episode ${i + 1} resolves normally`);
+      advance(1000);
+    }
+    push('flap', 20);
+    const a = h.hub.alerts.activeAlerts().find((x) => x.rule === 'flappy') as Alert & { flapping: boolean };
+    assert.equal(a.flapping, true, 'the fourth firing within the window is flapping');
+    advance(1000);
+    push('flap', 0);
+    assert.equal(statusOf('flappy'), 'firing', 'held while flapping');
+    advance(5 * 60_000);
+    h.hub.alerts.tick();
+    assert.equal(statusOf('flappy'), 'inactive', 'resolved after the hold');
+  });
+
   test('one alert per label set, with templated annotations', async () => {
     await rule({
       name: 'queue_deep',

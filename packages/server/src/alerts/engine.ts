@@ -61,6 +61,8 @@ export class AlertEngine implements AlertBus {
   private readonly live = new Map<string, StoredAlert>();
   private readonly listeners: AlertListener[] = [];
   private readonly ruleSince = new Map<string, number>();
+  /** Recent firing times per rule and series, kept after an alert resolves so that flapping can be seen. */
+  private readonly firings = new Map<string, number[]>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly flap: FlapPolicy;
@@ -200,14 +202,36 @@ export class AlertEngine implements AlertBus {
     const key = `${rule.name}\u0000${series.key}`;
     let t = this.tracked.get(key);
     const now = this.now();
+    if (rule.kind === 'absence') this.clearMissing(rule, now);
     const obs = observe(rule, series, now);
     if (!t) {
       if (!obs.active) return;
-      t = { rule, seriesKey: series.key, labels: series.labels, state: newState(), alert: undefined };
+      t = { rule, seriesKey: series.key, labels: series.labels, state: this.freshState(key), alert: undefined };
       this.tracked.set(key, t);
     }
     this.apply(t, step(rule, t.state, obs, now, this.flap), obs, now);
-    if (t.state.status === 'inactive') this.tracked.delete(key);
+    if (t.state.status === 'inactive') this.untrack(key, t);
+  }
+
+  private freshState(key: string): RuleState {
+    const state = newState();
+    state.fired = this.firings.get(key) ?? [];
+    return state;
+  }
+
+  private untrack(key: string, t: Tracked): void {
+    this.tracked.delete(key);
+    if (t.state.fired.length > 0) this.firings.set(key, t.state.fired);
+  }
+
+  /** A metric-wide absence alert ends once the metric has a series again. */
+  private clearMissing(rule: Rule, now: number): void {
+    const key = `${rule.name}\u0000`;
+    const t = this.tracked.get(key);
+    if (!t) return;
+    this.tracked.delete(key);
+    t.state.status = 'inactive';
+    if (t.alert) this.finish(t.alert, now, 'the metric reports again');
   }
 
   /** Re-evaluates what time alone can change. */
@@ -217,6 +241,11 @@ export class AlertEngine implements AlertBus {
       if (t.rule.kind === 'absence') continue;
       const series = this.d.registry.get(t.seriesKey);
       if (series) this.evaluate(t.rule, series);
+    }
+    for (const [key, times] of this.firings) {
+      const recent = times.filter((x) => x > now - this.flap.windowMs);
+      if (recent.length === 0) this.firings.delete(key);
+      else this.firings.set(key, recent);
     }
     for (const rule of this.rules.values()) {
       if (rule.kind !== 'absence') continue;
@@ -248,12 +277,12 @@ export class AlertEngine implements AlertBus {
     let t = this.tracked.get(key);
     if (!t) {
       if (!active) return;
-      t = { rule, seriesKey: '', labels: rule.labels, state: newState(), alert: undefined };
+      t = { rule, seriesKey: '', labels: rule.labels, state: this.freshState(key), alert: undefined };
       this.tracked.set(key, t);
     }
     const obs: Observation = { active, keep: active, value: null, severity: rule.severity };
     this.apply(t, step(rule, t.state, obs, now, this.flap), obs, now);
-    if (t.state.status === 'inactive') this.tracked.delete(key);
+    if (t.state.status === 'inactive') this.untrack(key, t);
   }
 
   private apply(t: Tracked, what: Step, obs: Observation, now: number): void {
