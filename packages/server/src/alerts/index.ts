@@ -41,8 +41,9 @@ export function createAlertsPart(hub: Hub, opts: { now?: () => number } = {}): {
   hub.methods.register('alerts.list', (params) => {
     const p = params ?? {};
     if (!Value.Check(ListParams, p)) bad('alerts.list', p, ListParams);
-    if (p.state === undefined && p.rule === undefined && p.since === undefined)
-      return { alerts: engine.activeAlerts() };
+    if (p.state === undefined && p.rule === undefined && p.since === undefined) {
+      return { alerts: engine.activeAlerts().slice(0, p.limit ?? 10_000) };
+    }
     return { alerts: engine.history({ state: p.state, rule: p.rule, since: p.since, limit: p.limit ?? 500 }) };
   });
   hub.methods.register('alerts.ack', (params) => {
