@@ -196,11 +196,21 @@ export type ServerFrame = Static<typeof ServerFrameSchema>;
 
 // ---- validation ----
 
-const compiled = Object.fromEntries(
-  Object.entries(ClientFrameSchemas).map(([op, schema]) => [op, TypeCompiler.Compile(schema as TSchema)]),
-) as Record<ClientOp, ReturnType<typeof TypeCompiler.Compile>>;
+type Validator = ReturnType<typeof TypeCompiler.Compile>;
 
-const serverValidator = TypeCompiler.Compile(ServerFrameSchema);
+// Validators are compiled on first use, so that importing this module (a browser bundle of the client, say) runs no
+// generated code and needs no `unsafe-eval` under a Content-Security-Policy.
+const compiled = new Map<ClientOp, Validator>();
+let serverValidator: Validator | undefined;
+
+function clientValidator(op: ClientOp): Validator {
+  let v = compiled.get(op);
+  if (!v) {
+    v = TypeCompiler.Compile(ClientFrameSchemas[op] as TSchema);
+    compiled.set(op, v);
+  }
+  return v;
+}
 
 export type ParseResult =
   | { ok: true; frame: ClientFrame }
@@ -223,10 +233,10 @@ export function validateClientFrame(value: unknown): ParseResult {
   if (typeof op !== 'string') {
     return { ok: false, id, code: 'bad_request', message: 'Missing or non-string `op`', path: '/op' };
   }
-  if (!Object.hasOwn(compiled, op)) {
+  if (!Object.hasOwn(ClientFrameSchemas, op)) {
     return { ok: false, id, code: 'unknown_op', message: `Unknown op '${op.slice(0, 64)}'`, path: '/op' };
   }
-  const check = compiled[op as ClientOp];
+  const check = clientValidator(op as ClientOp);
   if (check.Check(value)) return { ok: true, frame: value as ClientFrame };
   const first = check.Errors(value).First();
   const path = first?.path ?? '';
@@ -236,5 +246,6 @@ export function validateClientFrame(value: unknown): ParseResult {
 
 /** True when `value` is a well-formed server frame (used by clients and tests). */
 export function isServerFrame(value: unknown): value is ServerFrame {
+  serverValidator ??= TypeCompiler.Compile(ServerFrameSchema);
   return serverValidator.Check(value);
 }
