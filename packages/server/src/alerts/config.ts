@@ -4,12 +4,9 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
-import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
+import { DurationSchema as Duration, parseDuration } from '../config/duration.js';
 import type { FlapPolicy } from './evaluate.js';
 import { parseRule, type Rule } from './rule.js';
-
-const Duration = (def: string, description: string) =>
-  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { default: def, description });
 
 export const AlertsConfigSchema = Type.Object(
   {

@@ -7,26 +7,12 @@
  * transition (and every acknowledgement) is published on `alerts` as an `alert` event and reaches the listeners
  * registered with `AlertBus.onChange`.
  */
-import type { Severity } from '@vigil/protocol';
+import type { AlertData, Severity } from '@vigil/protocol';
 
-export type AlertStatus = 'pending' | 'firing' | 'resolved';
+export type AlertStatus = AlertData['status'];
 
-export interface Alert {
-  id: string;
-  /** Rule name, or the `alertname` label of an external alert. */
-  rule: string;
-  status: AlertStatus;
-  severity: Severity;
-  /** The value that caused the last evaluation (null for absence and external alerts without one). */
-  value: number | null;
-  threshold: number | null;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  /** ms since the epoch. */
-  starts_at: number;
-  ends_at?: number;
-  acknowledged_by?: string;
-  acknowledged_at?: number;
+/** An alert: the wire shape of `AlertData` (see @vigil/protocol) plus what the hub keeps about it. */
+export interface Alert extends AlertData {
   ack_comment?: string;
   /** `rule` for the hub's own rules, `external` for alerts posted to /api/v1/alerts. */
   source: 'rule' | 'external';

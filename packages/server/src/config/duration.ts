@@ -2,6 +2,7 @@
  * @module duration
  * Durations in configuration: an integer of milliseconds, or a string such as `500ms`, `10s`, `5m`, `1h`, `2d`, `1y`.
  */
+import { Type } from '@sinclair/typebox';
 
 const UNITS: Record<string, number> = {
   ms: 1,
@@ -25,3 +26,11 @@ export function parseDuration(value: unknown): number | undefined {
 }
 
 export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h|d|w|y)$';
+
+/** Schema of a duration option: ms as an integer, or a string such as `10s`. */
+export function DurationSchema(def: string, description: string) {
+  return Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
+    default: def,
+    description,
+  });
+}

@@ -8,10 +8,7 @@ import { AlertsConfigSchema } from '../alerts/config.js';
 import { IncidentsConfigSchema } from '../incidents/config.js';
 import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
-import { DURATION_PATTERN } from './duration.js';
-
-const Duration = (def: string, description: string) =>
-  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { default: def, description });
+import { DURATION_PATTERN, DurationSchema as Duration } from './duration.js';
 
 export const HistoryRuleSchema = Type.Object(
   {

@@ -3,10 +3,7 @@
  * Configuration of the tasks part (`tasks:` in the config file).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
-
-const Duration = (def: string, description: string) =>
-  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], { default: def, description });
+import { DurationSchema as Duration, parseDuration } from '../config/duration.js';
 
 export const TasksConfigSchema = Type.Object(
   {
