@@ -36,6 +36,8 @@ test('defaults', () => {
     pingIntervalMs: 25_000,
     pongTimeoutMs: 10_000,
     compression: false,
+    allowedOrigins: [],
+    rateLimit: { messagesPerS: 200, burst: 400, maxViolations: 50 },
   });
   assert.deepEqual(c.history, { maxEvents: 1000, maxAgeMs: 600_000, channels: [] });
   assert.equal(c.source, undefined);
