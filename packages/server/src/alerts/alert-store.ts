@@ -4,6 +4,7 @@
  * at each transition), the transitions themselves, and silences. Writes are queued and committed in one
  * transaction per event-loop turn, after the events have been published.
  */
+import type { Statement } from 'better-sqlite3';
 import { migrate, type StateDb } from '../storage/state-db.js';
 import type { Alert, AlertStatus } from './types.js';
 
@@ -108,8 +109,25 @@ export class AlertStore {
   private queue: (() => void)[] = [];
   private scheduled = false;
 
+  private readonly upsertAlert: Statement;
+  private readonly insertTransition: Statement;
+
   constructor(private readonly db: StateDb) {
     migrate(db, 'alerts', MIGRATIONS);
+    this.upsertAlert = db.prepare(
+      `INSERT INTO alerts (id, fingerprint, rule, status, severity, value, threshold, labels, annotations, starts_at,
+         ends_at, ack_by, ack_at, ack_comment, source, silenced, flapping, series_key, clear_since, updated_at)
+       VALUES (@id, @fingerprint, @rule, @status, @severity, @value, @threshold, @labels, @annotations, @starts_at,
+         @ends_at, @ack_by, @ack_at, @ack_comment, @source, @silenced, @flapping, @series_key, @clear_since, @updated_at)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, value = excluded.value,
+         threshold = excluded.threshold, labels = excluded.labels, annotations = excluded.annotations,
+         ends_at = excluded.ends_at, ack_by = excluded.ack_by, ack_at = excluded.ack_at,
+         ack_comment = excluded.ack_comment, silenced = excluded.silenced, flapping = excluded.flapping,
+         clear_since = excluded.clear_since, updated_at = excluded.updated_at`,
+    );
+    this.insertTransition = db.prepare(
+      'INSERT INTO alert_transitions (alert_id, at, status, severity, value, note) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
 
   /** Queues a write; all queued writes commit together after the current turn. */
@@ -145,25 +163,16 @@ export class AlertStore {
       flapping: a.flapping ? 1 : 0,
     };
     this.later(() => {
-      this.db
-        .prepare(
-          `INSERT INTO alerts (id, fingerprint, rule, status, severity, value, threshold, labels, annotations, starts_at,
-             ends_at, ack_by, ack_at, ack_comment, source, silenced, flapping, series_key, clear_since, updated_at)
-           VALUES (@id, @fingerprint, @rule, @status, @severity, @value, @threshold, @labels, @annotations, @starts_at,
-             @ends_at, @ack_by, @ack_at, @ack_comment, @source, @silenced, @flapping, @series_key, @clear_since, @updated_at)
-           ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity, value = excluded.value,
-             threshold = excluded.threshold, labels = excluded.labels, annotations = excluded.annotations,
-             ends_at = excluded.ends_at, ack_by = excluded.ack_by, ack_at = excluded.ack_at,
-             ack_comment = excluded.ack_comment, silenced = excluded.silenced, flapping = excluded.flapping,
-             clear_since = excluded.clear_since, updated_at = excluded.updated_at`,
-        )
-        .run(row);
+      this.upsertAlert.run(row);
       if (transition) {
-        this.db
-          .prepare(
-            'INSERT INTO alert_transitions (alert_id, at, status, severity, value, note) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(a.id, transition.at, transition.status, transition.severity, transition.value, transition.note);
+        this.insertTransition.run(
+          a.id,
+          transition.at,
+          transition.status,
+          transition.severity,
+          transition.value,
+          transition.note,
+        );
       }
     });
   }

@@ -14,6 +14,7 @@ import type { AlertQuery, AlertStore, StoredAlert, Transition } from './alert-st
 import type { AlertsConfig } from './config.js';
 import { type FlapPolicy, newState, type Observation, observe, type RuleState, type Step, step } from './evaluate.js';
 import { parseRule, type Rule } from './rule.js';
+import { RuleIndex } from './rule-index.js';
 import { SilenceSet } from './silences.js';
 import { renderAnnotations } from './template.js';
 import type { Alert, AlertBus, AlertChange, AlertListener, AlertStatus, ExternalAlertInput } from './types.js';
@@ -55,7 +56,7 @@ export function alertData(a: StoredAlert): Alert & { flapping: boolean } {
 export class AlertEngine implements AlertBus {
   readonly silences: SilenceSet;
   private readonly rules = new Map<string, Rule>();
-  private readonly byMetric = new Map<string, Rule[]>();
+  private readonly index = new RuleIndex();
   private readonly tracked = new Map<string, Tracked>();
   private readonly external = new Map<string, StoredAlert>();
   private readonly live = new Map<string, StoredAlert>();
@@ -77,10 +78,10 @@ export class AlertEngine implements AlertBus {
   /** Loads rules, silences and active alerts, then starts the timer. */
   start(): void {
     const now = this.now();
-    for (const rule of this.d.config.rules) this.index(rule, now);
+    for (const rule of this.d.config.rules) this.addRule(rule, now);
     for (const row of this.d.store.rules()) {
       try {
-        this.index(parseRule(JSON.parse(row.spec), 'api'), now);
+        this.addRule(parseRule(JSON.parse(row.spec), 'api'), now);
       } catch (err) {
         this.d.log?.('warn', 'stored rule no longer valid; skipped', { rule: row.name, err: String(err) });
       }
@@ -125,21 +126,17 @@ export class AlertEngine implements AlertBus {
 
   // ---- rules ----
 
-  private index(rule: Rule, now: number): void {
+  private addRule(rule: Rule, now: number): void {
     this.rules.set(rule.name, rule);
     this.ruleSince.set(rule.name, now);
-    const list = this.byMetric.get(rule.metric) ?? [];
-    list.push(rule);
-    this.byMetric.set(rule.metric, list);
+    this.index.add(rule);
   }
 
   private unindex(name: string): void {
     const rule = this.rules.get(name);
     if (!rule) return;
     this.rules.delete(name);
-    const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.name !== name);
-    if (list.length > 0) this.byMetric.set(rule.metric, list);
-    else this.byMetric.delete(rule.metric);
+    this.index.remove(rule);
     const now = this.now();
     for (const [key, t] of this.tracked) {
       if (t.rule.name !== name) continue;
@@ -174,7 +171,7 @@ export class AlertEngine implements AlertBus {
     }
     if (existing) this.unindex(existing.name);
     this.d.store.saveRule(rule.name, rule.spec, this.now());
-    this.index(rule, this.now());
+    this.addRule(rule, this.now());
     for (const s of this.d.registry.ofMetric(rule.metric))
       if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
     return rule;
@@ -192,9 +189,7 @@ export class AlertEngine implements AlertBus {
 
   /** Called by the metrics pipeline for every accepted sample. */
   onSample(series: Series): void {
-    const rules = this.byMetric.get(series.name);
-    if (!rules) return;
-    for (const rule of rules) if (labelsMatch(series.labels, rule.labels)) this.evaluate(rule, series);
+    this.index.forSeries(series, (rule) => this.evaluate(rule, series));
   }
 
   private evaluate(rule: Rule, series: Series): void {

@@ -61,6 +61,8 @@ export interface Config {
     readonly hotWindowMs: number;
     readonly anomalyWindowMs: number;
     readonly maxPoints: number;
+    readonly streamMaxRate: number;
+    readonly streamTickMs: number;
     readonly retention: { readonly rawMs: number; readonly oneMinuteMs: number; readonly oneHourMs: number };
     readonly retentionIntervalMs: number;
     readonly checkpointIntervalMs: number;
@@ -246,6 +248,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       hotWindowMs: ms(m.hot_window, 'metrics.hot_window'),
       anomalyWindowMs: ms(m.anomaly_window, 'metrics.anomaly_window'),
       maxPoints: m.max_points,
+      streamMaxRate: m.stream_max_rate,
+      streamTickMs: Math.max(10, ms(m.stream_tick, 'metrics.stream_tick')),
       retention: {
         rawMs: ms(m.retention.raw, 'metrics.retention.raw'),
         oneMinuteMs: ms(m.retention['1m'], 'metrics.retention.1m'),

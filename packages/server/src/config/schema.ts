@@ -91,6 +91,12 @@ export const ConfigSchema = Type.Object(
         hot_window: Duration('15m', 'Full-resolution window kept in memory per series.'),
         anomaly_window: Duration('5m', 'Window of the rolling z-score.'),
         max_points: Type.Integer({ default: 11_000, minimum: 10, description: 'Most points per series in a query.' }),
+        stream_max_rate: Type.Integer({
+          default: 20_000,
+          minimum: 1,
+          description: 'metric_update events per second published as samples arrive; past it, coalesced per tick.',
+        }),
+        stream_tick: Duration('250ms', 'Period of the coalesced metric_update stream past stream_max_rate.'),
         retention: Type.Object(
           {
             raw: Duration('2d', 'Raw samples.'),

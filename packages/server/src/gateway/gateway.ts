@@ -314,6 +314,9 @@ export class Gateway {
   private enqueue(conn: Connection, ev: PreparedEvent, mode: number): void {
     if (conn.closed) return;
     if (conn.enqueueEvent(ev, mode, Date.now())) this.deps.counters.eventsOut++;
+    // A burst within one turn (many requests read in one go) must not fill a queue that a healthy client would
+    // drain: past a quarter of the bound, write now instead of waiting for the end of the turn.
+    if (conn.queuedBytes >= this.options.maxQueueBytes / 4) conn.flush();
     this.schedule(conn);
   }
 

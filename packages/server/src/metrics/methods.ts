@@ -72,7 +72,7 @@ export async function publishMetric(service: MetricsService, req: PublishRequest
   if (!raw) throw new VigilError('bad_request', 'data must be a number or {value, labels?, ts?}', { path: '/data' });
   const r = normalizeSample(raw, Date.now());
   if (!r.ok) throw new VigilError('bad_request', r.error, { path: '/data' });
-  const outcome = service.ingest([r.sample]);
+  const outcome = service.ingest([r.sample], undefined, undefined, { streamNow: true });
   if (outcome.accepted === 0) {
     const e = outcome.errors[0];
     throw new VigilError(

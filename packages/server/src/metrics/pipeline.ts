@@ -4,7 +4,9 @@
  * targets, the collector) ends here. Per sample: resolve the series (cardinality guard), reject out-of-order
  * timestamps, update the hot ring and the latest value, queue it for the store, and tell sample listeners (the alert
  * engine). At the end of each call, every series it touched is streamed once on `metrics.<name>` as a
- * `metric_update` with its newest sample: samples are coalesced per series per ingest call.
+ * `metric_update` with its newest sample: samples are coalesced per series per ingest call. Past `streamMaxRate`
+ * events in a second, updates are coalesced harder: per series, published every `streamTickMs` with the newest
+ * sample, until the next second.
  */
 import { type ErrorCode, VigilError } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
@@ -39,6 +41,14 @@ export interface PipelineOptions {
   emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
   ringMs: number;
   anomalyMs: number;
+  /** metric_update events per second published as samples arrive; past it, updates wait for the next tick. */
+  streamMaxRate: number;
+  streamTickMs: number;
+}
+
+export interface IngestOptions {
+  /** Publish this call's updates at once whatever the rate (a WS publish replies with the event's position). */
+  streamNow?: boolean;
 }
 
 /** Most error entries returned per call; the counts stay exact. */
@@ -46,10 +56,54 @@ export const MAX_REPORTED_ERRORS = 100;
 
 export class MetricsPipeline {
   private readonly listeners: SampleListener[] = [];
+  private deferred: Series[] = [];
+  private windowStart = 0;
+  private windowCount = 0;
+  private readonly timer: NodeJS.Timeout;
   samplesIn = 0;
   samplesRejected = 0;
+  /** Updates that waited for a tick because the rate was over `streamMaxRate`. */
+  deferredUpdates = 0;
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    this.timer = setInterval(() => this.flushDeferred(), o.streamTickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.flushDeferred();
+  }
+
+  private publish(series: Series): Promise<StoredEvent> {
+    return this.o.emit(series.channel, 'metric_update', {
+      metric: series.name,
+      ts: series.lastTs,
+      value: series.lastValue,
+      labels: series.labels,
+    });
+  }
+
+  /** Publishes every series that waited for the tick, once, with its newest sample. */
+  flushDeferred(): void {
+    const list = this.deferred;
+    if (list.length === 0) return;
+    this.deferred = [];
+    for (const series of list) {
+      series.streamDeferred = false;
+      this.publish(series).catch(() => {});
+    }
+  }
+
+  private withinRate(n: number): boolean {
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    this.windowCount += n;
+    return this.windowCount <= this.o.streamMaxRate;
+  }
 
   onSample(listener: SampleListener): void {
     this.listeners.push(listener);
@@ -63,6 +117,7 @@ export class MetricsPipeline {
     samples: readonly Sample[],
     issues: IngestIssue[] = [],
     position?: (i: number) => IngestIssue['index'],
+    options: IngestOptions = {},
   ): IngestOutcome {
     const n = samples.length;
     const batch: SampleBatch = {
@@ -119,16 +174,15 @@ export class MetricsPipeline {
     this.samplesRejected += rejected;
     const durable = batch.length > 0 ? store.append(batch) : Promise.resolve();
     const published: Promise<StoredEvent>[] = [];
+    const now = options.streamNow === true || this.withinRate(touched.length);
     for (const series of touched) {
       series.streamPending = false;
-      published.push(
-        this.o.emit(series.channel, 'metric_update', {
-          metric: series.name,
-          ts: series.lastTs,
-          value: series.lastValue,
-          labels: series.labels,
-        }),
-      );
+      if (now) published.push(this.publish(series));
+      else if (!series.streamDeferred) {
+        series.streamDeferred = true;
+        this.deferred.push(series);
+        this.deferredUpdates++;
+      }
     }
     return { accepted: batch.length, rejected, errors, durable, events: Promise.all(published) };
   }

@@ -17,6 +17,8 @@ export class Series {
   lastZ = Number.NaN;
   /** Set while the series waits to be streamed at the end of an ingest call. */
   streamPending = false;
+  /** Set while the series waits for the pipeline's next stream tick (the update rate is over its budget). */
+  streamDeferred = false;
 
   constructor(
     readonly id: number,
@@ -37,6 +39,8 @@ export class SeriesRegistry {
   private readonly byKey = new Map<string, Series>();
   private readonly byName = new Map<string, Series[]>();
   private readonly byId = new Map<number, Series>();
+  /** Series by their labels in arrival order (see `resolve`). */
+  private readonly byQuickKey = new Map<string, Series>();
 
   constructor(private readonly limits: CardinalityLimits) {}
 
@@ -65,9 +69,17 @@ export class SeriesRegistry {
    * Throws `cardinality_limit` when a limit would be passed.
    */
   resolve(name: string, labels: Record<string, string>, create: () => number): Series {
+    // Fast path: labels in the order they came, no sorting or escaping; checked against the series on a hit.
+    let quick = name;
+    for (const k in labels) quick += `\u0000${k}\u0001${labels[k]}`;
+    const hit = this.byQuickKey.get(quick);
+    if (hit && sameLabels(hit.labels, labels)) return hit;
     const key = seriesKey(name, labels);
     const found = this.byKey.get(key);
-    if (found) return found;
+    if (found) {
+      this.remember(quick, found);
+      return found;
+    }
     const siblings = this.byName.get(name)?.length ?? 0;
     if (siblings >= this.limits.maxSeriesPerMetric) {
       throw new VigilError('cardinality_limit', `Metric '${name}' already has ${siblings} series (the limit)`, {
@@ -87,7 +99,14 @@ export class SeriesRegistry {
         },
       );
     }
-    return this.add(new Series(create(), name, Object.freeze({ ...labels }), key));
+    const series = this.add(new Series(create(), name, Object.freeze({ ...labels }), key));
+    this.remember(quick, series);
+    return series;
+  }
+
+  private remember(quick: string, series: Series): void {
+    if (this.byQuickKey.size >= 2 * this.limits.maxSeries) this.byQuickKey.clear();
+    this.byQuickKey.set(quick, series);
   }
 
   private add(series: Series): Series {
@@ -114,6 +133,15 @@ export class SeriesRegistry {
   all(): IterableIterator<Series> {
     return this.byKey.values();
   }
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in b) {
+    if (!Object.hasOwn(a, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  return n === Object.keys(a).length;
 }
 
 /** Does `labels` contain every pair of `wanted`? */

@@ -8,7 +8,7 @@ import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { MetricStore } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
-import { type IngestIssue, type IngestOutcome, MetricsPipeline } from './pipeline.js';
+import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
 import { MetricQuery } from './query.js';
 import type { Sample } from './sample.js';
 import { Scraper } from './scraper.js';
@@ -75,6 +75,8 @@ export class MetricsService {
       emit: d.emit,
       ringMs: c.hotWindowMs,
       anomalyMs: c.anomalyWindowMs,
+      streamMaxRate: c.streamMaxRate,
+      streamTickMs: c.streamTickMs,
     });
     this.query = new MetricQuery(this.registry, d.store, {
       ringMs: c.hotWindowMs,
@@ -112,8 +114,13 @@ export class MetricsService {
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
   }
 
-  ingest(samples: Sample[], issues?: IngestIssue[], position?: (i: number) => number): IngestOutcome {
-    const outcome = this.pipeline.ingest(samples, issues, position);
+  ingest(
+    samples: Sample[],
+    issues?: IngestIssue[],
+    position?: (i: number) => number,
+    options?: IngestOptions,
+  ): IngestOutcome {
+    const outcome = this.pipeline.ingest(samples, issues, position, options);
     outcome.durable.catch((err: unknown) => this.d.log('error', 'metric store write failed', { err: String(err) }));
     outcome.events.catch(() => {});
     return outcome;
@@ -252,6 +259,7 @@ export class MetricsService {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.pipeline.stop();
     this.scraper.stop();
     this.collector?.close();
     await this.d.store.close();
