@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { AlertsConfigSchema } from '../alerts/config.js';
+import { AuthConfigSchema } from '../auth/config.js';
 import { IncidentsConfigSchema } from '../incidents/config.js';
 import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
@@ -37,6 +38,7 @@ export const ConfigSchema = Type.Object(
       default: false,
       description: 'Allow binding a non-loopback address while auth is not configured.',
     }),
+    auth: AuthConfigSchema,
     shutdown_timeout: Duration('5s', 'Longest graceful shutdown before the process exits anyway.'),
     gateway: Type.Object(
       {
@@ -96,7 +98,7 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           description: 'metric_update events per second published as samples arrive; past it, coalesced per tick.',
         }),
-        stream_tick: Duration('250ms', 'Period of the coalesced metric_update stream past stream_max_rate.'),
+        stream_tick: Duration('1s', 'Period of the coalesced metric_update stream past stream_max_rate.'),
         retention: Type.Object(
           {
             raw: Duration('2d', 'Raw samples.'),
