@@ -3,6 +3,7 @@
  * The three servers under test and what differs between them: how each is started, the paths subscribers and the
  * publisher connect to, the protocol-level handshake after the HTTP upgrade, and how an event is wrapped to publish.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WsConn } from './ws-client.js';
 
@@ -92,16 +93,24 @@ const vigilTarget: Target = {
   subscribePath: '/ws?channels=bench',
   publishPath: '/ws',
   readyOnOpen: false,
-  serverArgs: (root, port, dataDir) => [
-    join(root, 'packages/server/dist/cli/main.js'),
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--data',
-    dataDir,
-  ],
+  serverArgs: (root, port, dataDir) => {
+    // The peers have no per-connection message limit; lift Vigil's so the one publisher connection is not throttled.
+    mkdirSync(dataDir, { recursive: true });
+    const config = join(dataDir, 'bench.config.json');
+    writeFileSync(config, JSON.stringify({ gateway: { rate_limit: { messages_per_s: 1e9, burst: 1e9 } } }));
+    return [
+      join(root, 'packages/server/dist/cli/main.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data',
+      dataDir,
+      '--config',
+      config,
+    ];
+  },
   publishText: (eventJson) => `{"op":"publish","channel":"bench","data":${eventJson}}`,
   onPreReady: (conn, payload, misc) => {
     if (payload.includes(WELCOME)) conn.ready = true;

@@ -37,7 +37,7 @@ test('defaults', () => {
     pongTimeoutMs: 10_000,
     compression: false,
     allowedOrigins: [],
-    rateLimit: { messagesPerS: 200, burst: 400, maxViolations: 50 },
+    rateLimit: { messagesPerS: 5000, burst: 10_000, maxViolations: 50 },
   });
   assert.deepEqual(c.history, { maxEvents: 1000, maxAgeMs: 600_000, channels: [] });
   assert.equal(c.source, undefined);

@@ -11,6 +11,7 @@ import { Value } from '@sinclair/typebox/value';
 import { isValidPattern } from '@vigil/protocol';
 import { parse as parseYaml } from 'yaml';
 import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
+import { type AuthConfig, toAuthConfig } from '../auth/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import { type NotificationsConfig, toNotificationsConfig } from '../notify/config.js';
@@ -35,6 +36,8 @@ export interface Config {
   readonly nodeId: string;
   readonly logLevel: RawConfig['log_level'];
   readonly insecure: boolean;
+  /** Credentials and their checks; undefined when auth is off. */
+  readonly auth: AuthConfig | undefined;
   readonly shutdownTimeoutMs: number;
   readonly gateway: {
     readonly path: string;
@@ -174,6 +177,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (v === undefined || v === '') continue;
     raw[key] = key === 'port' ? coercePort(v) : key === 'insecure' ? coerceBoolean(v) : v;
   }
+  const secret = env.VIGIL_AUTH_JWT_SECRET;
+  if (secret) {
+    const auth = isPlainObject(raw.auth) ? raw.auth : {};
+    raw.auth = { ...auth, jwt: { ...(isPlainObject(auth.jwt) ? auth.jwt : {}), secret } };
+  }
   if (sources.overrides) Object.assign(raw, sources.overrides);
   if (flags.host !== undefined) raw.host = flags.host;
   if (flags.port !== undefined) raw.port = coercePort(flags.port);
@@ -188,10 +196,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new ConfigError(key, `${first?.message ?? 'invalid'}${got !== undefined ? ` (got ${got})` : ''}`);
   }
   const c = withDefaults as RawConfig;
-  if (!isLoopback(c.host) && !c.insecure) {
+  const auth = c.auth === undefined ? undefined : toAuthConfig(c.auth);
+  if (auth !== undefined && 'key' in auth) throw new ConfigError(auth.key, auth.reason);
+  if (!isLoopback(c.host) && !c.insecure && auth === undefined) {
     throw new ConfigError(
       'host',
-      `binding ${c.host} exposes the hub without authentication; bind 127.0.0.1, or pass --insecure (insecure: true)`,
+      `binding ${c.host} exposes the hub without authentication; configure auth, bind 127.0.0.1, or pass --insecure (insecure: true)`,
     );
   }
   c.history.channels.forEach((r, i) => {
@@ -213,6 +223,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     nodeId: c.node_id ?? `${hostname()}-${process.pid}`,
     logLevel: c.log_level,
     insecure: c.insecure,
+    auth,
     shutdownTimeoutMs: ms(c.shutdown_timeout, 'shutdown_timeout'),
     gateway: {
       path: g.path,

@@ -57,11 +57,11 @@ export const ConfigSchema = Type.Object(
         rate_limit: Type.Object(
           {
             messages_per_s: Type.Number({
-              default: 200,
+              default: 5000,
               exclusiveMinimum: 0,
               description: 'Sustained frames per second per connection.',
             }),
-            burst: Type.Integer({ default: 400, minimum: 1, description: 'Frames a connection may send at once.' }),
+            burst: Type.Integer({ default: 10_000, minimum: 1, description: 'Frames a connection may send at once.' }),
             max_violations: Type.Integer({
               default: 50,
               minimum: 1,
