@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { AlertEngine } from './alerts/engine.js';
 import { createAlertsPart } from './alerts/index.js';
+import { Authenticator } from './auth/credentials.js';
 import type { Broker, StoredEvent } from './broker/broker.js';
 import { HistoryPolicies } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
@@ -91,6 +92,8 @@ export class Hub {
   readonly notifications: Notifications;
   readonly app: FastifyInstance;
   readonly log: Logger;
+  /** Verifies credentials when `auth` is configured; undefined when auth is off. */
+  readonly auth: Authenticator | undefined;
   readonly state: StateDb;
   readonly parts: HubPart[] = [];
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
@@ -110,7 +113,9 @@ export class Hub {
           config.history.channels,
         ),
       });
+    this.auth = config.auth ? new Authenticator(config.auth) : undefined;
     this.gateway = new Gateway(config.gateway, {
+      auth: this.auth,
       broker: this.broker,
       nodeId: config.nodeId,
       methods: this.methods,

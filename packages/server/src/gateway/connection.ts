@@ -7,6 +7,7 @@
 import type { Duplex } from 'node:stream';
 import type { Codec, EventPredicate, GapReason, Mode } from '@vigil/protocol';
 import type { WebSocket } from 'ws';
+import type { Principal } from '../auth/permissions.js';
 import { frameMessage } from './frame.js';
 import type { PreparedEvent } from './prepared-event.js';
 
@@ -84,6 +85,9 @@ export class Connection {
   refilledAt = 0;
   violations = 0;
   violationWindow = 0;
+  /** With auth on: the verified credential (none yet: only `auth` and `ping` are served), and an `auth` op in flight. */
+  principal: Principal | undefined = undefined;
+  authPending: Promise<void> | undefined = undefined;
 
   constructor(
     readonly session: string,

@@ -9,6 +9,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import {
+  type AuthFrame,
   type ClientFrame,
   CloseCode,
   codecForSubprotocol,
@@ -22,6 +23,16 @@ import {
   validateClientFrame,
 } from '@vigil/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/credentials.js';
+import { type Principal, refuseFrame } from '../auth/permissions.js';
+import {
+  authResult,
+  overdue,
+  refusedAtUpgrade,
+  revokedSubscriptions,
+  sweepIntervalMs,
+  upgradeToken,
+} from '../auth/ws.js';
 import type { Broker, StoredEvent } from '../broker/broker.js';
 import type { HubCounters } from '../observability/hub-counters.js';
 import { Connection, type Subscription } from './connection.js';
@@ -57,6 +68,8 @@ export interface GatewayDeps {
   counters: HubCounters;
   publish: (req: PublishRequest, session: string) => Promise<StoredEvent>;
   observeFanout?: (seconds: number) => void;
+  /** Set when auth is configured: every connection then needs a credential (see auth/ws.ts). */
+  auth?: Authenticator;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -96,6 +109,8 @@ export class Gateway {
     this.timers.push(
       setInterval(() => this.sweepSlowConsumers(), Math.min(1000, options.slowConsumerTimeoutMs)).unref(),
     );
+    const auth = deps.auth;
+    if (auth) this.timers.push(setInterval(() => this.sweepAuth(), sweepIntervalMs(auth.wsAuthTimeoutMs)).unref());
   }
 
   /** Routes HTTP upgrades on `server` for our path to the gateway; anything else is refused. */
@@ -114,11 +129,21 @@ export class Gateway {
         );
       }
       socket.on('error', () => socket.destroy());
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, url));
+      const upgrade = (credential?: Principal | Error) =>
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, url, credential));
+      const token = this.deps.auth ? upgradeToken(req, url) : null;
+      if (token === null) return upgrade();
+      this.deps.auth!.verify(token).then(upgrade, (err: Error) => upgrade(err));
     });
   }
 
-  private onConnection(ws: WebSocket, socket: Duplex, req: IncomingMessage, url: URL): void {
+  private onConnection(
+    ws: WebSocket,
+    socket: Duplex,
+    req: IncomingMessage,
+    url: URL,
+    credential: Principal | Error | undefined,
+  ): void {
     const counters = this.deps.counters;
     const codec = codecForSubprotocol(ws.protocol || undefined);
     const session = randomBytes(9).toString('base64url');
@@ -152,6 +177,12 @@ export class Gateway {
       this.closeConnection(conn, CloseCode.FORBIDDEN_ORIGIN, 'forbidden origin', false);
       return;
     }
+    if (credential instanceof Error) {
+      const order = refusedAtUpgrade(credential);
+      this.closeConnection(conn, CloseCode.UNAUTHORIZED, order.reason, order.reconnect);
+      return;
+    }
+    conn.principal = credential;
     this.sendControl(
       conn,
       {
@@ -236,6 +267,12 @@ export class Gateway {
   }
 
   private handleFrame(conn: Connection, value: unknown): void {
+    if (conn.authPending) {
+      // Frames sent after an `auth` op wait for its verdict, so that `auth` then `subscribe` works without a pause.
+      conn.authPending.then(() => this.handleFrame(conn, value));
+      return;
+    }
+    if (conn.closed) return;
     const parsed = validateClientFrame(value);
     if (!parsed.ok) {
       this.deps.counters.countIn('invalid');
@@ -246,6 +283,17 @@ export class Gateway {
     }
     const frame = parsed.frame;
     this.deps.counters.countIn(frame.op);
+    if (this.deps.auth) {
+      if (frame.op === 'auth') {
+        this.authenticate(conn, frame, this.deps.auth);
+        return;
+      }
+      const denied = refuseFrame(conn.principal, frame);
+      if (denied) {
+        this.sendError(conn, frame.id, denied.toBody());
+        return;
+      }
+    }
     if (frame.op === 'ping') {
       const pong: { type: 'pong'; id?: FrameIdValue; ts: number } = { type: 'pong', ts: Date.now() };
       if (frame.id !== undefined) pong.id = frame.id;
@@ -267,6 +315,29 @@ export class Gateway {
       },
       (err: unknown) => this.fail(conn, frame, err),
     );
+  }
+
+  /** The `auth` op with auth on: verifies the token, swaps the credential, ends subscriptions it no longer grants. */
+  private authenticate(conn: Connection, frame: AuthFrame, auth: Authenticator): void {
+    const pending: Promise<void> = auth
+      .verify(frame.token)
+      .then(
+        (principal) => {
+          if (conn.closed) return;
+          conn.principal = principal;
+          const revoked = revokedSubscriptions(principal, conn.subs.keys());
+          this.subscriptions.unsubscribe(conn, revoked);
+          if (frame.id !== undefined) {
+            const result = authResult(principal, revoked);
+            this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
+          }
+        },
+        (err: unknown) => this.fail(conn, frame, err),
+      )
+      .finally(() => {
+        if (conn.authPending === pending) conn.authPending = undefined;
+      });
+    conn.authPending = pending;
   }
 
   private fail(conn: Connection, frame: ClientFrame, err: unknown): void {
@@ -390,6 +461,17 @@ export class Gateway {
       }
     }, this.options.pongTimeoutMs);
     timer.unref();
+  }
+
+  /** With auth on: closes connections whose JWT has expired or that never authenticated in time (4001). */
+  private sweepAuth(): void {
+    const now = Date.now();
+    const timeout = this.deps.auth!.wsAuthTimeoutMs;
+    for (const conn of this.connections) {
+      if (conn.closed) continue;
+      const order = overdue(conn.principal, conn.openedAt, now, timeout);
+      if (order) this.closeConnection(conn, CloseCode.UNAUTHORIZED, order.reason, order.reconnect);
+    }
   }
 
   private sweepSlowConsumers(): void {

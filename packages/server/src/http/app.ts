@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { installAuthHooks } from '../auth/http-hook.js';
 import type { Hub } from '../hub.js';
 import { installErrorHandler } from './error-handler.js';
 import { coreRoutes } from './routes/core.js';
@@ -29,6 +30,7 @@ export function buildHttpApp(hub: Hub): FastifyInstance {
     httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
   );
   installErrorHandler(app);
+  if (hub.auth) installAuthHooks(app, hub.auth);
   app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
