@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import {
   type AuthFrame,
@@ -25,21 +24,17 @@ import {
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/credentials.js';
 import { type Principal, refuseFrame } from '../auth/permissions.js';
-import {
-  authResult,
-  overdue,
-  refusedAtUpgrade,
-  revokedSubscriptions,
-  sweepIntervalMs,
-  upgradeToken,
-} from '../auth/ws.js';
+import { authResult, refusedAtUpgrade, revokedSubscriptions, sweepIntervalMs, upgradeToken } from '../auth/ws.js';
 import type { Broker, StoredEvent } from '../broker/broker.js';
 import type { HubCounters } from '../observability/hub-counters.js';
-import { Connection, type Subscription } from './connection.js';
+import { Connection } from './connection.js';
+import { type CloseFn, heartbeat, sweepAuth, sweepSlowConsumers } from './liveness.js';
 import type { MethodRegistry } from './methods.js';
-import { PreparedEvent } from './prepared-event.js';
+import { Outbox } from './outbox.js';
+import { type RateLimit, takeFrame } from './rate-limit.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
+import { frameId, pickSubprotocol, refuse } from './upgrade.js';
 
 export interface GatewayOptions {
   path: string;
@@ -51,7 +46,7 @@ export interface GatewayOptions {
   pongTimeoutMs: number;
   compression: boolean;
   allowedOrigins: readonly string[];
-  rateLimit: { messagesPerS: number; burst: number; maxViolations: number };
+  rateLimit: RateLimit;
 }
 
 export interface PublishRequest {
@@ -77,10 +72,7 @@ export class Gateway {
   readonly wss: WebSocketServer;
   readonly connections = new Set<Connection>();
   readonly subscriptions: SubscriptionManager;
-  private dirty: Connection[] = [];
-  private flushScheduled = false;
-  private pendingLatency: number[] = [];
-  private seq = 0;
+  private readonly outbox: Outbox;
   private accepting = true;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlisten: () => void;
@@ -102,15 +94,18 @@ export class Gateway {
       counters: deps.counters,
       maxSubscriptions: options.maxSubscriptions,
       send: (conn, frame, type) => this.sendControl(conn, frame, type),
-      deliver: (conn, ev, mode) => this.enqueue(conn, ev, mode),
+      deliver: (conn, ev, mode) => this.outbox.enqueue(conn, ev, mode),
     });
-    this.unlisten = deps.broker.onEvent((event) => this.fanOut(event));
-    this.timers.push(setInterval(() => this.heartbeat(), options.pingIntervalMs).unref());
-    this.timers.push(
-      setInterval(() => this.sweepSlowConsumers(), Math.min(1000, options.slowConsumerTimeoutMs)).unref(),
+    this.outbox = new Outbox(this.subscriptions.index, options.maxQueueBytes, deps.counters, deps.observeFanout);
+    this.unlisten = deps.broker.onEvent((event) => this.outbox.fanOut(event));
+    const close: CloseFn = (conn, code, reason, reconnect) => this.closeConnection(conn, code, reason, reconnect);
+    const every = (ms: number, fn: () => void) => this.timers.push(setInterval(fn, ms).unref());
+    every(options.pingIntervalMs, () => heartbeat(this.connections, options.pongTimeoutMs, close));
+    every(Math.min(1000, options.slowConsumerTimeoutMs), () =>
+      sweepSlowConsumers(this.connections, options.slowConsumerTimeoutMs, close),
     );
     const auth = deps.auth;
-    if (auth) this.timers.push(setInterval(() => this.sweepAuth(), sweepIntervalMs(auth.wsAuthTimeoutMs)).unref());
+    if (auth) every(sweepIntervalMs(auth.wsAuthTimeoutMs), () => sweepAuth(this.connections, auth, close));
   }
 
   /** Routes HTTP upgrades on `server` for our path to the gateway; anything else is refused. */
@@ -167,7 +162,7 @@ export class Gateway {
     });
     ws.on('close', (code: number) => this.onClose(conn, code));
     ws.on('error', () => {});
-    socket.on('drain', () => this.schedule(conn));
+    socket.on('drain', () => this.outbox.schedule(conn));
     const origin = req.headers.origin;
     if (
       origin !== undefined &&
@@ -234,33 +229,18 @@ export class Gateway {
     this.handleFrame(conn, value);
   }
 
-  /**
-   * The per-connection token bucket. A refused frame gets a `rate_limited` error; too many refusals within 10 s
-   * close the connection with 4029.
-   */
+  /** Applies the rate limit: a refused frame gets a `rate_limited` error; repeated refusals close with 4029. */
   private admit(conn: Connection, data: Buffer): boolean {
-    const now = Date.now();
     const limit = this.options.rateLimit;
-    conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) / 1000) * limit.messagesPerS);
-    conn.refilledAt = now;
-    if (conn.tokens >= 1) {
-      conn.tokens -= 1;
-      return true;
-    }
+    const verdict = takeFrame(conn, limit, Date.now());
+    if (verdict === 'pass') return true;
     this.deps.counters.countIn('rate_limited');
-    if (now - conn.violationWindow > 10_000) {
-      conn.violationWindow = now;
-      conn.violations = 0;
-    }
-    conn.violations++;
-    const retryAfter = Math.ceil(1000 / limit.messagesPerS);
-    if (conn.violations >= limit.maxViolations) {
-      this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
-    } else {
+    if (verdict === 'close') this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
+    else {
       this.sendError(conn, frameId(conn, data), {
         code: 'rate_limited',
         message: `More than ${limit.messagesPerS} frames/s; frame dropped`,
-        details: { retry_after_ms: retryAfter },
+        details: { retry_after_ms: Math.ceil(1000 / limit.messagesPerS) },
       });
     }
     return false;
@@ -376,111 +356,15 @@ export class Gateway {
     if (conn.closed) return;
     conn.enqueueControl(frame);
     this.deps.counters.countOut(type);
-    this.schedule(conn);
+    this.outbox.schedule(conn);
     // A client that floods requests without reading must not grow memory without bound.
     if (conn.pendingBytes() > this.options.maxQueueBytes * 4)
       this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
   }
 
-  private enqueue(conn: Connection, ev: PreparedEvent, mode: number): void {
-    if (conn.closed) return;
-    if (conn.enqueueEvent(ev, mode, Date.now())) this.deps.counters.eventsOut++;
-    // A burst within one turn (many requests read in one go) must not fill a queue that a healthy client would
-    // drain: past a quarter of the bound, write now instead of waiting for the end of the turn.
-    if (conn.queuedBytes >= this.options.maxQueueBytes / 4) conn.flush();
-    this.schedule(conn);
-  }
-
-  private schedule(conn: Connection): void {
-    if (!conn.dirty) {
-      conn.dirty = true;
-      this.dirty.push(conn);
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes every dirty connection's queue. */
+  /** Writes every dirty connection's queue now. */
   flush(): void {
-    this.flushScheduled = false;
-    const dirty = this.dirty;
-    this.dirty = [];
-    for (const conn of dirty) {
-      conn.dirty = false;
-      conn.flush();
-    }
-    if (this.pendingLatency.length > 0 && this.deps.observeFanout) {
-      const now = performance.now();
-      for (const t of this.pendingLatency) this.deps.observeFanout((now - t) / 1000);
-      this.pendingLatency = [];
-    }
-  }
-
-  /** Delivers one broker event to every matching subscription on this node. */
-  fanOut(event: StoredEvent): void {
-    const seq = ++this.seq;
-    const now = performance.now();
-    const prepared = new PreparedEvent(event, seq, now);
-    let reached = 0;
-    this.subscriptions.index.forEachMatch(event.channel, (sub: Subscription) => {
-      const conn = sub.conn;
-      if (conn.lastSeq === seq) return;
-      if (sub.filter !== undefined && !sub.filter(event)) return;
-      conn.lastSeq = seq;
-      if (sub.holding !== undefined) {
-        sub.holding.push(prepared);
-        return;
-      }
-      reached++;
-      this.enqueue(conn, prepared, sub.mode);
-    });
-    if (reached > 0 && this.pendingLatency.length < 10_000) this.pendingLatency.push(now);
-  }
-
-  private heartbeat(): void {
-    const now = Date.now();
-    for (const conn of this.connections) {
-      if (conn.closed) continue;
-      if (conn.pingSentAt === 0) {
-        conn.pingSentAt = now;
-        try {
-          conn.ws.ping();
-        } catch {
-          // the socket is going away; 'close' cleans up
-        }
-      }
-    }
-    const timer = setTimeout(() => {
-      const limit = Date.now() - this.options.pongTimeoutMs;
-      for (const conn of this.connections) {
-        if (!conn.closed && conn.pingSentAt !== 0 && conn.pingSentAt <= limit) {
-          this.closeConnection(conn, CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', true);
-        }
-      }
-    }, this.options.pongTimeoutMs);
-    timer.unref();
-  }
-
-  /** With auth on: closes connections whose JWT has expired or that never authenticated in time (4001). */
-  private sweepAuth(): void {
-    const now = Date.now();
-    const timeout = this.deps.auth!.wsAuthTimeoutMs;
-    for (const conn of this.connections) {
-      if (conn.closed) continue;
-      const order = overdue(conn.principal, conn.openedAt, now, timeout);
-      if (order) this.closeConnection(conn, CloseCode.UNAUTHORIZED, order.reason, order.reconnect);
-    }
-  }
-
-  private sweepSlowConsumers(): void {
-    const limit = Date.now() - this.options.slowConsumerTimeoutMs;
-    for (const conn of this.connections) {
-      if (!conn.closed && conn.fullSince !== 0 && conn.fullSince <= limit) {
-        this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
-      }
-    }
+    this.outbox.flush();
   }
 
   /**
@@ -530,30 +414,4 @@ export class Gateway {
     this.unlisten();
     this.wss.close();
   }
-}
-
-/** The first subprotocol the client offers that the hub speaks, in the client's order of preference. */
-function pickSubprotocol(offered: Iterable<string>): string | false {
-  for (const p of offered) if (p === SUBPROTOCOL_JSON || p === SUBPROTOCOL_MSGPACK) return p;
-  return false;
-}
-
-function refuse(socket: Duplex, status: number, text: string, body: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-/** The usable `id` of an undecoded frame, if it has one (for replies to frames that are refused unread). */
-function frameId(conn: Connection, data: Buffer): FrameIdValue | undefined {
-  try {
-    const v = conn.codec.decode(data);
-    if (v !== null && typeof v === 'object' && Object.hasOwn(v, 'id')) {
-      const id = (v as { id: unknown }).id;
-      if ((typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= 128)) return id;
-    }
-  } catch {
-    // undecodable: no id
-  }
-  return undefined;
 }

@@ -1,0 +1,35 @@
+/**
+ * @module upgrade
+ * Small helpers of the WebSocket upgrade and of frames refused unread: subprotocol choice, plain HTTP refusals, and
+ * the `id` of a raw frame.
+ */
+import type { Duplex } from 'node:stream';
+import { type FrameIdValue, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@vigil/protocol';
+import type { Connection } from './connection.js';
+
+/** The first subprotocol the client offers that the hub speaks, in the client's order of preference. */
+export function pickSubprotocol(offered: Iterable<string>): string | false {
+  for (const p of offered) if (p === SUBPROTOCOL_JSON || p === SUBPROTOCOL_MSGPACK) return p;
+  return false;
+}
+
+/** Ends an upgrade request with a plain HTTP answer. */
+export function refuse(socket: Duplex, status: number, text: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The usable `id` of an undecoded frame, if it has one (for replies to frames that are refused unread). */
+export function frameId(conn: Connection, data: Buffer): FrameIdValue | undefined {
+  try {
+    const v = conn.codec.decode(data);
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, 'id')) {
+      const id = (v as { id: unknown }).id;
+      if ((typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= 128)) return id;
+    }
+  } catch {
+    // undecodable: no id
+  }
+  return undefined;
+}
