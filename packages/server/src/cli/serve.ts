@@ -64,7 +64,7 @@ export async function serve(argv: string[]): Promise<number> {
   }
   hub.log.info({ url: address.url, data_dir: config.dataDir, config: config.source ?? null }, 'vigil listening');
   process.stdout.write(
-    `Vigil listening on ${address.url} (dashboard ${address.url}/, WebSocket ${address.url.replace('http', 'ws')}${config.gateway.path})\n`,
+    `Vigil listening on ${address.url} (endpoints ${address.url}/, WebSocket ${address.url.replace('http', 'ws')}${config.gateway.path})\n`,
   );
 
   return await new Promise<number>((resolve) => {
