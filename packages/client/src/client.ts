@@ -160,9 +160,14 @@ export class VigilClient extends Emitter<ClientEvents> {
     this.token = await this.options.getToken();
     if (!this.ready) return;
     const result = (await this.request({ op: 'auth', token: this.token }, 'auth', false)) as { expires_at?: number };
+    this.scheduleRefresh(result?.expires_at);
+  }
+
+  /** Refreshes the token shortly before `expiresAt` (from an `auth` reply or the welcome). */
+  private scheduleRefresh(expiresAt: number | undefined): void {
     clearTimeout(this.tokenTimer);
-    if (typeof result?.expires_at !== 'number' || this._state === State.Closed) return;
-    const wait = Math.max(5_000, result.expires_at - Date.now() - TOKEN_REFRESH_MARGIN_MS);
+    if (typeof expiresAt !== 'number' || !this.options.getToken || this._state === State.Closed) return;
+    const wait = Math.max(5_000, expiresAt - Date.now() - TOKEN_REFRESH_MARGIN_MS);
     this.tokenTimer = setTimeout(() => {
       this.refreshToken().catch((err: unknown) => this.reportError('token_failed', err));
     }, wait);
@@ -338,6 +343,7 @@ export class VigilClient extends Emitter<ClientEvents> {
       this.options.heartbeatTimeoutMs,
     );
     this.heartbeat.start(intervalMs, timeoutMs);
+    this.scheduleRefresh(welcome.auth?.expires_at);
     for (const sub of this.subs) this.sendSubscribe(sub);
     for (const item of this.queue.drain()) this.sendRequest(item);
     const reconnected = this.connectedOnce;

@@ -123,6 +123,8 @@ export const WelcomeFrame = Type.Object({
     { additionalProperties: Type.Unknown() },
   ),
   subscriptions: Type.Optional(Type.Array(Type.Unknown())),
+  /** Present when the connection carries a credential: who it is, and when a JWT stops being accepted (ms). */
+  auth: Type.Optional(Type.Object({ principal: Type.String(), expires_at: Type.Optional(Type.Number()) })),
 });
 
 export const ReplyFrame = Type.Union([

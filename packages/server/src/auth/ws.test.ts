@@ -51,12 +51,16 @@ describe('WebSocket auth', () => {
     c.close();
   });
 
-  test('a JWT in ?token= and an API key in the header', async () => {
+  test('a JWT in ?token= and an API key in the header; the welcome names the credential and when it expires', async () => {
     const jwt = await token({ scopes: ['read'] });
     const q = await TestClient.connect(`${h.wsUrl}?token=${jwt}&channels=room.q`);
+    const auth = q.frames[0]!.auth as { principal: string; expires_at: number };
+    assert.equal(typeof auth.expires_at, 'number');
+    assert.ok(auth.expires_at > Date.now(), 'a JWT connection learns its expiry from the welcome');
     const r = await q.request({ op: 'call', method: 'stats' });
     assert.equal(r.ok, true);
     const k = await TestClient.connect(h.wsUrl, undefined, bearer(READ_KEY));
+    assert.deepEqual(k.frames[0]!.auth, { principal: 'reader' }, 'an API key does not expire');
     assert.equal((await k.request({ op: 'subscribe', channels: ['room.q'] })).ok, true);
     const pub = await TestClient.connect(h.wsUrl, undefined, bearer(await token({ scope: 'publish' })));
     await pub.request({ op: 'publish', channel: 'room.q', data: 'x' });

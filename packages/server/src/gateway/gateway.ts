@@ -192,6 +192,14 @@ export class Gateway {
           max_subscriptions: this.options.maxSubscriptions,
           max_queue_bytes: this.options.maxQueueBytes,
         },
+        ...(credential
+          ? {
+              auth:
+                credential.expiresAt === undefined
+                  ? { principal: credential.name }
+                  : { principal: credential.name, expires_at: credential.expiresAt },
+            }
+          : {}),
       },
       'welcome',
     );
