@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../testing/free-port.js';
 import { startHub, TestClient, until } from '../testing/hub-fixture.js';
 
 const BINARY = '/usr/bin/prometheus-alertmanager';
@@ -18,14 +18,6 @@ const required = process.env.VIGIL_REQUIRE_SERVICES === '1';
 const available = existsSync(BINARY);
 if (!available && !required) {
   console.log(`# Alertmanager not found at ${BINARY}; install it with: apt-get install -y prometheus-alertmanager`);
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 test('a real Alertmanager webhook creates alerts and incidents in Vigil', {

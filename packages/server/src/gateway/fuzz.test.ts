@@ -10,17 +10,7 @@ import { SUBPROTOCOL_MSGPACK } from '@vigil/protocol';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { type RunningHub, sleep, startHub, TestClient } from '../testing/hub-fixture.js';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../testing/seeded-random.js';
 
 const WRONG = [null, true, 0, -1, 1.5, 'x', '', [], {}, [1, 'a'], { a: 1 }, 1e308, '\u0000'];
 const OPS = {

@@ -6,20 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
+import { freePort } from '../testing/free-port.js';
 import { startHub, until } from '../testing/hub-fixture.js';
 
 const EXPORTER = '/usr/bin/prometheus-node-exporter';
 const required = process.env.VIGIL_REQUIRE_SERVICES === '1';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const available = existsSync(EXPORTER);
 if (!available && !required) {

@@ -1,20 +1,9 @@
 /** @module storage/gorilla.test — round trips, edge floats, robustness and compression of the chunk codec. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../testing/seeded-random.js';
 import { BitReader, BitWriter } from './bit-stream.js';
 import { decodeChunk, encodeChunk, readChunkHeader } from './gorilla.js';
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fromBits(bits: bigint[]): Float64Array {
   const out = new Float64Array(bits.length);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { prng } from '../testing/seeded-random.js';
 import {
   type MetricStore,
   type RawPoints,
@@ -29,18 +30,6 @@ export interface Sample {
   series: number;
   ts: number;
   value: number;
-}
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function toBatch(samples: readonly Sample[]): SampleBatch {

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { prng } from '../testing/seeded-random.js';
 import type { SampleBatch } from './metric-store.js';
 import {
   assertRawEqual,
   bruteRollups,
   metricStoreConformance,
   normaliseZeros,
-  prng,
   type Sample,
   toBatch,
 } from './metric-store-conformance.js';
