@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ServerProcess } from '../fanout/server-process.js';
+import { runBench } from '../fanout/server-process.js';
 import { type CpuWindow, cpuWindow, type LatencySummary, summarize } from '../fanout/stats.js';
 import { buildInfo, ensureHubBuilt, type RunningHub, startHub, stopHub, type YamlValue } from '../ingest/hub.js';
 import { monotonicUs, newestProfile, type ProfileSummary, summarizeProfile } from '../ingest/profile.js';
@@ -253,15 +253,4 @@ function lat(s: LatencySummary): string[] {
   return [num(s.p50Ms), num(s.p99Ms), num(s.maxMs)];
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    ServerProcess.killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  ServerProcess.killAll();
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

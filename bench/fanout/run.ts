@@ -18,7 +18,7 @@ import type { RunContext } from './context.js';
 import { type FanoutOptions, runFanout } from './fanout.js';
 import { type IdleOptions, runIdle } from './idle.js';
 import { computeRatios, formatReport, type Report, writeReport } from './report.js';
-import { ServerProcess } from './server-process.js';
+import { runBench } from './server-process.js';
 import { DEFAULT_TARGETS, TARGET_IDS, TARGETS, type TargetId } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -163,15 +163,4 @@ async function main(): Promise<void> {
   log(`\nwrote ${writeReport(report, values.out)} (${report.durationS} s)`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    ServerProcess.killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  ServerProcess.killAll();
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

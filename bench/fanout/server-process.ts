@@ -163,3 +163,20 @@ export class ServerProcess {
     for (let i = 0; i < 20 && !this.exited; i++) await sleep(100);
   }
 }
+
+/**
+ * Runs a bench's `main`: every server child is killed when it fails or is interrupted, so none outlives the run.
+ */
+export function runBench(main: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      ServerProcess.killAll();
+      process.exit(130);
+    });
+  }
+  main().catch((err: unknown) => {
+    ServerProcess.killAll();
+    console.error(err);
+    process.exit(1);
+  });
+}

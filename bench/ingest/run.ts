@@ -18,7 +18,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ServerProcess } from '../fanout/server-process.js';
+import { runBench } from '../fanout/server-process.js';
 import { buildInfo, ensureHubBuilt, type RunningHub, startHub, stopHub, type YamlValue } from './hub.js';
 import { runSqlitePeer } from './peer-process.js';
 import { newestProfile, summarizeProfile } from './profile.js';
@@ -269,15 +269,4 @@ async function main(): Promise<void> {
   log(`\nwrote ${writeJson(values.out, 'ingest', report.startedAt, report)} (${report.durationS} s)`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    ServerProcess.killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  ServerProcess.killAll();
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);
