@@ -8,7 +8,7 @@
  * done any I/O since boot.
  */
 import type { Sample } from '../sample.js';
-import { lineEnd, pushSample, ratePerSecond, readText, splitFields } from './proc-text.js';
+import { CounterSnapshots, lineEnd, pushSample, ratePerSecond, readText, splitFields } from './proc-text.js';
 
 const SECTOR_BYTES = 512;
 
@@ -69,8 +69,7 @@ export function parseDiskstats(text: string): Map<string, DiskCounters> {
 }
 
 export class DiskIoCollector {
-  private prev: Map<string, DiskCounters> | undefined;
-  private prevTs = 0;
+  private readonly snapshots = new CounterSnapshots<DiskCounters>();
 
   constructor(private readonly path: string) {}
 
@@ -78,12 +77,9 @@ export class DiskIoCollector {
     const text = readText(this.path);
     if (text === undefined) return;
     const current = parseDiskstats(text);
-    const prev = this.prev;
-    const elapsedMs = now - this.prevTs;
-    this.prev = current;
-    this.prevTs = now;
-    if (prev === undefined || elapsedMs <= 0) return;
-    const seconds = elapsedMs / 1000;
+    const step = this.snapshots.advance(current, now);
+    if (step === undefined) return;
+    const { prev, seconds } = step;
     for (const [device, c] of current) {
       const p = prev.get(device);
       if (p === undefined) continue;
@@ -98,7 +94,7 @@ export class DiskIoCollector {
       pushSample(out, 'system.disk.write_bytes_per_s', writeBytes, { device }, now);
       pushSample(out, 'system.disk.reads_per_s', reads, { device }, now);
       pushSample(out, 'system.disk.writes_per_s', writes, { device }, now);
-      pushSample(out, 'system.disk.io_util_percent', Math.min(100, (busyMs / elapsedMs) * 100), { device }, now);
+      pushSample(out, 'system.disk.io_util_percent', Math.min(100, busyMs / (seconds * 10)), { device }, now);
     }
   }
 }

@@ -5,7 +5,7 @@
  * (container pair ends, which churn and repeat the bridge's traffic) and interfaces with no traffic since boot.
  */
 import type { Sample } from '../sample.js';
-import { lineEnd, pushSample, ratePerSecond, readText, splitFields } from './proc-text.js';
+import { CounterSnapshots, lineEnd, pushSample, ratePerSecond, readText, splitFields } from './proc-text.js';
 
 /** Columns of `/proc/net/dev` after the interface name, and the metric each one feeds. */
 const COLUMNS: ReadonlyArray<readonly [index: number, metric: string]> = [
@@ -47,8 +47,7 @@ export function parseNetDev(text: string): Map<string, Float64Array> {
 }
 
 export class NetIoCollector {
-  private prev: Map<string, Float64Array> | undefined;
-  private prevTs = 0;
+  private readonly snapshots = new CounterSnapshots<Float64Array>();
 
   constructor(private readonly path: string) {}
 
@@ -56,12 +55,9 @@ export class NetIoCollector {
     const text = readText(this.path);
     if (text === undefined) return;
     const current = parseNetDev(text);
-    const prev = this.prev;
-    const elapsedMs = now - this.prevTs;
-    this.prev = current;
-    this.prevTs = now;
-    if (prev === undefined || elapsedMs <= 0) return;
-    const seconds = elapsedMs / 1000;
+    const step = this.snapshots.advance(current, now);
+    if (step === undefined) return;
+    const { prev, seconds } = step;
     for (const [iface, row] of current) {
       const before = prev.get(iface);
       if (before === undefined) continue;

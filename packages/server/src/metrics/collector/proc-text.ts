@@ -55,3 +55,22 @@ export function ratePerSecond(current: number, previous: number, seconds: number
   const delta = current - previous;
   return delta < 0 ? undefined : delta / seconds;
 }
+
+/**
+ * The previous reading of a counters file (per device, interface or CPU), so that each collect can turn counters into
+ * rates over the interval between two reads.
+ */
+export class CounterSnapshots<T> {
+  private prev: Map<string, T> | undefined;
+  private prevTs = 0;
+
+  /** Keeps `current`; returns the previous reading and the seconds since it, or undefined on the first read. */
+  advance(current: Map<string, T>, now: number): { prev: Map<string, T>; seconds: number } | undefined {
+    const prev = this.prev;
+    const elapsedMs = now - this.prevTs;
+    this.prev = current;
+    this.prevTs = now;
+    if (prev === undefined || elapsedMs <= 0) return undefined;
+    return { prev, seconds: elapsedMs / 1000 };
+  }
+}
