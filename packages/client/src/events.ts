@@ -5,7 +5,18 @@
  * patterns it was subscribed with: `subscribe('alerts')` yields `alert` events, `subscribe('metrics.>')`
  * `metric_update` events; other channels yield `VigilEvent`, narrowed with `isKind()`.
  */
-import type { AlertData, GapReason, MetricUpdateData, Severity, TaskData, WelcomeFrame } from '@vigil/protocol';
+import type {
+  AlertData,
+  GapReason,
+  IncidentData,
+  IncidentEventKind,
+  IncidentStatus,
+  IncidentTimelineEntry,
+  MetricUpdateData,
+  Priority,
+  TaskData,
+  WelcomeFrame,
+} from '@vigil/protocol';
 import type { VigilClientError } from './errors.js';
 
 /** Connection states. See docs/client.md for the transitions. */
@@ -65,43 +76,9 @@ export interface ClientEvents {
 
 // ---- event data ----
 
-export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
-export type IncidentPriority = 'P0' | 'P1' | 'P2' | 'P3' | 'P4';
-
-export interface IncidentTimelineEntry {
-  ts: number;
-  /** `created`, `acknowledged`, `assigned`, `escalated`, `commented`, `alert_added`, `resolved`, ... */
-  type: string;
-  by?: string;
-  message?: string;
-  details?: Record<string, unknown>;
-}
-
-export interface IncidentData {
-  id: string;
-  title: string;
-  status: IncidentStatus;
-  priority: IncidentPriority;
-  severity: Severity;
-  labels: Record<string, string>;
-  assignee?: string;
-  /** Ids of the alerts grouped into this incident. */
-  alerts: string[];
-  created_at: number;
-  updated_at: number;
-  acknowledged_at?: number;
-  resolved_at?: number;
-  escalation_level?: number;
-  timeline?: IncidentTimelineEntry[];
-}
-
-export type IncidentKind =
-  | 'incident_created'
-  | 'incident_updated'
-  | 'incident_resolved'
-  | 'incident_escalated'
-  | 'incident_assigned'
-  | 'incident_commented';
+export type { IncidentData, IncidentStatus, IncidentTimelineEntry };
+export type IncidentPriority = Priority;
+export type IncidentKind = IncidentEventKind;
 
 /** The data type of each known event kind. */
 export interface KindDataMap {

@@ -54,3 +54,72 @@ export interface TaskData {
   started_at: number;
   details: Record<string, unknown>;
 }
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** P0 (most urgent) to P4. */
+export type Priority = 'P0' | 'P1' | 'P2' | 'P3' | 'P4';
+
+/** Event kinds on the `incidents` channel; each carries the whole incident. */
+export type IncidentEventKind =
+  | 'incident_created'
+  | 'incident_updated'
+  | 'incident_resolved'
+  | 'incident_escalated'
+  | 'incident_assigned'
+  | 'incident_commented';
+
+export interface IncidentComment {
+  id: string;
+  by: string;
+  text: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
+export type IncidentTimelineType =
+  | 'created'
+  | 'alert_added'
+  | 'alert_resolved'
+  | 'severity_raised'
+  | 'acknowledged'
+  | 'assigned'
+  | 'commented'
+  | 'escalated'
+  | 'resolved';
+
+export interface IncidentTimelineEntry {
+  /** ms since the epoch. */
+  at: number;
+  type: IncidentTimelineType;
+  by?: string;
+  detail: string;
+}
+
+/** An incident, as published on `incidents` and served by `/api/v1/incidents`. */
+export interface IncidentData {
+  id: string;
+  title: string;
+  status: IncidentStatus;
+  priority: Priority;
+  /** The highest severity of its alerts. */
+  severity: Severity;
+  group_key: string;
+  /** The group labels (`incidents.group_by`). */
+  labels: Record<string, string>;
+  /** Ids of the alerts grouped into it, in joining order. */
+  alerts: string[];
+  /** How many of those alerts are still firing. */
+  firing: number;
+  assignee: string | null;
+  comments: IncidentComment[];
+  timeline: IncidentTimelineEntry[];
+  created_at: number;
+  updated_at: number;
+  acknowledged_at?: number;
+  acknowledged_by?: string;
+  resolved_at?: number;
+  resolved_by?: string;
+  escalation_level: number;
+  last_escalated_at?: number;
+}

@@ -169,10 +169,16 @@ describe('react hooks', () => {
       status: 'open',
       priority: 'P1',
       severity: 'critical',
+      group_key: 'a',
       labels: { host: 'a' },
       alerts: ['a1'],
+      firing: 1,
+      assignee: null,
+      comments: [],
+      timeline: [{ at: 1, type: 'created', detail: 'opened by a1' }],
       created_at: 1,
       updated_at: 1,
+      escalation_level: 0,
     };
     server.methods.set('incidents.list', () => [incident]);
     const probe = mount(() => useIncidents());

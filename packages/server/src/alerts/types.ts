@@ -7,7 +7,7 @@
  * transition (and every acknowledgement) is published on `alerts` as an `alert` event and reaches the listeners
  * registered with `AlertBus.onChange`.
  */
-import type { AlertData, Severity } from '@vigil/protocol';
+import type { AlertData, Priority, Severity } from '@vigil/protocol';
 
 export type AlertStatus = AlertData['status'];
 
@@ -50,7 +50,7 @@ export interface AlertBus {
 }
 
 /** P0 (most urgent) to P4, mapped from severity as documented in docs/alerts.md. */
-export type Priority = 'P0' | 'P1' | 'P2' | 'P3' | 'P4';
+export type { Priority };
 
 export const SEVERITY_PRIORITY: Record<Severity, Priority> = {
   critical: 'P1',
