@@ -21,7 +21,7 @@ describe('typed events', () => {
     });
     client.subscribe(['tasks', 'incidents']).on('event', (e) => {
       if (e.kind === 'task_update') {
-        const progress: number = e.data.progress;
+        const progress: number | null = e.data.progress;
         void progress;
       } else {
         const priority: IncidentPriority = e.data.priority;

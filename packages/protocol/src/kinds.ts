@@ -42,17 +42,24 @@ export interface AlertData {
   acknowledged_at?: number;
 }
 
+/** A task, as published on `tasks` and served by `/api/v1/tasks`. */
 export interface TaskData {
   id: string;
   name: string;
-  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'stalled';
-  progress: number;
+  status: 'running' | 'stalled' | 'succeeded' | 'failed' | 'cancelled';
+  /** Fraction 0..1, or null while unknown. */
+  progress: number | null;
   processed: number;
   total: number | null;
   errors: number;
   eta_s: number | null;
-  started_at: number;
   details: Record<string, unknown>;
+  /** ms since the epoch. */
+  started_at: number;
+  /** The last report from the task's owner (create or update); stall checks do not move it. */
+  updated_at: number;
+  ended_at?: number;
+  stalled_since?: number;
 }
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';

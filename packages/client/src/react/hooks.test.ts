@@ -155,6 +155,7 @@ describe('react hooks', () => {
       errors: 0,
       eta_s: 10,
       started_at: 1,
+      updated_at: 1,
       details: {},
     };
     server.publish('tasks', 'task_update', task);

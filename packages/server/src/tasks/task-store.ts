@@ -3,32 +3,23 @@
  * The tasks table in the hub's state database: one row per task, holding what clients see plus the ETA estimator's
  * state (`rate_*`), so that both survive a restart.
  */
+
+import type { TaskData } from '@vigil/protocol';
 import { migrate, type StateDb } from '../storage/state-db.js';
 import type { RateState } from './eta.js';
 
-export const TASK_STATUSES = ['running', 'stalled', 'succeeded', 'failed', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TASK_STATUSES = [
+  'running',
+  'stalled',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly TaskData['status'][];
+export type TaskStatus = TaskData['status'];
 export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** A task as published on `tasks` and returned by the API. */
-export interface Task {
-  id: string;
-  name: string;
-  status: TaskStatus;
-  /** Fraction 0..1, or null while unknown. */
-  progress: number | null;
-  processed: number;
-  total: number | null;
-  errors: number;
-  eta_s: number | null;
-  details: Record<string, unknown>;
-  /** ms since the epoch. */
-  started_at: number;
-  /** The last report from the task's owner (create or update); stall checks do not move it. */
-  updated_at: number;
-  ended_at?: number;
-  stalled_since?: number;
-}
+/** A task as published on `tasks` and returned by the API: the protocol's `TaskData`. */
+export type Task = TaskData;
 
 /** A stored task: the public record and the ETA estimator's state. */
 export interface TaskRecord {
