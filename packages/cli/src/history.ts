@@ -5,26 +5,21 @@
  * events newer than now minus five minutes. The result is merged across channels in time order, and remembers each
  * channel's last offset so that live events already printed can be skipped.
  */
-import { compileFilter, type Filter, isWildcard, matchChannel } from '@vigil/protocol';
+import {
+  type ChannelHistory,
+  type ChannelList,
+  compileFilter,
+  type Filter,
+  type HistoryEvent,
+  isWildcard,
+  matchChannel,
+} from '@vigil/protocol';
 import { parseDuration } from './format.js';
 import type { HubApi } from './http.js';
 
 export type Since = { offset: number } | { durationMs: number };
 
-export interface HistoryEvent {
-  channel: string;
-  offset: number;
-  ts: number;
-  kind: string;
-  data: unknown;
-}
-
-interface HistoryResult {
-  channel: string;
-  epoch: string;
-  offset: number;
-  events: HistoryEvent[];
-}
+export type { HistoryEvent };
 
 export interface History {
   events: HistoryEvent[];
@@ -41,7 +36,7 @@ export function parseSince(text: string): Since | undefined {
   return ms === undefined ? undefined : { durationMs: ms };
 }
 
-export type HistoryCall = (params: { channel: string; since?: number; limit: number }) => Promise<HistoryResult>;
+export type HistoryCall = (params: { channel: string; since?: number; limit: number }) => Promise<ChannelHistory>;
 
 const PAGE = 1000;
 
@@ -59,7 +54,7 @@ export async function loadHistory(opts: {
   const wildcards = opts.patterns.filter(isWildcard);
   for (const p of opts.patterns) if (!isWildcard(p)) channels.add(p);
   if (wildcards.length > 0) {
-    const { channels: known } = await opts.api.get<{ channels: { channel: string }[] }>('/api/v1/channels');
+    const { channels: known } = await opts.api.get<ChannelList>('/api/v1/channels');
     for (const { channel } of known) if (wildcards.some((p) => matchChannel(p, channel))) channels.add(channel);
   }
   const keep = compileFilter(opts.filter) ?? (() => true);
@@ -67,7 +62,7 @@ export async function loadHistory(opts: {
   const cutoff = 'durationMs' in opts.since ? (opts.now ?? Date.now()) - opts.since.durationMs : undefined;
   for (const channel of [...channels].sort()) {
     let events: HistoryEvent[] = [];
-    let result: HistoryResult;
+    let result: ChannelHistory;
     if (cutoff !== undefined) {
       result = await opts.call({ channel, limit: max });
       events = result.events.filter((e) => e.ts >= cutoff);

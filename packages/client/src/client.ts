@@ -10,6 +10,7 @@ import {
   type ErrorBody,
   type EventFrame,
   type GapFrame,
+  type PublishReply,
   type SnapshotFrame,
   SUBPROTOCOL_JSON,
   type WelcomeFrame,
@@ -33,11 +34,8 @@ import {
   type SocketLike,
 } from './transport.js';
 
-export interface PublishResult {
-  channel: string;
-  offset: number;
-  epoch: string;
-}
+/** The reply to a publish: the channel, and the event's offset and epoch. */
+export type PublishResult = PublishReply;
 
 interface QueuedRequest extends QueueItem {
   frame: Record<string, unknown>;

@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './filter.js';
 export * from './frames.js';
 export * from './kinds.js';
+export type * from './rest.js';

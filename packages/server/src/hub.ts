@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
+import { type HubStats, isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { AlertEngine } from './alerts/engine.js';
@@ -58,19 +58,7 @@ export interface HubOptions {
   clock?: () => number;
 }
 
-export interface HubStats {
-  node: string;
-  uptime_s: number;
-  broker: string;
-  connections: number;
-  connections_total: number;
-  subscriptions: number;
-  channels: number;
-  messages_in: number;
-  messages_out: number;
-  events_published: number;
-  queue_drops: number;
-}
+export type { HubStats };
 
 const HistoryParams = Type.Object({
   channel: Type.String(),

@@ -4,6 +4,7 @@
  * by id, or every active alert of a rule), over the REST API.
  */
 import { userInfo } from 'node:os';
+import type { AlertInfo, AlertList } from '@vigil/protocol';
 import { type Paint, severityTone } from '../color.js';
 import { formatLabels, formatNumber, formatSeconds, table } from '../format.js';
 import { HubApi } from '../http.js';
@@ -26,16 +27,11 @@ ack acknowledges one alert, or with --rule every active alert of that rule (exit
 
 ${COMMON_HELP}`;
 
-export interface AlertRow {
-  id: string;
-  rule: string;
-  status: string;
-  severity: string;
-  value: number | null;
-  labels: Record<string, string>;
-  starts_at: number;
-  acknowledged_by?: string;
-}
+/** What the table shows of an alert. */
+export type AlertRow = Pick<
+  AlertInfo,
+  'id' | 'rule' | 'status' | 'severity' | 'value' | 'labels' | 'starts_at' | 'acknowledged_by'
+>;
 
 const STATES = ['pending', 'firing', 'resolved'];
 
@@ -101,7 +97,7 @@ export async function alerts(argv: string[], io: Io): Promise<number> {
     if (values.state) q.set('state', values.state);
     if (values.rule) q.set('rule', values.rule);
     if (limit) q.set('limit', String(limit));
-    const { alerts: list } = await api.get<{ alerts: AlertRow[] }>(`/api/v1/alerts?${q}`);
+    const { alerts: list } = await api.get<AlertList>(`/api/v1/alerts?${q}`);
     print(list, () => (list.length === 0 ? (history ? 'no alerts' : 'no active alerts') : alertsTable(list, paint)));
     return Exit.OK;
   }
@@ -120,12 +116,12 @@ export async function alerts(argv: string[], io: Io): Promise<number> {
   let ids: string[];
   if (id !== undefined) ids = [id];
   else {
-    const { alerts: active } = await api.get<{ alerts: AlertRow[] }>('/api/v1/alerts?active=true');
+    const { alerts: active } = await api.get<AlertList>('/api/v1/alerts?active=true');
     ids = active.filter((a) => a.rule === values.rule).map((a) => a.id);
     if (ids.length === 0) throw new HubError('not_found', `No active alert for rule '${values.rule}'`, 404);
   }
   const acked: AlertRow[] = [];
-  for (const one of ids) acked.push(await api.post<AlertRow>(`/api/v1/alerts/${encodeURIComponent(one)}/ack`, body));
+  for (const one of ids) acked.push(await api.post<AlertInfo>(`/api/v1/alerts/${encodeURIComponent(one)}/ack`, body));
   print(acked, () =>
     acked.map((a) => `acknowledged ${a.id} ${a.rule}${formatLabels(a.labels)} (${a.status}, by ${body.by})`).join('\n'),
   );

@@ -3,6 +3,7 @@
  * `vigil push <metric> <value> [--label k=v ...] [--ts T]`: one sample to `POST /api/v1/metrics`. Prints what the
  * hub accepted; a rejected sample exits 1 with the hub's reason for it.
  */
+import type { IngestReply } from '@vigil/protocol';
 import { HubApi } from '../http.js';
 import { Exit, HubError, type Io, UsageError } from '../io.js';
 import { COMMON_HELP, expectPositionals, hubTarget, parseCommand } from '../options.js';
@@ -15,12 +16,6 @@ Sends one metric sample (POST /api/v1/metrics) and prints what the hub accepted.
   --json          print the hub's reply as JSON
 
 ${COMMON_HELP}`;
-
-interface IngestReply {
-  accepted: number;
-  rejected: number;
-  errors: { code: string; message: string }[];
-}
 
 export function parseLabels(pairs: readonly string[]): Record<string, string> {
   const labels: Record<string, string> = {};

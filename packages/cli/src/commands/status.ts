@@ -3,6 +3,7 @@
  * `vigil status`: the hub's statistics (`GET /api/v1/stats`) and, when the host collector runs, a few host figures
  * from `GET /api/v1/metrics/current?prefix=system.`, as an aligned table or `--json`.
  */
+import type { CurrentValue, CurrentValues } from '@vigil/protocol';
 import { formatBytes, formatNumber, formatSeconds, table } from '../format.js';
 import { HubApi } from '../http.js';
 import { Exit, HubError, type Io } from '../io.js';
@@ -16,12 +17,7 @@ when the hub collects them.
 
 ${COMMON_HELP}`;
 
-export interface CurrentMetric {
-  metric: string;
-  labels: Record<string, string>;
-  ts: number;
-  value: number | null;
-}
+export type CurrentMetric = CurrentValue;
 
 type Stats = Record<string, unknown>;
 
@@ -96,7 +92,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
   const stats = await api.get<Stats>('/api/v1/stats');
   let host: CurrentMetric[] = [];
   try {
-    host = (await api.get<{ metrics: CurrentMetric[] }>('/api/v1/metrics/current?prefix=system.')).metrics ?? [];
+    host = (await api.get<CurrentValues>('/api/v1/metrics/current?prefix=system.')).metrics ?? [];
   } catch (err) {
     if (!(err instanceof HubError)) throw err; // a hub without the metrics part: no host figures
   }

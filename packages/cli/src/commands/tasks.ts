@@ -2,6 +2,7 @@
  * @module tasks
  * `vigil tasks [list]`: tracked tasks with a progress bar and ETA column; `vigil tasks show <id>`: one task.
  */
+import type { TaskData, TaskList } from '@vigil/protocol';
 import type { Paint, Tone } from '../color.js';
 import { clockTime, formatSeconds, progressBar, table } from '../format.js';
 import { HubApi } from '../http.js';
@@ -20,21 +21,7 @@ show prints one task (exit 3 when there is no such task).
 
 ${COMMON_HELP}`;
 
-export interface TaskRow {
-  id: string;
-  name: string;
-  status: string;
-  progress: number | null;
-  processed: number;
-  total: number | null;
-  errors: number;
-  eta_s: number | null;
-  details?: Record<string, unknown>;
-  started_at: number;
-  updated_at: number;
-  ended_at?: number;
-  stalled_since?: number;
-}
+export type TaskRow = TaskData;
 
 const STATUSES = ['running', 'stalled', 'succeeded', 'failed', 'cancelled'];
 const TONES: Record<string, Tone> = { failed: 'error', stalled: 'warning', succeeded: 'resolved' };
@@ -120,7 +107,7 @@ export async function tasks(argv: string[], io: Io): Promise<number> {
   if (values.status) q.set('status', values.status);
   if (limit) q.set('limit', String(limit));
   const query = q.toString() ? `?${q}` : '';
-  const { tasks: list } = await api.get<{ tasks: TaskRow[] }>(`/api/v1/tasks${query}`);
+  const { tasks: list } = await api.get<TaskList>(`/api/v1/tasks${query}`);
   if (values.json) io.stdout.write(`${JSON.stringify({ tasks: list })}\n`);
   else io.stdout.write(list.length === 0 ? 'no tasks\n' : `${tasksTable(list, paint)}\n`);
   return Exit.OK;

@@ -4,6 +4,7 @@
  * at each transition), the transitions themselves, and silences. Writes are queued and committed in one
  * transaction per event-loop turn, after the events have been published.
  */
+import type { AlertTransition } from '@vigil/protocol';
 import type { Statement } from 'better-sqlite3';
 import { migrate, type StateDb } from '../storage/state-db.js';
 import type { Alert, AlertStatus } from './types.js';
@@ -31,13 +32,7 @@ export interface StoredAlert extends Alert {
   flapping: boolean;
 }
 
-export interface Transition {
-  at: number;
-  status: AlertStatus | 'acknowledged' | 'silenced' | 'unsilenced';
-  severity: string;
-  value: number | null;
-  note: string | null;
-}
+export type Transition = AlertTransition;
 
 export interface SilenceRow {
   id: string;

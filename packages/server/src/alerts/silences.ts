@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { VigilError } from '@vigil/protocol';
+import { type Silence, VigilError } from '@vigil/protocol';
 import type { SilenceRow } from './alert-store.js';
 import type { Alert } from './types.js';
 
@@ -32,16 +32,7 @@ export const SilenceInput = Type.Object(
 
 export type Matcher = Static<typeof MatcherSchema>;
 
-export interface Silence {
-  id: string;
-  matchers: Matcher[];
-  starts_at: number;
-  ends_at: number;
-  by: string;
-  comment: string;
-  created_at: number;
-  status: 'pending' | 'active' | 'expired';
-}
+export type { Silence };
 
 interface CompiledMatcher {
   name: string;

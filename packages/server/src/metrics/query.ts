@@ -7,7 +7,7 @@
  * On rollup tiers, aggregates that need raw samples are approximated: `last` is the bucket average, `p95` the
  * bucket maximum, and `rate` the difference of bucket maxima per second (right for counters, which only grow).
  */
-import { VigilError } from '@vigil/protocol';
+import { type RangeResult, VigilError } from '@vigil/protocol';
 import { parseDuration } from '../config/duration.js';
 import type { MetricStore, RetentionPolicy, RollupPoint } from '../storage/metric-store.js';
 import { parseRfc3339 } from './sample.js';
@@ -26,15 +26,8 @@ export interface QueryRequest {
   labels?: Record<string, string>;
 }
 
-export interface QueryResult {
-  metric: string;
-  from: number;
-  to: number;
-  step: number;
-  agg: Agg;
-  tier: Tier;
-  series: { labels: Record<string, string>; points: [number, number | null][] }[];
-}
+/** The wire form of a range query's answer. */
+export type QueryResult = RangeResult;
 
 export interface QueryOptions {
   ringMs: number;

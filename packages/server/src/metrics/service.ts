@@ -4,6 +4,7 @@
  * scrape targets, the `system.status` publisher and the retention job, and answers the read-side questions
  * (current values, series lists, window statistics, summaries).
  */
+import type { MetricSummary, SeriesStats } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { MetricStore } from '../storage/metric-store.js';
@@ -13,7 +14,7 @@ import { MetricQuery } from './query.js';
 import type { Sample } from './sample.js';
 import { Scraper } from './scraper.js';
 import { labelsMatch, type Series, SeriesRegistry } from './series-registry.js';
-import { type WindowStats, windowStats } from './window-stats.js';
+import { windowStats } from './window-stats.js';
 
 export interface MetricsServiceDeps {
   config: Config['metrics'];
@@ -36,22 +37,7 @@ export interface CurrentValue {
   value: number;
 }
 
-export interface SeriesStats extends WindowStats {
-  labels: Record<string, string>;
-  /** z-score of the latest sample against the anomaly window before it. */
-  zscore: number | null;
-}
-
-export interface MetricSummary {
-  metric: string;
-  series: number;
-  count: number;
-  avg: number | null;
-  min: number | null;
-  max: number | null;
-  trend: number | null;
-  last_ts: number | null;
-}
+export type { MetricSummary, SeriesStats };
 
 export const STATS_WINDOWS: Record<string, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000 };
 

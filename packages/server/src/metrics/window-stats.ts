@@ -4,17 +4,9 @@
  * in units per second). Non-finite values are left out.
  */
 
-export interface WindowStats {
-  count: number;
-  min: number | null;
-  max: number | null;
-  avg: number | null;
-  median: number | null;
-  stddev: number | null;
-  p95: number | null;
-  /** Least-squares slope over the window, units per second; null with fewer than two samples. */
-  trend: number | null;
-}
+import type { WindowStats } from '@vigil/protocol';
+
+export type { WindowStats };
 
 /** Linear-interpolated quantile (q in [0,1]) of sorted values. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
