@@ -17,6 +17,7 @@ import type { Broker, StoredEvent } from './broker/broker.js';
 import { HistoryPolicies } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import type { Config } from './config/load.js';
+import { createDashboardPart } from './dashboard/index.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
@@ -40,13 +41,14 @@ export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'm
 export type PublishHandler = (req: PublishRequest, source: string) => Promise<StoredEvent>;
 
 /**
- * A part of the hub (metrics, alerts, incidents, tasks): created with the hub, started after the broker, given the
- * HTTP app for its routes, and stopped after the gateway has drained.
+ * A part of the hub (metrics, alerts, incidents, tasks, dashboard): created with the hub, started after the broker,
+ * given a Fastify scope of its own for its routes, and stopped after the gateway has drained.
  */
 export interface HubPart {
   readonly name: string;
   start?(): void | Promise<void>;
-  routes?(app: FastifyInstance): void;
+  /** Adds the part's routes to `app`, a Fastify scope of the part's own. */
+  routes?(app: FastifyInstance): void | Promise<void>;
   stop?(): void | Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export class Hub {
     const tasks = createTasksPart(this, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
+    if (config.dashboard.enabled) this.parts.push(createDashboardPart(config));
     this.app = buildHttpApp(this);
     this.gateway.attach(this.app.server);
   }

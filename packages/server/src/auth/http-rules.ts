@@ -2,8 +2,9 @@
  * @module http-rules
  * What each HTTP route needs, decided from the method and the matched route (not the raw path, so that encodings
  * cannot dodge a rule):
- * - public: `/`, `/health`, `/ready`, `/api/docs*`, and any other GET outside `/api/` and `/metrics` (the
- *   dashboard's static files);
+ * - public: `/`, `/api` (the endpoints page), `/health`, `/ready`, `/api/docs*`, and any other GET outside `/api/`
+ *   and `/metrics` (the dashboard and its files);
+ * - any valid credential: `GET /api/v1/whoami` (what the credential may do);
  * - `read`: every other GET, including `/metrics` and the SSE stream;
  * - `publish`: event publishing and ingest (`POST /api/v1/publish`, `/api/v1/metrics`, `/api/v1/write/*`,
  *   `/api/v1/alerts`, `/api/v1/tasks`, `PATCH /api/v1/tasks/:id`);
@@ -36,7 +37,10 @@ const PART_CHANNELS: readonly [string, string][] = [
   ['/api/v1/write', 'metrics.>'],
 ];
 
-const PUBLIC_ROUTES = new Set(['/', '/health', '/ready']);
+const PUBLIC_ROUTES = new Set(['/', '/api', '/health', '/ready']);
+
+/** Routes any valid credential may call, whatever its scopes. */
+const AUTHENTICATED_ROUTES = new Set(['GET /api/v1/whoami']);
 
 function under(url: string, prefix: string): boolean {
   return url === prefix || url.startsWith(`${prefix}/`);
@@ -48,7 +52,7 @@ function under(url: string, prefix: string): boolean {
  */
 export function routeRule(method: string, route: string | undefined): RouteRule {
   const reading = method === 'GET' || method === 'HEAD';
-  if (route === undefined) return 'authenticated';
+  if (route === undefined || AUTHENTICATED_ROUTES.has(`${method} ${route}`)) return 'authenticated';
   if (reading && (PUBLIC_ROUTES.has(route) || under(route, '/api/docs'))) return 'public';
   if (reading && !under(route, '/api') && route !== '/metrics') return 'public';
   let scope: Scope = 'admin';

@@ -33,7 +33,7 @@ describe('HTTP auth', () => {
   }
 
   test('public routes need no credentials', async () => {
-    for (const url of ['/', '/health', '/ready', '/api/docs/json']) {
+    for (const url of ['/', '/alerts', '/api', '/health', '/ready', '/api/docs/json']) {
       assert.equal((await call('GET', url)).status, 200, url);
     }
   });
@@ -53,6 +53,29 @@ describe('HTTP auth', () => {
     assert.equal((await call('GET', '/api/v1/stats?token=' + READ_KEY)).status, 401, '?token= is for SSE only');
     assert.equal((await call('GET', '/api/v1/nothing-here')).status, 401);
     assert.equal((await call('GET', '/api/v1/nothing-here', READ_KEY)).status, 404);
+  });
+
+  test('/api/v1/whoami: any valid credential learns its scopes and channels; none gets 401', async () => {
+    assert.equal((await call('GET', '/api/v1/whoami')).status, 401);
+    assert.equal((await call('GET', '/api/v1/whoami', 'wrong-key-0123456789')).status, 401);
+    assert.deepEqual((await call('GET', '/api/v1/whoami', PUB_KEY)).body, {
+      auth: true,
+      principal: 'demo-publisher',
+      kind: 'api_key',
+      scopes: ['read', 'publish'],
+      channels: ['demo.>'],
+    });
+    assert.deepEqual((await call('GET', '/api/v1/whoami', ADMIN_KEY)).body, {
+      auth: true,
+      principal: 'admin',
+      kind: 'api_key',
+      scopes: ['read', 'publish', 'admin'],
+      channels: null,
+    });
+    const jwt = await call('GET', '/api/v1/whoami', await token({ scope: 'publish' }, 120));
+    const body = jwt.body as unknown as { principal: string; kind: string; scopes: string[]; expires_at: number };
+    assert.deepEqual([body.principal, body.kind, body.scopes], ['tester', 'jwt', ['publish']]);
+    assert.ok(body.expires_at > Date.now());
   });
 
   test('scopes: read-only cannot publish, publish cannot create rules, admin can', async () => {

@@ -107,6 +107,11 @@ test('refuseFrame: ping and auth always pass; anything else needs a principal, a
 test('routeRule: public routes, read, publish and admin, with the part channel', () => {
   const cases: [string, string | undefined, unknown][] = [
     ['GET', '/', 'public'],
+    ['GET', '/api', 'public'],
+    ['GET', '/*', 'public'],
+    ['GET', '/api/*', { scope: 'read' }],
+    ['GET', '/api/v1/whoami', 'authenticated'],
+    ['POST', '/api/v1/whoami', { scope: 'admin' }],
     ['GET', '/health', 'public'],
     ['HEAD', '/ready', 'public'],
     ['GET', '/api/docs', 'public'],

@@ -78,6 +78,8 @@ export interface Config {
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
   readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number };
+  /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
+  readonly dashboard: { readonly enabled: boolean; readonly dir: string | undefined };
   /** The file the configuration came from, if any. */
   readonly source: string | undefined;
 }
@@ -282,6 +284,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),
     http: { bodyLimit: c.http.body_limit, sseMaxQueueBytes: c.http.sse_max_queue_bytes },
+    dashboard: {
+      enabled: c.dashboard.enabled,
+      dir: c.dashboard.dir === undefined ? undefined : resolve(cwd, c.dashboard.dir),
+    },
     source: file,
   };
   return deepFreeze(config);

@@ -133,6 +133,18 @@ export const ConfigSchema = Type.Object(
     tasks: TasksConfigSchema,
     incidents: IncidentsConfigSchema,
     notifications: NotificationsConfigSchema,
+    dashboard: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve the dashboard at `/`.' }),
+        dir: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "The dashboard's built files; default: the @vigil/dashboard build.",
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     http: Type.Object(
       {
         body_limit: Type.Integer({ default: 10_485_760, minimum: 1024, description: 'Largest HTTP body, bytes.' }),

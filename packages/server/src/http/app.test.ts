@@ -15,8 +15,8 @@ describe('HTTP API', () => {
   });
   after(() => h.stop());
 
-  test('/, /health and /ready', async () => {
-    const home = await h.hub.app.inject({ url: '/' });
+  test('/api, /health and /ready', async () => {
+    const home = await h.hub.app.inject({ url: '/api' });
     assert.equal(home.statusCode, 200);
     assert.match(home.body, /\/api\/v1\/stream/);
     assert.deepEqual((await h.hub.app.inject({ url: '/health' })).json(), { status: 'ok' });
@@ -73,6 +73,16 @@ describe('HTTP API', () => {
       [missing.statusCode, (missing.json() as { error: { code: string } }).error.code],
       [404, 'not_found'],
     );
+  });
+
+  test('GET /api/v1/whoami with auth off: everything is allowed', async () => {
+    assert.deepEqual((await h.hub.app.inject({ url: '/api/v1/whoami' })).json(), {
+      auth: false,
+      principal: null,
+      kind: null,
+      scopes: ['read', 'publish', 'admin'],
+      channels: null,
+    });
   });
 
   test('GET /api/v1/stats, /api/v1/channels and history', async () => {

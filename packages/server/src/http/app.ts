@@ -1,6 +1,7 @@
 /**
  * @module app
- * The Fastify app: JSON schemas on every route, OpenAPI at `/api/docs`, the error mapping, and the route plugins.
+ * The Fastify app: JSON schemas on every route, OpenAPI at `/api/docs`, the error mapping, the core routes, and each
+ * part's routes in a scope of its own.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -47,7 +48,12 @@ export function buildHttpApp(hub: Hub): FastifyInstance {
     coreRoutes(instance, hub);
     sseRoutes(instance, hub);
     metricsRoute(instance, hub);
-    for (const part of hub.parts) part.routes?.(instance);
   });
+  // Each part in its own scope: the hooks, parsers and decorators one part adds (the metrics part's gzip hook and
+  // text body parsers, the dashboard's static files and headers) stay in that part.
+  for (const part of hub.parts) {
+    const routes = part.routes;
+    if (routes) app.register(async (scope) => routes(scope));
+  }
   return app;
 }

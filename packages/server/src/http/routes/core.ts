@@ -1,9 +1,12 @@
 /**
  * @module core-routes
- * `/api/v1/stats`, `/api/v1/channels`, `/api/v1/channels/:channel/history` and `POST /api/v1/publish`.
+ * `/api/v1/stats`, `/api/v1/whoami`, `/api/v1/channels`, `/api/v1/channels/:channel/history` and
+ * `POST /api/v1/publish`.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import type { WhoAmI } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
+import { SCOPES } from '../../auth/permissions.js';
 import type { Hub } from '../../hub.js';
 import { ErrorResponse } from '../error-handler.js';
 
@@ -19,6 +22,15 @@ const Stats = Type.Object({
   messages_out: Type.Integer(),
   events_published: Type.Integer(),
   queue_drops: Type.Integer(),
+});
+
+const WhoAmIReply = Type.Object({
+  auth: Type.Boolean({ description: 'Whether the hub checks credentials.' }),
+  principal: Type.Union([Type.String(), Type.Null()]),
+  kind: Type.Union([Type.Literal('api_key'), Type.Literal('jwt'), Type.Null()]),
+  scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s)))),
+  channels: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null grants every channel.' }),
+  expires_at: Type.Optional(Type.Number()),
 });
 
 const ChannelRow = Type.Object({
@@ -59,6 +71,30 @@ export function coreRoutes(app: FastifyInstance, hub: Hub): void {
     '/api/v1/stats',
     { schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } } },
     () => hub.stats(),
+  );
+
+  app.get(
+    '/api/v1/whoami',
+    {
+      schema: {
+        summary: 'What the credential of the request may do (any valid credential may ask)',
+        tags: ['hub'],
+        response: { 200: WhoAmIReply },
+      },
+    },
+    (req): WhoAmI => {
+      const p = hub.auth ? req.principal : null;
+      if (!p) return { auth: false, principal: null, kind: null, scopes: [...SCOPES], channels: null };
+      const reply: WhoAmI = {
+        auth: true,
+        principal: p.name,
+        kind: p.kind,
+        scopes: SCOPES.filter((s) => p.scopes.has(s) || p.scopes.has('admin')),
+        channels: p.channels === undefined ? null : [...p.channels],
+      };
+      if (p.exp !== undefined) reply.expires_at = p.exp;
+      return reply;
+    },
   );
 
   app.get(

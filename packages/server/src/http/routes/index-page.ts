@@ -1,11 +1,13 @@
 /**
  * @module index-page
- * `/`: a small page listing the endpoints (the dashboard replaces it when built), plus `/health` and `/ready`.
+ * `/api`: a small page listing the endpoints (the dashboard is at `/`), `/api/*` for unknown API paths, plus
+ * `/health` and `/ready`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Hub } from '../../hub.js';
 
 const ENDPOINTS: [string, string][] = [
+  ['GET /', 'the dashboard'],
   ['GET /ws', 'WebSocket, protocol v1 (docs/protocol.md)'],
   ['GET /api/v1/stream?channels=…', 'Server-Sent Events fallback'],
   ['GET /api/v1/stats', 'hub statistics'],
@@ -22,12 +24,16 @@ function page(node: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
 <style>body{font:15px system-ui,sans-serif;margin:2rem auto;max-width:760px;color:#1d2330}
 td{padding:.3rem .8rem;border-bottom:1px solid #e3e6ea}code{color:#0b5cad}</style></head>
-<body><h1>Vigil</h1><p>Real-time monitoring hub, node <code>${node}</code>.</p><table>${rows}</table></body></html>`;
+<body><h1>Vigil</h1><p>Real-time monitoring hub, node <code>${node}</code>. The dashboard is at <a href="/">/</a>.</p>
+<table>${rows}</table></body></html>`;
 }
 
 export function indexRoutes(app: FastifyInstance, hub: Hub): void {
   const html = page(hub.config.nodeId.replace(/[<>&"]/g, ''));
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
+  app.get('/api', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
+  // Unknown API paths are API routes too: checked for credentials like the others, then answered 404 (and never by
+  // the dashboard's client-side routes).
+  app.get('/api/*', { schema: { hide: true } }, (_req, reply) => reply.callNotFound());
   app.get(
     '/health',
     {
