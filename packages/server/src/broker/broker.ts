@@ -77,11 +77,13 @@ export interface Broker {
   /** Registers a listener for every event delivered to this node, in offset order per channel. */
   onEvent(listener: EventListener): () => void;
   /**
-   * Tells the broker that this node has (or no longer has) local subscribers for a pattern. The memory engine ignores
-   * it; a networked engine uses it to receive only what this node needs.
+   * Tells the broker that this node has local subscribers for a pattern; resolves once every event published from
+   * then on will be delivered to this node's listeners (so positions read after it miss nothing). The memory engine
+   * delivers everything anyway; a networked engine uses it to receive only what this node needs.
    */
-  watch(pattern: string): void;
-  unwatch(pattern: string): void;
+  watch(pattern: string): Promise<void>;
+  /** This node no longer has local subscribers for a pattern. */
+  unwatch(pattern: string): Promise<void>;
   close(): Promise<void>;
 }
 

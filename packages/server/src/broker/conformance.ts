@@ -155,8 +155,8 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
         list.push(e.offset);
         seen.set(e.channel, list);
       });
-      b.watch(a);
-      b.watch(c);
+      await b.watch(a);
+      await b.watch(c);
       const pubs: Promise<StoredEvent>[] = [];
       for (let i = 0; i < 200; i++) pubs.push(b.publish({ channel: i % 2 ? a : c, kind: 'k', data: i }));
       await Promise.all(pubs);

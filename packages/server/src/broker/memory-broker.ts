@@ -142,9 +142,9 @@ export class MemoryBroker implements Broker {
     };
   }
 
-  watch(_pattern: string): void {}
+  async watch(_pattern: string): Promise<void> {}
 
-  unwatch(_pattern: string): void {}
+  async unwatch(_pattern: string): Promise<void> {}
 
   async close(): Promise<void> {
     this.listeners.length = 0;

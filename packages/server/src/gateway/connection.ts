@@ -5,36 +5,13 @@
  * is full, `latest` events are conflated per key and `stream` backlogs are replaced by one `gap` per channel.
  */
 import type { Duplex } from 'node:stream';
-import type { Codec, EventPredicate, GapReason, Mode } from '@vigil/protocol';
+import type { Codec, GapReason } from '@vigil/protocol';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/permissions.js';
 import { frameMessage } from './frame.js';
+import type { Peer } from './peer.js';
 import type { PreparedEvent } from './prepared-event.js';
-
-export const MODE_STREAM = 0;
-export const MODE_LATEST = 1;
-
-/** Per-pattern subscription of one connection. */
-export class Subscription {
-  mode: number;
-  filter: EventPredicate | undefined;
-  /**
-   * While the subscribe op is in flight, live events wait here, to be sent after the reply, the snapshot and any
-   * recovered history (so a client never sees an event before its subscription's reply).
-   */
-  holding: PreparedEvent[] | undefined;
-
-  constructor(
-    readonly pattern: string,
-    readonly conn: Connection,
-    mode: Mode | undefined,
-    filter: EventPredicate | undefined,
-  ) {
-    this.mode = mode === 'latest' ? MODE_LATEST : MODE_STREAM;
-    this.filter = filter;
-    this.holding = [];
-  }
-}
+import { MODE_LATEST, MODE_STREAM, type Subscription } from './subscription.js';
 
 /** A frame that is never dropped: replies, snapshots, pongs, errors, welcome. */
 class ControlItem {
@@ -61,7 +38,7 @@ export interface QueueStats {
   gaps: number;
 }
 
-export class Connection {
+export class Connection implements Peer {
   readonly subs = new Map<string, Subscription>();
   readonly openedAt = Date.now();
   /** Whether writes go straight to the socket (no permessage-deflate on this connection). */

@@ -28,9 +28,11 @@ import { authResult, refusedAtUpgrade, revokedSubscriptions, sweepIntervalMs, up
 import type { Broker, StoredEvent } from '../broker/broker.js';
 import type { HubCounters } from '../observability/hub-counters.js';
 import { Connection } from './connection.js';
+import { LiveFeed } from './live-feed.js';
 import { type CloseFn, heartbeat, sweepAuth, sweepSlowConsumers } from './liveness.js';
 import type { MethodRegistry } from './methods.js';
 import { Outbox } from './outbox.js';
+import type { Peer } from './peer.js';
 import { type RateLimit, takeFrame } from './rate-limit.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
@@ -73,6 +75,7 @@ export class Gateway {
   readonly connections = new Set<Connection>();
   readonly subscriptions: SubscriptionManager;
   private readonly outbox: Outbox;
+  private readonly feed: LiveFeed;
   private accepting = true;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlisten: () => void;
@@ -88,16 +91,26 @@ export class Gateway {
       clientTracking: false,
       handleProtocols: (offered: Set<string>) => pickSubprotocol(offered),
     });
+    this.outbox = new Outbox(options.maxQueueBytes, deps.counters, deps.observeFanout);
+    const warn = (msg: string, extra: Record<string, unknown>) => deps.log?.('warn', msg, extra);
     this.subscriptions = new SubscriptionManager({
       broker: deps.broker,
       snapshots: deps.snapshots,
       counters: deps.counters,
+      outbox: this.outbox,
       maxSubscriptions: options.maxSubscriptions,
-      send: (conn, frame, type) => this.sendControl(conn, frame, type),
-      deliver: (conn, ev, mode) => this.outbox.enqueue(conn, ev, mode),
+      send: (peer, frame, type) => this.sendControl(peer, frame, type),
+      log: warn,
     });
-    this.outbox = new Outbox(this.subscriptions.index, options.maxQueueBytes, deps.counters, deps.observeFanout);
-    this.unlisten = deps.broker.onEvent((event) => this.outbox.fanOut(event));
+    this.feed = new LiveFeed(
+      deps.broker,
+      {
+        event: (event) => this.subscriptions.fanOut(event),
+        gap: (channel, gap, epoch) => this.subscriptions.gapOut(channel, gap, epoch),
+      },
+      { log: warn },
+    );
+    this.unlisten = deps.broker.onEvent((event) => this.feed.accept(event));
     const close: CloseFn = (conn, code, reason, reconnect) => this.closeConnection(conn, code, reason, reconnect);
     const every = (ms: number, fn: () => void) => this.timers.push(setInterval(fn, ms).unref());
     every(options.pingIntervalMs, () => heartbeat(this.connections, options.pongTimeoutMs, close));
@@ -360,14 +373,19 @@ export class Gateway {
     else this.sendControl(conn, { type: 'error', error }, 'error');
   }
 
-  sendControl(conn: Connection, frame: unknown, type: string): void {
-    if (conn.closed) return;
-    conn.enqueueControl(frame);
+  sendControl(peer: Peer, frame: unknown, type: string): void {
+    if (peer.closed) return;
+    peer.enqueueControl(frame);
     this.deps.counters.countOut(type);
-    this.outbox.schedule(conn);
+    this.outbox.schedule(peer);
     // A client that floods requests without reading must not grow memory without bound.
-    if (conn.pendingBytes() > this.options.maxQueueBytes * 4)
-      this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+    if (peer instanceof Connection && peer.pendingBytes() > this.options.maxQueueBytes * 4)
+      this.closeConnection(peer, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+  }
+
+  /** Marks a client (an SSE stream, say) for the next flush. */
+  schedule(peer: Peer): void {
+    this.outbox.schedule(peer);
   }
 
   /** Writes every dirty connection's queue now. */
@@ -420,6 +438,7 @@ export class Gateway {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const conn of this.connections) conn.ws.terminate();
     this.unlisten();
+    this.feed.close();
     this.wss.close();
   }
 }

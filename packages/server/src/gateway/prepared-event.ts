@@ -13,6 +13,7 @@ export class PreparedEvent {
   private jsonPayload: Buffer | undefined;
   private msgpackPayload: Buffer | undefined;
   private key: string | undefined;
+  private sseText: string | undefined;
   /** Monotonic per gateway, used to deliver an event once per connection when several patterns match. */
   readonly seq: number;
   /** performance.now() when the gateway received the event. */
@@ -53,6 +54,15 @@ export class PreparedEvent {
     }
     this.json ??= frameMessage(this.payload(codec), false);
     return this.json;
+  }
+
+  /** The Server-Sent Events message: `id: <channel>@<epoch>:<offset>` and the event frame as JSON. */
+  sse(): string {
+    if (this.sseText === undefined) {
+      const e = this.event;
+      this.sseText = `id: ${e.channel}@${e.epoch}:${e.offset}\ndata: ${JSON.stringify(this.frameObject())}\n\n`;
+    }
+    return this.sseText;
   }
 
   /** The conflation key of `latest` mode: the channel plus `data.id`, or the metric's labels. */

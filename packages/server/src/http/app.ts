@@ -46,7 +46,12 @@ export function buildHttpApp(hub: Hub): FastifyInstance {
   app.register(async (instance) => {
     indexRoutes(instance, hub);
     coreRoutes(instance, hub);
-    sseRoutes(instance, hub);
+    sseRoutes(instance, {
+      broker: hub.broker,
+      gateway: hub.gateway,
+      counters: hub.counters,
+      maxQueueBytes: hub.config.http.sseMaxQueueBytes,
+    });
     metricsRoute(instance, hub);
   });
   // Each part in its own scope: the hooks, parsers and decorators one part adds (the metrics part's gzip hook and

@@ -1,80 +1,54 @@
 /**
  * @module sse
- * Server-Sent Events fallback at `/api/v1/stream?channels=a,b.*[&filter=<json>]`. Each event's `id:` is
+ * Server-Sent Events fallback at `/api/v1/stream?channels=a,b.*[&filter=<json>]`, through the gateway's subscription
+ * manager (the same subscribe, recovery and fan-out as WebSocket; see gateway/subscriptions.ts). Each event's `id:` is
  * `<channel>@<epoch>:<offset>`; its `data:` is the same event frame JSON the WebSocket carries. `Last-Event-ID`
  * (header, or `last_event_id` query) resumes: the named channel exactly by offset, the other concrete channels of the
  * request by time (events newer than the one named). A stream whose client stops reading is ended once its buffer
  * passes `http.sse_max_queue_bytes`.
  */
-import type { ServerResponse } from 'node:http';
 import { Value } from '@sinclair/typebox/value';
 import {
-  compileFilter,
-  type EventPredicate,
   FilterSchema,
   isValidPattern,
   isWildcard,
   matchChannel,
+  type SubscribeFrame,
   VigilError,
 } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { StoredEvent } from '../broker/broker.js';
-import type { Hub } from '../hub.js';
+import type { Broker, StreamPosition } from '../broker/broker.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { HubCounters } from '../observability/hub-counters.js';
+import { SseStream } from './sse-stream.js';
 
-interface SseClient {
-  res: ServerResponse;
-  patterns: string[];
-  filter: EventPredicate | undefined;
-  /** Events queued while the resume backlog is being written. */
-  pending: StoredEvent[] | undefined;
+/** What the SSE route needs from the hub. */
+export interface SseHost {
+  readonly broker: Broker;
+  readonly gateway: Gateway;
+  readonly counters: HubCounters;
+  readonly maxQueueBytes: number;
 }
 
 const LAST_ID = /^(.+)@([^:@]+):(\d+)$/;
 
-function eventText(e: StoredEvent): string {
-  const frame = { type: 'event', channel: e.channel, offset: e.offset, ts: e.ts, kind: e.kind, data: e.data };
-  return `id: ${e.channel}@${e.epoch}:${e.offset}\ndata: ${JSON.stringify(frame)}\n\n`;
-}
-
-export function sseRoutes(app: FastifyInstance, hub: Hub): void {
-  const clients = new Set<SseClient>();
-  const maxBytes = hub.config.http.sseMaxQueueBytes;
-
-  const write = (client: SseClient, text: string): void => {
-    if (client.res.writableLength > maxBytes) {
-      hub.counters.queue.drops++;
-      client.res.end();
-      clients.delete(client);
-      return;
-    }
-    client.res.write(text);
-    hub.counters.countOut('sse');
-  };
-
-  const unlisten = hub.broker.onEvent((e) => {
-    if (clients.size === 0) return;
-    let text: string | undefined;
-    for (const client of clients) {
-      if (!client.patterns.some((p) => matchChannel(p, e.channel))) continue;
-      if (client.filter && !client.filter(e)) continue;
-      if (client.pending) {
-        client.pending.push(e);
-        continue;
-      }
-      text ??= eventText(e);
-      write(client, text);
-    }
-  });
+export function sseRoutes(app: FastifyInstance, host: SseHost): void {
+  const streams = new Set<SseStream>();
+  const { gateway, counters } = host;
 
   const heartbeat = setInterval(() => {
-    for (const c of clients) c.res.write(': ping\n\n');
+    for (const s of streams) s.ping();
   }, 15_000).unref();
+
+  const close = (stream: SseStream) => {
+    if (!streams.delete(stream)) return;
+    gateway.subscriptions.removeAll(stream);
+    stream.end();
+  };
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
-    unlisten();
-    for (const c of clients) c.res.end();
-    clients.clear();
+    for (const s of [...streams]) close(s);
   });
 
   app.get<{ Querystring: { channels?: string; filter?: string; last_event_id?: string } }>(
@@ -95,27 +69,26 @@ export function sseRoutes(app: FastifyInstance, hub: Hub): void {
       },
     },
     async (req, reply) => {
-      const patterns = (req.query.channels ?? '').split(',').filter((c) => c.length > 0);
+      const patterns = [...new Set((req.query.channels ?? '').split(',').filter((c) => c.length > 0))];
       if (patterns.length === 0) throw new VigilError('bad_request', '`channels` is empty');
       for (const p of patterns) {
         if (!isValidPattern(p))
           throw new VigilError('invalid_channel', `Invalid channel or pattern '${String(p).slice(0, 300)}'`);
       }
-      let filter: EventPredicate | undefined;
+      let filter: unknown;
       if (req.query.filter) {
-        let parsed: unknown;
         try {
-          parsed = JSON.parse(req.query.filter);
+          filter = JSON.parse(req.query.filter);
         } catch {
           throw new VigilError('bad_request', '`filter` is not JSON');
         }
-        if (!Value.Check(FilterSchema, parsed)) {
-          const first = Value.Errors(FilterSchema, parsed).First();
+        if (!Value.Check(FilterSchema, filter)) {
+          const first = Value.Errors(FilterSchema, filter).First();
           throw new VigilError('bad_request', `filter${first?.path ?? ''} ${first?.message ?? 'is invalid'}`);
         }
-        filter = compileFilter(parsed);
       }
       const lastId = (req.headers['last-event-id'] as string | undefined) ?? req.query.last_event_id;
+      const recover = lastId ? await resumePositions(host.broker, patterns, lastId) : undefined;
 
       reply.hijack();
       const res = reply.raw;
@@ -126,43 +99,49 @@ export function sseRoutes(app: FastifyInstance, hub: Hub): void {
         'x-accel-buffering': 'no',
       });
       res.write('retry: 2000\n\n');
-      const client: SseClient = { res, patterns, filter, pending: lastId ? [] : undefined };
-      clients.add(client);
-      req.raw.on('close', () => clients.delete(client));
-      if (lastId) await resume(client, lastId);
+      const stream = new SseStream(res, host.maxQueueBytes, () => {
+        counters.queue.drops++;
+        close(stream);
+      });
+      streams.add(stream);
+      req.raw.on('close', () => close(stream));
+      const frame: SubscribeFrame = { op: 'subscribe', channels: patterns, snapshot: false };
+      if (filter !== undefined) frame.filter = filter as SubscribeFrame['filter'];
+      if (recover && Object.keys(recover).length > 0) frame.recover = recover;
+      try {
+        await gateway.subscriptions.subscribe(stream, frame, () => {});
+        gateway.schedule(stream);
+      } catch (err) {
+        req.log.warn({ err }, 'SSE subscribe failed');
+        close(stream);
+      }
     },
   );
+}
 
-  async function resume(client: SseClient, lastId: string): Promise<void> {
-    const m = LAST_ID.exec(lastId);
-    const backlog: StoredEvent[] = [];
-    if (m) {
-      const [, channel, epoch, offsetText] = m as unknown as [string, string, string, string];
-      const offset = Number(offsetText);
-      if (client.patterns.some((p) => matchChannel(p, channel))) {
-        const h = await hub.broker.history(channel, { since: { epoch, offset } });
-        if (h.gap) {
-          client.res.write(`event: gap\ndata: ${JSON.stringify({ type: 'gap', channel, ...h.gap })}\n\n`);
-        }
-        backlog.push(...h.events);
-        const all = await hub.broker.history(channel, { since: { epoch, offset: Math.max(0, offset - 1) }, limit: 1 });
-        const after = all.events[0]?.offset === offset ? all.events[0].ts : undefined;
-        if (after !== undefined) {
-          for (const p of client.patterns) {
-            if (isWildcard(p) || p === channel) continue;
-            const other = await hub.broker.history(p);
-            backlog.push(...other.events.filter((e) => e.ts > after));
-          }
-        }
-      }
-    }
-    const seen = new Set<string>();
-    for (const e of backlog) {
-      if (!client.filter || client.filter(e)) write(client, eventText(e));
-      seen.add(`${e.channel}:${e.offset}`);
-    }
-    const pending = client.pending ?? [];
-    client.pending = undefined;
-    for (const e of pending) if (!seen.has(`${e.channel}:${e.offset}`)) write(client, eventText(e));
+/**
+ * Recovery positions for a `Last-Event-ID`: the channel it names from its offset; the other concrete channels of
+ * the request from the first event newer than the named one.
+ */
+async function resumePositions(
+  broker: Broker,
+  patterns: string[],
+  lastId: string,
+): Promise<Record<string, StreamPosition> | undefined> {
+  const m = LAST_ID.exec(lastId);
+  if (!m) return undefined;
+  const [, channel, epoch, offsetText] = m as unknown as [string, string, string, string];
+  const offset = Number(offsetText);
+  if (!patterns.some((p) => matchChannel(p, channel))) return undefined;
+  const recover: Record<string, StreamPosition> = { [channel]: { epoch, offset } };
+  const named = await broker.history(channel, { since: { epoch, offset: Math.max(0, offset - 1) }, limit: 1 });
+  const after = named.gap === undefined && named.events[0]?.offset === offset ? named.events[0].ts : undefined;
+  if (after === undefined) return recover;
+  for (const p of patterns) {
+    if (isWildcard(p) || p === channel) continue;
+    const other = await broker.history(p);
+    const newer = other.events.find((e) => e.ts > after);
+    recover[p] = { epoch: other.epoch, offset: newer ? newer.offset - 1 : other.offset };
   }
+  return recover;
 }

@@ -1,0 +1,94 @@
+/**
+ * @module sse-stream
+ * One Server-Sent Events client as a gateway Peer: it subscribes through the same subscription manager as a
+ * WebSocket connection (recovery, positions, gaps, one fan-out). Events are written as `id:`/`data:` messages, gaps
+ * as `event: gap`; replies and snapshots have no place in SSE and are left out. A stream whose client stops reading
+ * is ended once the response holds more than `maxBytes` unsent.
+ */
+import type { ServerResponse } from 'node:http';
+import type { GapReason } from '@vigil/protocol';
+import type { Peer } from '../gateway/peer.js';
+import type { PreparedEvent } from '../gateway/prepared-event.js';
+import type { Subscription } from '../gateway/subscription.js';
+
+export class SseStream implements Peer {
+  readonly subs = new Map<string, Subscription>();
+  closed = false;
+  dirty = false;
+  lastSeq = -1;
+  queuedBytes = 0;
+  /** Event messages written. */
+  written = 0;
+  private parts: string[] = [];
+
+  constructor(
+    readonly res: ServerResponse,
+    private readonly maxBytes: number,
+    /** Called once when the stream is ended for falling behind. */
+    private readonly onOverflow: () => void,
+  ) {}
+
+  enqueueEvent(ev: PreparedEvent, _mode: number, _now: number): boolean {
+    if (this.closed) return false;
+    const text = ev.sse();
+    if (this.pendingBytes() + text.length > this.maxBytes) {
+      this.overflow();
+      return false;
+    }
+    this.parts.push(text);
+    this.queuedBytes += text.length;
+    return true;
+  }
+
+  enqueueControl(frame: unknown): void {
+    const f = frame as { type?: string };
+    if (f.type === 'gap') this.push(`event: gap\ndata: ${JSON.stringify(frame)}\n\n`);
+  }
+
+  addGap(channel: string, from: number, to: number, reason: GapReason): void {
+    this.enqueueControl({ type: 'gap', channel, from, to, reason });
+  }
+
+  /** A comment line that keeps proxies from closing an idle stream. */
+  ping(): void {
+    if (!this.closed) this.res.write(': ping\n\n');
+  }
+
+  flush(): number {
+    if (this.closed || this.parts.length === 0) return 0;
+    const text = this.parts.join('');
+    const events = this.parts.length;
+    this.parts = [];
+    this.queuedBytes = 0;
+    this.res.write(text);
+    this.written += events;
+    return events;
+  }
+
+  pendingBytes(): number {
+    return this.queuedBytes + this.res.writableLength;
+  }
+
+  clear(): void {
+    this.parts = [];
+    this.queuedBytes = 0;
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clear();
+    this.res.end();
+  }
+
+  private push(text: string): void {
+    if (this.closed) return;
+    this.parts.push(text);
+    this.queuedBytes += text.length;
+  }
+
+  private overflow(): void {
+    this.end();
+    this.onOverflow();
+  }
+}
