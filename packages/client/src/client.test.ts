@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { VigilClient } from './client.js';
 import { VigilClientError } from './errors.js';
-import type { StateContext, VigilClientOptions } from './index.js';
+import type { ReconnectingContext, StateContext, VigilClientOptions } from './index.js';
 import { FakeError, FakeServer, sleep, until } from './testing/fake-server.js';
 
 let server: FakeServer;
@@ -68,6 +68,30 @@ describe('state machine', () => {
     );
   });
 
+  test('each reconnect attempt is numbered, in the state context and the reconnecting event, until a welcome', async () => {
+    const c = client();
+    const seen = states(c);
+    const attempts: ReconnectingContext[] = [];
+    c.on('reconnecting', (r) => attempts.push(r));
+    await connected(c);
+    assert.equal(c.reconnectAttempt, 0);
+    server.refuse = 2;
+    server.dropAll();
+    await until(() => attempts.length === 3, 5000, 'three attempts');
+    await until(() => c.state === 'connected', 5000, 'reconnected');
+    assert.deepEqual(
+      attempts.map((a) => a.attempt),
+      [1, 2, 3],
+    );
+    assert.equal(attempts[0]!.code, 1006);
+    assert.ok(attempts.every((a) => a.delayMs >= 0));
+    assert.equal(seen.find((s) => s.newState === 'reconnecting')?.attempt, 1);
+    assert.equal(c.reconnectAttempt, 0);
+    server.dropAll();
+    await until(() => attempts.length === 4, 5000, 'a fourth drop');
+    assert.equal(attempts[3]!.attempt, 1, 'numbering restarts after a welcome');
+  });
+
   test('the connected event says whether it is a reconnect', async () => {
     const c = client();
     const flags: boolean[] = [];
@@ -89,6 +113,7 @@ describe('state machine', () => {
       newState: 'disconnected',
       code: 4003,
       reason: 'forbidden origin',
+      attempt: 0,
     });
     await sleep(150);
     assert.equal(server.handshakes.length, 1, 'no reconnect attempt');

@@ -61,6 +61,8 @@ export class VigilClient extends Emitter<ClientEvents> {
   private closingFrame: ClosingFrame | undefined;
   private _welcome: WelcomeFrame | undefined;
   private connectedOnce = false;
+  /** Reconnect attempts since the last welcome. */
+  private attempt = 0;
   private wsPromise: Promise<ResolvedWebSocket> | undefined;
   private readonly reconnectBackoff: Backoff;
   private readonly timers = new Set<Timer>();
@@ -91,6 +93,11 @@ export class VigilClient extends Emitter<ClientEvents> {
     return this.ready ? this._welcome : undefined;
   }
 
+  /** The reconnect attempt under way or scheduled (1 for the first); 0 unless `reconnecting`. */
+  get reconnectAttempt(): number {
+    return this._state === State.Reconnecting ? this.attempt : 0;
+  }
+
   get subscriptions(): readonly Subscription[] {
     return [...this.subs];
   }
@@ -103,6 +110,7 @@ export class VigilClient extends Emitter<ClientEvents> {
   connect(): void {
     if (this._state === State.Closed) throw new VigilClientError('client_closed');
     if (this._state !== State.Disconnected) return;
+    this.attempt = 0;
     this.setState(State.Connecting, LocalCode.OK, 'connect called');
     void this.openSocket();
   }
@@ -177,7 +185,7 @@ export class VigilClient extends Emitter<ClientEvents> {
     const oldState = this._state;
     if (oldState === newState) return;
     this._state = newState;
-    this.emit('state', { oldState, newState, code, reason });
+    this.emit('state', { oldState, newState, code, reason, attempt: this.reconnectAttempt });
   }
 
   private after(ms: number, fn: () => void): Timer {
@@ -274,8 +282,11 @@ export class VigilClient extends Emitter<ClientEvents> {
       this.setState(State.Disconnected, effective, closing.reason);
       return;
     }
-    this.setState(State.Reconnecting, effective, closing?.reason ?? reason);
+    this.attempt++;
+    const why = closing?.reason ?? reason;
+    this.setState(State.Reconnecting, effective, why);
     const delay = Math.max(closing?.retry_after_ms ?? 0, this.reconnectBackoff.next());
+    this.emit('reconnecting', { attempt: this.attempt, delayMs: delay, code: effective, reason: why });
     this.after(delay, () => void this.openSocket());
   }
 
@@ -335,6 +346,7 @@ export class VigilClient extends Emitter<ClientEvents> {
     for (const t of this.timers) clearTimeout(t); // the connect timeout
     this.timers.clear();
     this.reconnectBackoff.reset();
+    this.attempt = 0;
     const { intervalMs, timeoutMs } = heartbeatTimings(
       welcome,
       this.options.heartbeatIntervalMs,

@@ -18,6 +18,7 @@ export const CLIENT_ERRORS = {
   subscription_conflict: 'The pattern is already subscribed with another filter or mode',
   invalid_pattern: 'Invalid channel name or pattern',
   decode_failed: 'A frame from the hub could not be decoded',
+  request_failed: 'An HTTP request to the hub failed before any answer (hub down, wrong URL, network)',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

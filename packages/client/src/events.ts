@@ -53,6 +53,18 @@ export interface StateContext {
   newState: State;
   code: number;
   reason: string;
+  /** The reconnect attempt under way or scheduled (1 for the first); 0 outside `reconnecting`. */
+  attempt: number;
+}
+
+export interface ReconnectingContext {
+  /** 1 for the first attempt after a connection was lost, then 2, 3, ... until one gets a welcome. */
+  attempt: number;
+  /** The wait before this attempt, ms. */
+  delayMs: number;
+  /** The close code or `closing` code that caused it. */
+  code: number;
+  reason: string;
 }
 
 export interface ConnectedContext {
@@ -70,6 +82,8 @@ export interface ClientErrorContext {
 export interface ClientEvents {
   state: StateContext;
   connected: ConnectedContext;
+  /** A reconnect was scheduled: one per attempt, while the state stays `reconnecting`. */
+  reconnecting: ReconnectingContext;
   /** Errors without a caller to reject: `error` frames, token provider failures, undecodable frames. */
   error: ClientErrorContext;
 }
