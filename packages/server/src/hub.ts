@@ -22,14 +22,14 @@ import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
 import { buildHttpApp } from './http/app.js';
-import { metricsRoutes } from './http/routes/metrics.js';
 import { createIncidentsPart } from './incidents/index.js';
 import type { IncidentService } from './incidents/service.js';
-import { publishMetric, registerMetricsMethods } from './metrics/methods.js';
-import { MetricsService } from './metrics/service.js';
+import { createMetricsPart } from './metrics/index.js';
+import type { MetricsService } from './metrics/service.js';
 import { createNotifiers, type Notifications } from './notify/index.js';
 import { HubCounters } from './observability/hub-counters.js';
 import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
+import type { HubPart, PartContext, PublishHandler } from './part.js';
 import type { MetricStore } from './storage/metric-store.js';
 import { SqliteMetricStore } from './storage/sqlite-store.js';
 import { openStateDb, type StateDb } from './storage/state-db.js';
@@ -37,20 +37,6 @@ import { createTasksPart, type TaskService } from './tasks/index.js';
 
 /** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
 export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
-
-export type PublishHandler = (req: PublishRequest, source: string) => Promise<StoredEvent>;
-
-/**
- * A part of the hub (metrics, alerts, incidents, tasks, dashboard): created with the hub, started after the broker,
- * given a Fastify scope of its own for its routes, and stopped after the gateway has drained.
- */
-export interface HubPart {
-  readonly name: string;
-  start?(): void | Promise<void>;
-  /** Adds the part's routes to `app`, a Fastify scope of the part's own. */
-  routes?(app: FastifyInstance): void | Promise<void>;
-  stop?(): void | Promise<void>;
-}
 
 export interface HubOptions {
   logger?: Logger;
@@ -129,35 +115,35 @@ export class Hub {
         flushIntervalMs: config.metrics.flushIntervalMs,
         checkpointIntervalMs: config.metrics.checkpointIntervalMs,
       });
-    this.metricsService = new MetricsService({
-      config: config.metrics,
+    this.registerBuiltinMethods();
+    const ctx: PartContext = {
+      config,
+      log: this.log,
+      methods: this.methods,
+      snapshots: this.snapshots,
+      state: this.state,
+      emit: (channel, kind, data, ts) => this.emit(channel, kind, data, ts),
+      claimPublish: (pattern, handle) => this.claimPublish(pattern, handle),
+    };
+    const metrics = createMetricsPart(ctx, {
       store,
-      emit: (channel, kind, data) => this.emit(channel, kind, data),
       hubFigures: () => ({
         connections: this.counters.connectionsActive,
         messages_total: this.counters.totalIn() + this.counters.totalOut(),
       }),
-      log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
     });
-    this.registerBuiltinMethods();
-    registerMetricsMethods(this.methods, this.snapshots, this.metricsService);
-    this.claimPublish('metrics.>', (req) => publishMetric(this.metricsService, req));
-    this.parts.push({
-      name: 'metrics',
-      start: () => this.metricsService.start(),
-      routes: (app) => metricsRoutes(app, this),
-      stop: () => this.metricsService.stop(),
-    });
-    const alerts = createAlertsPart(this, { now: options.clock });
+    this.metricsService = metrics.service;
+    this.parts.push(metrics.part);
+    const alerts = createAlertsPart(ctx, this.metricsService, { now: options.clock });
     this.alerts = alerts.engine;
     this.parts.push(alerts.part);
-    const notifications = createNotifiers(this, this.alerts);
+    const notifications = createNotifiers(ctx, this.alerts);
     this.notifications = notifications;
     this.parts.push(notifications.part);
-    const incidents = createIncidentsPart(this, this.alerts, { now: options.clock });
+    const incidents = createIncidentsPart(ctx, this.alerts, { now: options.clock });
     this.incidents = incidents.service;
     this.parts.push(incidents.part);
-    const tasks = createTasksPart(this, { alerts: this.alerts, now: options.clock });
+    const tasks = createTasksPart(ctx, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
     if (config.dashboard.enabled) this.parts.push(createDashboardPart(config));

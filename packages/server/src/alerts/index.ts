@@ -6,7 +6,8 @@
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { VigilError } from '@vigil/protocol';
-import type { Hub, HubPart } from '../hub.js';
+import type { MetricsService } from '../metrics/service.js';
+import type { HubPart, PartContext } from '../part.js';
 import { AlertStore } from './alert-store.js';
 import { AlertEngine } from './engine.js';
 import { alertRoutes } from './routes.js';
@@ -28,16 +29,20 @@ function bad(method: string, params: unknown, schema: typeof ListParams | typeof
   throw new VigilError('bad_request', `${method}: ${first?.path || '/'} ${first?.message ?? 'invalid params'}`);
 }
 
-export function createAlertsPart(hub: Hub, opts: { now?: () => number } = {}): { part: HubPart; engine: AlertEngine } {
+export function createAlertsPart(
+  hub: PartContext,
+  metrics: Pick<MetricsService, 'registry' | 'pipeline'>,
+  opts: { now?: () => number } = {},
+): { part: HubPart; engine: AlertEngine } {
   const engine = new AlertEngine({
     config: hub.config.alerts,
-    registry: hub.metricsService.registry,
+    registry: metrics.registry,
     store: new AlertStore(hub.state),
     emit: (channel, kind, data) => hub.emit(channel, kind, data),
     now: opts.now,
     log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
   });
-  hub.metricsService.pipeline.onSample((series) => engine.onSample(series));
+  metrics.pipeline.onSample((series) => engine.onSample(series));
   hub.methods.register('alerts.list', (params) => {
     const p = params ?? {};
     if (!Value.Check(ListParams, p)) bad('alerts.list', p, ListParams);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/load.js';
-import type { HubPart } from '../hub.js';
+import type { HubPart } from '../part.js';
 import { dashboardRoutes } from './routes.js';
 
 /** The `dist` folder of the installed `@vigil/dashboard` package, or undefined when it is not installed. */

@@ -7,15 +7,29 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Authenticator } from '../auth/credentials.js';
 import { installAuthHooks } from '../auth/http-hook.js';
-import type { Hub } from '../hub.js';
+import type { Config } from '../config/load.js';
+import type { HubPart } from '../part.js';
 import { installErrorHandler } from './error-handler.js';
-import { coreRoutes } from './routes/core.js';
+import { type CoreHost, coreRoutes } from './routes/core.js';
 import { indexRoutes } from './routes/index-page.js';
 import { metricsRoute } from './routes/prometheus.js';
-import { sseRoutes } from './sse.js';
+import { type SseHost, sseRoutes } from './sse.js';
 
-export function buildHttpApp(hub: Hub): FastifyInstance {
+/** What the HTTP app needs from the hub. */
+export interface HttpHost extends Omit<CoreHost, 'broker'>, Omit<SseHost, 'maxQueueBytes'> {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly auth: Authenticator | undefined;
+  readonly metrics: { readonly registry: Registry };
+  readonly parts: readonly HubPart[];
+  isReady(): boolean;
+}
+
+export function buildHttpApp(hub: HttpHost): FastifyInstance {
   const app = Fastify({
     loggerInstance: hub.log.child({ part: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

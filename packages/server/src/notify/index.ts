@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AlertBus } from '../alerts/types.js';
-import type { HubPart } from '../hub.js';
+import type { HubPart } from '../part.js';
 import type { StateDb } from '../storage/state-db.js';
 import type { NotificationsConfig } from './config.js';
 import { DeadLetterLog } from './dead-letter.js';

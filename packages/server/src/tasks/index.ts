@@ -4,7 +4,7 @@
  * with ETA, stall detection and retention. `createTasksPart()` builds it for a hub; the alert bus is optional.
  */
 import type { AlertBus } from '../alerts/types.js';
-import type { Hub, HubPart } from '../hub.js';
+import type { HubPart, PartContext } from '../part.js';
 import { taskRoutes } from './routes.js';
 import { checkListParams } from './schemas.js';
 import { TaskService } from './task-service.js';
@@ -19,7 +19,7 @@ export interface TasksPartOptions {
 }
 
 export function createTasksPart(
-  hub: Pick<Hub, 'config' | 'state' | 'methods' | 'log' | 'emit'>,
+  hub: Pick<PartContext, 'config' | 'state' | 'methods' | 'log' | 'emit'>,
   options: TasksPartOptions = {},
 ): { part: HubPart; service: TaskService } {
   const log = hub.log.child({ part: 'tasks' });

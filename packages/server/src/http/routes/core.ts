@@ -6,8 +6,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { WhoAmI } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
+import type { Authenticator } from '../../auth/credentials.js';
 import { SCOPES } from '../../auth/permissions.js';
-import type { Hub } from '../../hub.js';
+import type { Broker, StoredEvent } from '../../broker/broker.js';
+import type { PublishRequest } from '../../gateway/gateway.js';
 import { ErrorResponse } from '../error-handler.js';
 
 const Stats = Type.Object({
@@ -66,7 +68,17 @@ const PublishBody = Type.Object(
 
 const PublishResult = Type.Object({ channel: Type.String(), offset: Type.Integer(), epoch: Type.String() });
 
-export function coreRoutes(app: FastifyInstance, hub: Hub): void {
+/** What the core routes need from the hub. */
+export interface CoreHost {
+  readonly auth: Authenticator | undefined;
+  readonly broker: Pick<Broker, 'channels'>;
+  stats(): Promise<Static<typeof Stats>>;
+  subscriberCount(channel: string): number;
+  channelHistory(channel: string, since?: number, limit?: number): Promise<unknown>;
+  publish(req: PublishRequest, source: string): Promise<StoredEvent>;
+}
+
+export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.get(
     '/api/v1/stats',
     { schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } } },

@@ -4,7 +4,6 @@
  * `/health` and `/ready`.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Hub } from '../../hub.js';
 
 const ENDPOINTS: [string, string][] = [
   ['GET /', 'the dashboard'],
@@ -28,7 +27,10 @@ td{padding:.3rem .8rem;border-bottom:1px solid #e3e6ea}code{color:#0b5cad}</styl
 <table>${rows}</table></body></html>`;
 }
 
-export function indexRoutes(app: FastifyInstance, hub: Hub): void {
+export function indexRoutes(
+  app: FastifyInstance,
+  hub: { readonly config: { readonly nodeId: string }; isReady(): boolean },
+): void {
   const html = page(hub.config.nodeId.replace(/[<>&"]/g, ''));
   app.get('/api', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
   // Unknown API paths are API routes too: checked for credentials like the others, then answered 404 (and never by

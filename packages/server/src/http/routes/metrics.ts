@@ -8,12 +8,11 @@ import { createGunzip } from 'node:zlib';
 import { type Static, Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Hub } from '../../hub.js';
 import { type InfluxPrecision, parseInfluxLines } from '../../metrics/ingest/influx-line.js';
 import { readJsonSamples } from '../../metrics/ingest/json-samples.js';
 import { parsePrometheusText } from '../../metrics/ingest/prometheus-text.js';
 import type { IngestIssue, IngestOutcome } from '../../metrics/pipeline.js';
-import { STATS_WINDOWS } from '../../metrics/service.js';
+import { type MetricsService, STATS_WINDOWS } from '../../metrics/service.js';
 import { ErrorResponse } from '../error-handler.js';
 
 const IngestReply = Type.Object({
@@ -79,9 +78,7 @@ async function reply(outcome: IngestOutcome, res: FastifyReply) {
   return body;
 }
 
-export function metricsRoutes(app: FastifyInstance, hub: Hub): void {
-  const metrics = hub.metricsService;
-
+export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): void {
   app.addContentTypeParser(
     ['application/octet-stream', 'application/x-www-form-urlencoded'],
     { parseAs: 'string' },

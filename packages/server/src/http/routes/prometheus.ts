@@ -3,9 +3,9 @@
  * `/metrics`: the Prometheus exposition of the hub's own metrics.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Hub } from '../../hub.js';
+import type { Registry } from 'prom-client';
 
-export function metricsRoute(app: FastifyInstance, hub: Hub): void {
+export function metricsRoute(app: FastifyInstance, hub: { readonly metrics: { readonly registry: Registry } }): void {
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics of the hub (vigil_*)', produces: ['text/plain'] } },
