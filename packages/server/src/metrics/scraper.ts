@@ -24,6 +24,10 @@ export type IngestFn = (samples: Sample[]) => IngestOutcome;
 export class Scraper {
   private readonly timers: NodeJS.Timeout[] = [];
   readonly status: ScrapeStatus[];
+  /** Scrapes under way, so `stop()` can wait for them. */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly abort = new AbortController();
+  private stopped = false;
 
   constructor(
     private readonly targets: readonly ScrapeTarget[],
@@ -42,14 +46,27 @@ export class Scraper {
 
   start(): void {
     this.targets.forEach((t, i) => {
-      void this.scrape(i);
-      this.timers.push(setInterval(() => void this.scrape(i), t.intervalMs).unref());
+      this.run(i);
+      this.timers.push(setInterval(() => this.run(i), t.intervalMs).unref());
     });
   }
 
-  stop(): void {
+  /** Stops the timers, aborts the scrapes under way and resolves once they have ended (nothing is ingested after). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    this.abort.abort();
+    await Promise.all(this.running);
+  }
+
+  private run(i: number): void {
+    if (this.stopped) return;
+    // A failed write is logged by the ingest path; the scrape itself never throws past here.
+    const scrape = this.scrape(i)
+      .catch(() => undefined)
+      .finally(() => this.running.delete(scrape));
+    this.running.add(scrape);
   }
 
   /** Scrapes target `i` once; resolves when its samples have been ingested. */
@@ -61,7 +78,7 @@ export class Scraper {
     let samples: Sample[] = [];
     try {
       const res = await fetch(target.url, {
-        signal: AbortSignal.timeout(target.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(target.timeoutMs), this.abort.signal]),
         headers: { accept: 'text/plain;version=0.0.4' },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -74,6 +91,7 @@ export class Scraper {
       status.up = false;
       status.last_error = (err as Error).message;
     }
+    if (this.stopped) return status;
     const duration = Date.now() - started;
     status.last_scrape = started;
     status.last_duration_ms = duration;

@@ -245,8 +245,8 @@ export class MetricsService {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await this.scraper.stop();
     this.pipeline.stop();
-    this.scraper.stop();
     this.collector?.close();
     await this.d.store.close();
   }
