@@ -21,6 +21,8 @@ export interface ServerSpec {
   port: number;
   /** Extra `node` flags (e.g. `--import`). */
   nodeFlags: string[];
+  /** A program to run instead of `node` (then `nodeFlags` are not used), e.g. a peer from a Debian package. */
+  command?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; a race is possible but unlikely). */
@@ -67,12 +69,18 @@ export class ServerProcess {
       this.exited = true;
       this.exitInfo = `exited with ${signal ?? `code ${code}`}`;
     });
+    child.on('error', (err) => {
+      ServerProcess.live.delete(this);
+      this.exited = true;
+      this.exitInfo = `failed to start: ${err.message}`;
+    });
   }
 
   static async start(spec: ServerSpec, readyTimeoutMs: number): Promise<ServerProcess> {
     const logPath = join(spec.logDir, `${spec.name}.log`);
     const fd = openSync(logPath, 'w');
-    const child = spawn(process.execPath, [...spec.nodeFlags, ...spec.args], {
+    const argv = spec.command === undefined ? [...spec.nodeFlags, ...spec.args] : spec.args;
+    const child = spawn(spec.command ?? process.execPath, argv, {
       cwd: spec.cwd,
       stdio: ['ignore', fd, fd, 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },

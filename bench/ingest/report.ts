@@ -11,6 +11,7 @@ import type { ProfileSummary } from './profile.js';
 import type { QueryVariantResult } from './query.js';
 import type { StorageResult } from './storage.js';
 import type { ThroughputResult } from './throughput.js';
+import type { VersusCase } from './versus.js';
 
 export type Outcome<T> = T | { error: string };
 
@@ -30,6 +31,8 @@ export interface QueryPhase {
   variants: QueryVariantResult[];
 }
 
+export type VersusOutcome = VersusCase | { dataset: string; series: number; error: string };
+
 export interface IngestReport {
   startedAt: string;
   durationS: number;
@@ -39,6 +42,8 @@ export interface IngestReport {
   storage: Outcome<StorageResult> | null;
   query: Outcome<QueryPhase> | null;
   peer: Outcome<PeerResult> | null;
+  /** Against VictoriaMetrics (`versus.ts`); `skipped` when it is not installed. */
+  versus: { cases: VersusOutcome[] } | { skipped: string } | null;
   profiles: Record<string, ProfileSummary & { path: string }>;
   checks: Check[];
 }
@@ -81,6 +86,14 @@ export function computeChecks(r: IngestReport): Check[] {
     out.push(check(`24 h query p99 ms, ${v.label} (${v.tier})`, v.latency.p99Ms, '< 50'));
     out.push(check(`24 h query p50, ${v.label}, Vigil/plain SQLite`, ratio(v.latency.p50Ms, p?.latency.p50Ms), null));
     out.push(check(`24 h query p99, ${v.label}, Vigil/plain SQLite`, ratio(v.latency.p99Ms, p?.latency.p99Ms), null));
+  }
+  if (r.versus !== null && 'cases' in r.versus) {
+    for (const c of r.versus.cases) {
+      if ('error' in c) continue;
+      const label = `${c.dataset}, ${c.series} series`;
+      out.push(check(`ingest samples/s, Vigil/VictoriaMetrics (influx, ${label}), medians`, c.ingestRatio, '>= 0.5'));
+      out.push(check(`bytes/sample, Vigil/VictoriaMetrics (${label})`, c.diskRatio, '<= 2'));
+    }
   }
   return out;
 }
@@ -193,6 +206,48 @@ export function formatReport(r: IngestReport): string {
           ['rows', 'rows/s', 'CPU', 'db', 'bytes/sample'],
           [String(p.rows), kilo(p.rowsPerSec), `${p.cpuPct}%`, mib(p.fileBytes + p.walBytes), num(p.bytesPerSample, 2)],
         ]),
+      );
+    }
+  }
+  if (r.versus !== null) {
+    out.push('\nAgainst VictoriaMetrics: Influx line protocol, one connection (samples/s: median of the runs)');
+    if ('skipped' in r.versus) out.push(`skipped: ${r.versus.skipped}`);
+    else {
+      const rows = [
+        ['data set', 'series', 'samples', 'VM samples/s', 'Vigil samples/s', 'ratio', 'VM CPU', 'Vigil CPU'],
+      ];
+      rows[0]!.push('VM B/sample', 'Vigil B/sample', 'ratio');
+      for (const c of r.versus.cases) {
+        if ('error' in c) {
+          rows.push([c.dataset, String(c.series), `error: ${c.error.slice(0, 60)}`]);
+          continue;
+        }
+        const cpu = (t: 'victoria' | 'vigil') => {
+          const xs = c.runs.filter((x) => x.target === t).map((x) => Math.round(x.cpu.serverPct));
+          return `${xs.join('/')}%`;
+        };
+        const b = (t: 'victoria' | 'vigil') => {
+          const d = c.disk[t];
+          return d === undefined ? '-' : `${num(d.bytesPerSample, 3)}${d.settled ? '' : '!'}`;
+        };
+        rows.push([
+          c.dataset,
+          String(c.series),
+          String(c.samples),
+          kilo(c.median.victoria),
+          kilo(c.median.vigil),
+          num(c.ingestRatio, 2),
+          cpu('victoria'),
+          cpu('vigil'),
+          b('victoria'),
+          b('vigil'),
+          num(c.diskRatio, 2),
+        ]);
+      }
+      out.push(table(rows));
+      out.push(
+        'CPU: server process, % of one core, per run. B/sample: the whole data directory once settled, while running\n' +
+          '(! = it had not settled within 2 minutes). Ratios are Vigil / VictoriaMetrics.',
       );
     }
   }

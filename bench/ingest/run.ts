@@ -5,13 +5,16 @@
  * 1-2. end-to-end samples/s over HTTP JSON batches and Influx line protocol, stored and streamed (`throughput.ts`);
  * 3. bytes on disk per raw sample after a realistic 1 s dataset and a graceful stop (`storage.ts`);
  * 4. range-query latency over 24 h of 1 s data of one series, with the tier each query used (`query.ts`);
- * 5. the peer: the same samples as plain SQLite rows in a child process (`sqlite-peer.ts`), and Vigil/plain ratios.
+ * 5. the peer: the same samples as plain SQLite rows in a child process (`sqlite-peer.ts`), and Vigil/plain ratios;
+ * 6. VictoriaMetrics (`versus.ts`): samples/s and steady-state bytes/sample of both on the same Influx line protocol,
+ *    three data sets, medians of repeated runs (skipped with one line when `victoria-metrics` is not installed).
  * Prints tables and writes `bench/results/ingest-<timestamp>.json`.
  *
  *   node --import tsx bench/ingest/run.ts [--phases throughput,storage,query,peer] [--formats json,influx]
  *     [--series 1000,10000] [--connections 4] [--samples-per-request 5000] [--duration-ms 10000] [--warmup-ms 2000]
  *     [--storage-series 1000] [--storage-seconds 3600] [--pace 120] [--jitter-ms 0] [--queries 50]
- *     [--cpu-prof] [--build] [--out <dir>]
+ *     [--datasets walk,counter,noisy] [--vm-series 1000,10000] [--vm-samples 1200000] [--lines-per-request 10000]
+ *     [--repeat 3] [--cpu-prof] [--build] [--out <dir>]
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,20 +23,31 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBench } from '../fanout/server-process.js';
 import { buildInfo, ensureHubBuilt, type RunningHub, startHub, stopHub, type YamlValue } from './hub.js';
+import { DATASETS, isDataset } from './influx-datasets.js';
 import { runSqlitePeer } from './peer-process.js';
 import { newestProfile, summarizeProfile } from './profile.js';
 import { ingestQuerySeries, querySeries, runQueries } from './query.js';
 import { waitQuiet } from './quiet.js';
-import { computeChecks, formatReport, type IngestReport, type Outcome, type QueryPhase, writeJson } from './report.js';
+import {
+  computeChecks,
+  formatReport,
+  type IngestReport,
+  type Outcome,
+  type QueryPhase,
+  type VersusOutcome,
+  writeJson,
+} from './report.js';
 import { inspectDb, runStorage } from './storage.js';
 import { type IngestFormat, runThroughput, type ThroughputResult } from './throughput.js';
+import { runVersusCase, versusDataDir } from './versus.js';
+import { findVictoria, startVictoria, victoriaVersion } from './victoria.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 
 const { values } = parseArgs({
   options: {
-    phases: { type: 'string', default: 'throughput,storage,query,peer' },
+    phases: { type: 'string', default: 'throughput,storage,query,peer,victoria' },
     formats: { type: 'string', default: 'json,influx' },
     series: { type: 'string', default: '1000,10000' },
     connections: { type: 'string', default: '4' },
@@ -45,6 +59,11 @@ const { values } = parseArgs({
     pace: { type: 'string', default: '120' },
     'jitter-ms': { type: 'string', default: '0' },
     queries: { type: 'string', default: '50' },
+    datasets: { type: 'string', default: DATASETS.join(',') },
+    'vm-series': { type: 'string', default: '1000,10000' },
+    'vm-samples': { type: 'string', default: '1200000' },
+    'lines-per-request': { type: 'string', default: '10000' },
+    repeat: { type: 'string', default: '3' },
     'cpu-prof': { type: 'boolean', default: false },
     build: { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench/results') },
@@ -57,6 +76,12 @@ const formats = values.formats.split(',').map((f) => {
   return f as IngestFormat;
 });
 const seriesCounts = values.series.split(',').map(Number);
+const datasets = values.datasets.split(',').map((d) => {
+  if (!isDataset(d)) throw new Error(`unknown data set ${d} (expected ${DATASETS.join(', ')})`);
+  return d;
+});
+/** The hub's checkpoint interval in the VictoriaMetrics phase. */
+const VERSUS_CHECKPOINT_MS = 1000;
 const opts = {
   connections: Number(values.connections),
   samplesPerRequest: Number(values['samples-per-request']),
@@ -68,6 +93,13 @@ const opts = {
   jitterMs: Number(values['jitter-ms']),
   queries: Number(values.queries),
   queryWarmup: 5,
+  versus: {
+    datasets,
+    series: values['vm-series'].split(',').map(Number),
+    samples: Number(values['vm-samples']),
+    linesPerRequest: Number(values['lines-per-request']),
+    repeat: Number(values.repeat),
+  },
 };
 const QUERY_VARIANTS = [
   { label: '~1,000 points (step 86.4 s)', stepMs: 86_400 },
@@ -103,6 +135,8 @@ async function main(): Promise<void> {
     throughput: nowS - 12 * 3_600_000,
     storage: nowS - 2 * 3_600_000 - opts.storageSeconds * 1000,
     query: nowS - 24 * 3_600_000 - 15 * 60_000,
+    // Within the hub's default raw retention (2 days), whatever the series count.
+    versus: nowS - 3_600_000 - Math.ceil(opts.versus.samples / Math.min(...opts.versus.series)) * 1000,
   };
   const report: IngestReport = {
     startedAt: started.toISOString(),
@@ -119,6 +153,7 @@ async function main(): Promise<void> {
     storage: null,
     query: null,
     peer: null,
+    versus: null,
     profiles: {},
     checks: [],
   };
@@ -257,6 +292,49 @@ async function main(): Promise<void> {
       } catch (err) {
         report.peer = errorOf(err);
         log(`  error: ${report.peer.error}`);
+      }
+    }
+    if (phases.has('victoria')) {
+      const bin = findVictoria();
+      if (bin === undefined) {
+        log('\n[victoria] skipped: victoria-metrics is not installed (apt-get install victoria-metrics)');
+        report.versus = { skipped: 'victoria-metrics is not installed' };
+      } else {
+        report.environment.victoriaMetrics = victoriaVersion(bin);
+        const v = opts.versus;
+        log(
+          `\n[victoria] ${report.environment.victoriaMetrics}: ${v.samples} samples per run, ${v.linesPerRequest} ` +
+            `lines per request, one connection, ${v.repeat} runs per target`,
+        );
+        const cases: VersusOutcome[] = [];
+        report.versus = { cases };
+        for (const series of v.series) {
+          for (const dataset of v.datasets) {
+            log(`[victoria] ${dataset}, ${series} series`);
+            try {
+              await waitQuiet(30, 5000);
+              cases.push(
+                await runVersusCase(
+                  dataset,
+                  series,
+                  { ...v, baseTs: bases.versus, checkpointMs: VERSUS_CHECKPOINT_MS },
+                  {
+                    log,
+                    victoria: (name) => startVictoria(bin, versusDataDir(tmpDir, name), tmpDir, name),
+                    vigil: (name) =>
+                      newHub(
+                        hubConfig({ checkpoint_interval: `${VERSUS_CHECKPOINT_MS / 1000}s` }),
+                        versusDataDir(tmpDir, name),
+                      ),
+                  },
+                ),
+              );
+            } catch (err) {
+              log(`  error: ${errorOf(err).error}`);
+              cases.push({ dataset, series, ...errorOf(err) });
+            }
+          }
+        }
       }
     }
   } finally {

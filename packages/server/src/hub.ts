@@ -105,6 +105,7 @@ export class Hub {
       counters: this.counters,
       subscriptions: () => this.gateway.subscriptions.count,
       historyEvents: async () => (await this.broker.channels()).reduce((n, c) => n + c.history_size, 0),
+      storeStats: () => this.metricsService.storeStats(),
     });
     this.state = openStateDb(join(config.dataDir, 'state.db'));
     const store =

@@ -7,7 +7,7 @@
 import type { MetricSummary, SeriesStats } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
-import type { MetricStore } from '../storage/metric-store.js';
+import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
 import { MetricQuery } from './query.js';
@@ -98,6 +98,11 @@ export class MetricsService {
     this.timers.push(setInterval(() => this.retention(), c.retentionIntervalMs).unref());
     this.scraper.start();
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
+  }
+
+  /** The metric store's figures (samples sealed and pending, bytes on disk). */
+  storeStats(): StoreStats {
+    return this.d.store.stats();
   }
 
   ingest(

@@ -4,6 +4,7 @@
  * are read at scrape time; only the fan-out latency histogram is observed directly.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StoreStats } from '../storage/metric-store.js';
 import type { HubCounters } from './hub-counters.js';
 
 export interface HubMetrics {
@@ -15,6 +16,8 @@ export interface MetricSources {
   counters: HubCounters;
   subscriptions: () => number;
   historyEvents: () => Promise<number>;
+  /** The metric store's figures. */
+  storeStats: () => StoreStats | Promise<StoreStats>;
 }
 
 function setFromMap(metric: Counter | Gauge, label: string, values: Map<string | number, number>): void {
@@ -111,6 +114,41 @@ export function createHubMetrics(src: MetricSources): HubMetrics {
     registers: [registry],
     async collect() {
       this.set(await src.historyEvents());
+    },
+  });
+  new Gauge({
+    name: 'vigil_tsdb_samples',
+    help: 'Raw samples held by the metric store: sealed into compressed chunks, or durable and waiting to be sealed.',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const s = await src.storeStats();
+      this.set({ state: 'sealed' }, s.sealedSamples);
+      this.set({ state: 'pending' }, s.pendingSamples);
+    },
+  });
+  new Gauge({
+    name: 'vigil_tsdb_series',
+    help: 'Series known to the metric store.',
+    registers: [registry],
+    async collect() {
+      this.set((await src.storeStats()).series);
+    },
+  });
+  new Gauge({
+    name: 'vigil_tsdb_bytes_on_disk',
+    help: 'Size of the metric store on disk (the database and its write-ahead log), bytes.',
+    registers: [registry],
+    async collect() {
+      this.set((await src.storeStats()).bytesOnDisk);
+    },
+  });
+  new Gauge({
+    name: 'vigil_tsdb_chunk_bytes',
+    help: 'Bytes of the sealed raw chunks (compressed payloads only).',
+    registers: [registry],
+    async collect() {
+      this.set((await src.storeStats()).sealedChunkBytes);
     },
   });
   const fanoutLatency = new Histogram({
