@@ -49,9 +49,9 @@ export function registerMetricsMethods(
     const p = check('metrics.current', CurrentParams, params);
     return { metrics: service.current({ prefix: p.prefix, labels: p.labels }) };
   });
-  methods.register('metrics.query', (params) => {
+  methods.register('metrics.query', async (params) => {
     const p = check('metrics.query', QueryParams, params);
-    return service.query.run(p.metric, { from: p.from, to: p.to, step: p.step, agg: p.agg, labels: p.labels });
+    return await service.query.run(p.metric, { from: p.from, to: p.to, step: p.step, agg: p.agg, labels: p.labels });
   });
   snapshots.register('system.status', () => service.currentStatus());
 }

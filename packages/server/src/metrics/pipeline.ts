@@ -57,6 +57,8 @@ export const MAX_REPORTED_ERRORS = 100;
 export class MetricsPipeline {
   private readonly listeners: SampleListener[] = [];
   private deferred: Series[] = [];
+  /** The last append that had to wait (for a series id, or behind one that did). */
+  private appending: Promise<void> | undefined;
   private windowStart = 0;
   private windowCount = 0;
   private readonly timer: NodeJS.Timeout;
@@ -110,6 +112,30 @@ export class MetricsPipeline {
   }
 
   /**
+   * Hands a batch to the store in ingest order. A batch naming a series the store is still creating waits for its id,
+   * and every batch after it waits its turn, so the store sees each series' samples in time order.
+   */
+  private append(batch: SampleBatch, waiting: { k: number; series: Series }[] | undefined): Promise<void> {
+    if (waiting === undefined && this.appending === undefined) return this.o.store.append(batch);
+    const before = this.appending ?? Promise.resolve();
+    const ids = waiting ? Promise.all(waiting.map((w) => w.series.ready)) : Promise.resolve([]);
+    // Wrapped, so that the next batch waits for this one to be handed over, not for it to be durable.
+    const handed = Promise.all([before, ids]).then(() => {
+      for (const w of waiting ?? []) batch.series[w.k] = w.series.id;
+      return { durable: this.o.store.append(batch) };
+    });
+    const next = handed.then(
+      () => {},
+      () => {},
+    );
+    this.appending = next;
+    next.then(() => {
+      if (this.appending === next) this.appending = undefined;
+    });
+    return handed.then((h) => h.durable);
+  }
+
+  /**
    * Ingests validated samples. `issues` carries errors found earlier (parse errors) so they are reported together;
    * `position` maps a sample to its place in the request for error messages.
    */
@@ -127,6 +153,8 @@ export class MetricsPipeline {
       values: new Float64Array(n),
     };
     const touched: Series[] = [];
+    /** Samples of series the store is still creating: their ids are filled in once it has. */
+    let waiting: { k: number; series: Series }[] | undefined;
     const store = this.o.store;
     let rejected = issues.length;
     const errors = issues.slice(0, MAX_REPORTED_ERRORS);
@@ -162,6 +190,10 @@ export class MetricsPipeline {
       series.lastValue = s.value;
       const k = batch.length++;
       batch.series[k] = series.id;
+      if (series.ready !== undefined) {
+        waiting ??= [];
+        waiting.push({ k, series });
+      }
       batch.ts[k] = s.ts;
       batch.values[k] = s.value;
       if (!series.streamPending) {
@@ -172,7 +204,7 @@ export class MetricsPipeline {
     }
     this.samplesIn += batch.length;
     this.samplesRejected += rejected;
-    const durable = batch.length > 0 ? store.append(batch) : Promise.resolve();
+    const durable = batch.length > 0 ? this.append(batch, waiting) : Promise.resolve();
     const published: Promise<StoredEvent>[] = [];
     const now = options.streamNow === true || this.withinRate(touched.length);
     for (const series of touched) {

@@ -61,7 +61,7 @@ export class MetricQuery {
     private readonly o: QueryOptions,
   ) {}
 
-  run(metric: string, req: QueryRequest, now = Date.now()): QueryResult {
+  async run(metric: string, req: QueryRequest, now = Date.now()): Promise<QueryResult> {
     const to = parseTime(req.to, now, now, 'to');
     const from = parseTime(req.from, now, to - 15 * 60_000, 'from');
     if (!(from < to)) throw new VigilError('bad_request', '`from` must be before `to`', { path: 'from' });
@@ -98,10 +98,15 @@ export class MetricQuery {
       step,
       agg,
       tier,
-      series: series.map((s) => ({
-        labels: { ...s.labels },
-        points: tier === 'raw' ? this.fromRaw(s, from, to, step, agg) : this.fromRollup(s, tier, from, to, step, agg),
-      })),
+      series: await Promise.all(
+        series.map(async (s) => ({
+          labels: { ...s.labels },
+          points:
+            tier === 'raw'
+              ? await this.fromRaw(s, from, to, step, agg)
+              : await this.fromRollup(s, tier, from, to, step, agg),
+        })),
+      ),
     };
   }
 
@@ -114,7 +119,7 @@ export class MetricQuery {
   }
 
   /** Raw samples of a series in [from, to]: from the hot ring when it covers the range, else from the store. */
-  raw(s: Series, from: number, to: number): { ts: ArrayLike<number>; values: ArrayLike<number> } {
+  async raw(s: Series, from: number, to: number): Promise<{ ts: ArrayLike<number>; values: ArrayLike<number> }> {
     if (from >= s.ring.oldest()) {
       const ts: number[] = [];
       const values: number[] = [];
@@ -124,12 +129,19 @@ export class MetricQuery {
       });
       return { ts, values };
     }
+    if (s.id < 0) return { ts: [], values: [] };
     return this.store.readRaw(s.id, from, to);
   }
 
-  private fromRaw(s: Series, from: number, to: number, step: number, agg: Agg): [number, number | null][] {
+  private async fromRaw(
+    s: Series,
+    from: number,
+    to: number,
+    step: number,
+    agg: Agg,
+  ): Promise<[number, number | null][]> {
     // One sample before `from` lets `rate` count the increase into the first bucket.
-    const { ts, values } = this.raw(s, agg === 'rate' ? from - step : from, to);
+    const { ts, values } = await this.raw(s, agg === 'rate' ? from - step : from, to);
     const out: [number, number | null][] = [];
     let bucket = Number.NaN;
     let acc: number[] = [];
@@ -164,8 +176,8 @@ export class MetricQuery {
     return out;
   }
 
-  private fromRollup(s: Series, tier: '1m' | '1h', from: number, to: number, step: number, agg: Agg) {
-    const rows = this.store.readRollup(s.id, tier, from, to);
+  private async fromRollup(s: Series, tier: '1m' | '1h', from: number, to: number, step: number, agg: Agg) {
+    const rows = s.id < 0 ? [] : await this.store.readRollup(s.id, tier, from, to);
     const out: [number, number | null][] = [];
     let cur: RollupPoint | undefined;
     let prevMax = Number.NaN;

@@ -20,8 +20,12 @@ export class Series {
   /** Set while the series waits for the pipeline's next stream tick (the update rate is over its budget). */
   streamDeferred = false;
 
+  /** While the store creates the series: resolves once `id` is set (ids come from the store, perhaps over a network). */
+  ready: Promise<void> | undefined = undefined;
+
   constructor(
-    readonly id: number,
+    /** The store's id; -1 until the store has created the series (see `ready`). */
+    public id: number,
     readonly name: string,
     readonly labels: Readonly<Record<string, string>>,
     readonly key: string,
@@ -65,10 +69,11 @@ export class SeriesRegistry {
   }
 
   /**
-   * The series for `name`/`labels`, created through `create` (which returns its storage id) when new.
-   * Throws `cardinality_limit` when a limit would be passed.
+   * The series for `name`/`labels`, created through `create` (which resolves with its storage id) when new. A new
+   * series is usable at once (ring, latest value); its `ready` settles when the store has given it an id, and a
+   * series the store failed to create is forgotten again. Throws `cardinality_limit` when a limit would be passed.
    */
-  resolve(name: string, labels: Record<string, string>, create: () => number): Series {
+  resolve(name: string, labels: Record<string, string>, create: () => Promise<number>): Series {
     // Fast path: labels in the order they came, no sorting or escaping; checked against the series on a hit.
     let quick = name;
     for (const k in labels) quick += `\u0000${k}\u0001${labels[k]}`;
@@ -99,9 +104,30 @@ export class SeriesRegistry {
         },
       );
     }
-    const series = this.add(new Series(create(), name, Object.freeze({ ...labels }), key));
+    const series = this.add(new Series(-1, name, Object.freeze({ ...labels }), key));
     this.remember(quick, series);
+    series.ready = create().then(
+      (id) => {
+        series.id = id;
+        series.ready = undefined;
+        this.byId.set(id, series);
+      },
+      (err: unknown) => {
+        this.forget(series);
+        throw err;
+      },
+    );
     return series;
+  }
+
+  private forget(series: Series): void {
+    if (this.byKey.get(series.key) !== series) return;
+    this.byKey.delete(series.key);
+    this.byQuickKey.clear();
+    const list = this.byName.get(series.name);
+    const i = list?.indexOf(series) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+    if (list?.length === 0) this.byName.delete(series.name);
   }
 
   private remember(quick: string, series: Series): void {
@@ -111,7 +137,7 @@ export class SeriesRegistry {
 
   private add(series: Series): Series {
     this.byKey.set(series.key, series);
-    this.byId.set(series.id, series);
+    if (series.id >= 0) this.byId.set(series.id, series);
     let list = this.byName.get(series.name);
     if (!list) {
       list = [];

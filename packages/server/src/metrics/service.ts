@@ -73,18 +73,18 @@ export class MetricsService {
   }
 
   /** Loads known series and their latest values from the store, then starts the timers. */
-  start(): void {
+  async start(): Promise<void> {
     const c = this.d.config;
-    for (const info of this.d.store.open()) this.registry.restore(info.id, info.name, info.labels);
+    for (const info of await this.d.store.open()) this.registry.restore(info.id, info.name, info.labels);
     const now = Date.now();
-    for (const [id, last] of this.d.store.lastSamples()) {
+    for (const [id, last] of await this.d.store.lastSamples()) {
       const s = this.registry.getById(id);
       if (!s) continue;
       s.lastTs = last.ts;
       s.lastValue = last.value;
       // Refill the hot window so queries and statistics over it see data from before the restart.
       if (last.ts >= now - c.hotWindowMs) {
-        const raw = this.d.store.readRaw(id, now - c.hotWindowMs, last.ts);
+        const raw = await this.d.store.readRaw(id, now - c.hotWindowMs, last.ts);
         for (let i = 0; i < raw.ts.length; i++)
           s.ring.push(raw.ts[i]!, raw.values[i]!, c.hotWindowMs, c.anomalyWindowMs);
       }
@@ -124,11 +124,9 @@ export class MetricsService {
   }
 
   private retention(): void {
-    try {
-      this.d.store.enforceRetention(Date.now(), this.d.config.retention);
-    } catch (err) {
-      this.d.log('error', 'retention failed', { err: String(err) });
-    }
+    this.d.store
+      .enforceRetention(Date.now(), this.d.config.retention)
+      .catch((err: unknown) => this.d.log('error', 'retention failed', { err: String(err) }));
   }
 
   private value(name: string, labels?: Record<string, string>): number | null {
@@ -206,14 +204,19 @@ export class MetricsService {
       .map((s) => ({ metric: s.name, labels: { ...s.labels }, ts: s.lastTs, value: s.lastValue }));
   }
 
-  stats(metric: string, windowMs: number, labels?: Record<string, string>, now = Date.now()): SeriesStats[] {
-    return this.registry
-      .ofMetric(metric)
-      .filter((s) => labelsMatch(s.labels, labels))
-      .map((s) => {
-        const raw = this.query.raw(s, now - windowMs, now);
+  async stats(
+    metric: string,
+    windowMs: number,
+    labels?: Record<string, string>,
+    now = Date.now(),
+  ): Promise<SeriesStats[]> {
+    const series = this.registry.ofMetric(metric).filter((s) => labelsMatch(s.labels, labels));
+    return Promise.all(
+      series.map(async (s) => {
+        const raw = await this.query.raw(s, now - windowMs, now);
         return { labels: { ...s.labels }, ...windowStats(raw.ts, raw.values), zscore: finiteOrNull(s.lastZ) };
-      });
+      }),
+    );
   }
 
   /** Per metric over the last 5 minutes: series, samples, avg, min, max and trend of all its series together. */

@@ -106,10 +106,10 @@ const EVERYTHING = [0, Number.MAX_SAFE_INTEGER] as const;
 export function metricStoreConformance(engine: string, target: ConformanceTarget): void {
   describe(`MetricStore conformance: ${engine}`, () => {
     const opened: MetricStore[] = [];
-    const start = (place: string) => {
+    const start = async (place: string) => {
       const store = target.make(place);
       opened.push(store);
-      return { store, series: store.open() };
+      return { store, series: await store.open() };
     };
     after(async () => {
       for (const s of opened) await s.close();
@@ -117,31 +117,31 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
 
     test('series: ids are stable, label order does not matter, and they come back after a restart', async () => {
       const place = target.newPlace();
-      const { store, series } = start(place);
+      const { store, series } = await start(place);
       assert.deepEqual(series, []);
-      const a = store.createSeries('cpu.usage', { host: 'a', core: '0' });
-      const b = store.createSeries('cpu.usage', { core: '0', host: 'a' });
-      const c = store.createSeries('cpu.usage', { host: 'b' });
-      const d = store.createSeries('mem.used', {});
+      const a = await store.createSeries('cpu.usage', { host: 'a', core: '0' });
+      const b = await store.createSeries('cpu.usage', { core: '0', host: 'a' });
+      const c = await store.createSeries('cpu.usage', { host: 'b' });
+      const d = await store.createSeries('mem.used', {});
       assert.equal(a, b);
       assert.equal(new Set([a, c, d]).size, 3);
       await store.append(toBatch([{ series: a, ts: T0, value: 1 }]));
       await store.close();
-      const again = start(place);
+      const again = await start(place);
       const byId = new Map(again.series.map((s) => [s.id, s]));
       assert.deepEqual(byId.get(a), { id: a, name: 'cpu.usage', labels: { core: '0', host: 'a' } });
       assert.deepEqual(byId.get(c)?.labels, { host: 'b' });
       assert.equal(byId.get(d)?.name, 'mem.used');
-      assert.equal(again.store.createSeries('cpu.usage', { host: 'a', core: '0' }), a);
-      const e = again.store.createSeries('disk.free', { dev: 'sda' });
+      assert.equal(await again.store.createSeries('cpu.usage', { host: 'a', core: '0' }), a);
+      const e = await again.store.createSeries('disk.free', { dev: 'sda' });
       assert.ok(![a, c, d].includes(e), 'a new series gets a new id');
     });
 
     test('raw samples round-trip bit for bit (NaN payloads, ±Infinity, -0) across checkpoints and a restart', async () => {
       const place = target.newPlace();
-      const { store } = start(place);
-      const s1 = store.createSeries('edge', { k: '1' });
-      const s2 = store.createSeries('edge', { k: '2' });
+      const { store } = await start(place);
+      const s1 = await store.createSeries('edge', { k: '1' });
+      const s2 = await store.createSeries('edge', { k: '2' });
       const special = [Number.NaN, nanWithPayload(), Infinity, -Infinity, -0, 0, 5e-324, Number.MAX_VALUE, -1.5];
       const rand = prng(7);
       const all: Sample[] = [];
@@ -156,53 +156,54 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
         }
         all.push(...batch);
         await store.append(toBatch(batch));
-        if (round % 2 === 1) store.checkpoint();
+        if (round % 2 === 1) await store.checkpoint();
         // Readable at once, whether sealed or still open.
-        for (const s of [s1, s2]) assertRawEqual(store.readRaw(s, ...EVERYTHING), rawOf(all, s), `round ${round}`);
+        for (const s of [s1, s2])
+          assertRawEqual(await store.readRaw(s, ...EVERYTHING), rawOf(all, s), `round ${round}`);
       }
       const mid = all[Math.floor(all.length / 3)].ts;
       const late = all[Math.floor((all.length * 5) / 6)].ts;
-      const check = (st: MetricStore, what: string) => {
+      const check = async (st: MetricStore, what: string) => {
         for (const s of [s1, s2]) {
-          assertRawEqual(st.readRaw(s, ...EVERYTHING), rawOf(all, s), what);
-          assertRawEqual(st.readRaw(s, mid, late), rawOf(all, s, mid, late), `${what}, inclusive sub-range`);
-          assertRawEqual(st.readRaw(s, mid, mid), rawOf(all, s, mid, mid), `${what}, one instant`);
-          assert.equal(st.readRaw(s, late, mid).ts.length, 0, 'from > to is empty');
+          assertRawEqual(await st.readRaw(s, ...EVERYTHING), rawOf(all, s), what);
+          assertRawEqual(await st.readRaw(s, mid, late), rawOf(all, s, mid, late), `${what}, inclusive sub-range`);
+          assertRawEqual(await st.readRaw(s, mid, mid), rawOf(all, s, mid, mid), `${what}, one instant`);
+          assert.equal((await st.readRaw(s, late, mid)).ts.length, 0, 'from > to is empty');
         }
       };
-      check(store, 'before restart');
-      const last = store.lastSamples();
+      await check(store, 'before restart');
+      const last = await store.lastSamples();
       for (const s of [s1, s2]) {
         const mine = all.filter((x) => x.series === s);
         // deepEqual compares with Object.is: NaN equals NaN, -0 differs from 0.
         assert.deepEqual(last.get(s), { ts: mine[mine.length - 1].ts, value: mine[mine.length - 1].value });
       }
       await store.close();
-      const again = start(place);
-      check(again.store, 'after restart');
-      assert.deepEqual(again.store.lastSamples(), last);
+      const again = await start(place);
+      await check(again.store, 'after restart');
+      assert.deepEqual(await again.store.lastSamples(), last);
     });
 
     test('1 m and 1 h rollups equal a brute-force recomputation over hours of irregular data', async () => {
       const place = target.newPlace();
-      const { store } = start(place);
-      const ids = [0, 1, 2].map((i) => store.createSeries('irregular', { i: String(i) }));
+      const { store } = await start(place);
+      const ids = await Promise.all([0, 1, 2].map((i) => store.createSeries('irregular', { i: String(i) })));
       const rand = prng(11);
       const all: Sample[] = [];
       const clock = ids.map(() => T0 - 30_000);
       const end = T0 + 5 * 3_600_000;
       let nextCheckpoint = T0 + 7 * 60_000;
-      const compare = (st: MetricStore, what: string) => {
+      const compare = async (st: MetricStore, what: string) => {
         for (const s of ids) {
           const raw = rawOf(all, s);
           for (const tier of ['1m', '1h'] as const) {
             const want = bruteRollups(raw.ts, raw.values, tier);
-            assert.deepEqual(normaliseZeros(st.readRollup(s, tier, ...EVERYTHING)), want, `${what} ${tier} ${s}`);
+            assert.deepEqual(normaliseZeros(await st.readRollup(s, tier, ...EVERYTHING)), want, `${what} ${tier} ${s}`);
             // A window in the middle returns the buckets that start inside it, open or stored.
             const from = want[Math.floor(want.length / 3)]?.ts ?? 0;
             const to = want[Math.floor(want.length / 2)]?.ts ?? 0;
             const inside = want.filter((p) => p.ts >= from && p.ts <= to);
-            assert.deepEqual(normaliseZeros(st.readRollup(s, tier, from, to)), inside, `${what} ${tier} window`);
+            assert.deepEqual(normaliseZeros(await st.readRollup(s, tier, from, to)), inside, `${what} ${tier} window`);
           }
         }
       };
@@ -228,28 +229,28 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
         all.push(...batch);
         await store.append(toBatch(batch));
         if (Math.min(...clock) >= nextCheckpoint) {
-          store.checkpoint();
+          await store.checkpoint();
           nextCheckpoint += Math.floor(rand() * 40 * 60_000); // checkpoints fall mid-bucket for both tiers
-          compare(store, 'after a checkpoint');
+          await compare(store, 'after a checkpoint');
         }
       }
-      compare(store, 'with open samples');
+      await compare(store, 'with open samples');
       await store.close();
-      const again = start(place);
-      compare(again.store, 'after restart');
+      const again = await start(place);
+      await compare(again.store, 'after restart');
       // Buckets spanning the restart continue from their stored rows.
       const more: Sample[] = ids.map((s, j) => ({ series: s, ts: clock[j] + 1, value: 0.25 }));
       all.push(...more);
       await again.store.append(toBatch(more));
-      compare(again.store, 'continued after restart');
-      again.store.checkpoint();
-      compare(again.store, 'continued and sealed');
+      await compare(again.store, 'continued after restart');
+      await again.store.checkpoint();
+      await compare(again.store, 'continued and sealed');
     });
 
     test('retention deletes exactly what is older than each cutoff, and nothing else', async () => {
       const place = target.newPlace();
-      const { store } = start(place);
-      const ids = [0, 1].map((i) => store.createSeries('kept', { i: String(i) }));
+      const { store } = await start(place);
+      const ids = await Promise.all([0, 1].map((i) => store.createSeries('kept', { i: String(i) })));
       const all: Sample[] = [];
       /** Chunk boundaries the test controls: one checkpoint per 10 minutes of data, one sample per 15 s. */
       const sealedChunks: { series: number; end: number }[] = [];
@@ -262,7 +263,7 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
         all.push(...batch);
         await store.append(toBatch(batch));
         if (m + 10 < hours * 60) {
-          store.checkpoint();
+          await store.checkpoint();
           for (const s of ids) sealedChunks.push({ series: s, end: T0 + (m + 10) * 60_000 - 15_000 });
         }
       }
@@ -275,12 +276,16 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
       const now = T0 + 48 * 3_600_000;
       const policy = { rawMs: now - rawCutoff, oneMinuteMs: now - oneMinuteCutoff, oneHourMs: now - oneHourCutoff };
       const before = target.countRows?.(place);
-      const rollupsBefore = new Map(
-        ids.map((s) => [s, [store.readRollup(s, '1m', ...EVERYTHING), store.readRollup(s, '1h', ...EVERYTHING)]]),
-      );
-      const lastBefore = store.lastSamples();
+      const rollupsBefore = new Map<number, RollupPoint[][]>();
+      for (const s of ids) {
+        rollupsBefore.set(s, [
+          await store.readRollup(s, '1m', ...EVERYTHING),
+          await store.readRollup(s, '1h', ...EVERYTHING),
+        ]);
+      }
+      const lastBefore = await store.lastSamples();
 
-      const result = store.enforceRetention(now, policy);
+      const result = await store.enforceRetention(now, policy);
       const expectChunks = sealedChunks.filter((c) => c.end < rawCutoff).length;
       assert.equal(result.rawChunks, expectChunks);
       assert.equal(expectChunks, 2 * 10, 'the boundary chunk itself survives');
@@ -288,16 +293,16 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
         const [m1, h1] = rollupsBefore.get(s)!;
         const keptM = m1.filter((p) => p.ts + 60_000 > oneMinuteCutoff);
         const keptH = h1.filter((p) => p.ts + 3_600_000 > oneHourCutoff);
-        assert.deepEqual(store.readRollup(s, '1m', ...EVERYTHING), keptM, `1m rows of ${s}`);
-        assert.deepEqual(store.readRollup(s, '1h', ...EVERYTHING), keptH, `1h rows of ${s}`);
+        assert.deepEqual(await store.readRollup(s, '1m', ...EVERYTHING), keptM, `1m rows of ${s}`);
+        assert.deepEqual(await store.readRollup(s, '1h', ...EVERYTHING), keptH, `1h rows of ${s}`);
         assert.equal(keptM[0].ts, oneMinuteCutoff, 'the first 1 m bucket kept is the one starting at the cutoff');
         assert.equal(keptH[0].ts, T0 + 2 * 3_600_000);
         // Raw: whole chunks at or after the cutoff, plus the open samples.
         const firstKept = sealedChunks.filter((c) => c.series === s && c.end >= rawCutoff)[0].end - 9 * 60_000 - 45_000;
-        assertRawEqual(store.readRaw(s, ...EVERYTHING), rawOf(all, s, firstKept), `raw of ${s}`);
-        assert.ok(store.readRaw(s, openFrom, Infinity).ts.length > 0);
+        assertRawEqual(await store.readRaw(s, ...EVERYTHING), rawOf(all, s, firstKept), `raw of ${s}`);
+        assert.ok((await store.readRaw(s, openFrom, Infinity)).ts.length > 0);
       }
-      assert.deepEqual(store.lastSamples(), lastBefore, 'the newest samples are untouched');
+      assert.deepEqual(await store.lastSamples(), lastBefore, 'the newest samples are untouched');
       if (before !== undefined && target.countRows !== undefined) {
         const afterRows = target.countRows(place);
         const dropped: Record<string, number> = {};
@@ -314,18 +319,18 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
         assert.equal(result.oneHourRows, 2 * 2);
       }
       // Idempotent, and a later checkpoint still writes correct rollups for the open buckets.
-      assert.deepEqual(store.enforceRetention(now, policy), { rawChunks: 0, oneMinuteRows: 0, oneHourRows: 0 });
-      store.checkpoint();
+      assert.deepEqual(await store.enforceRetention(now, policy), { rawChunks: 0, oneMinuteRows: 0, oneHourRows: 0 });
+      await store.checkpoint();
       for (const s of ids) {
         const raw = rawOf(all, s);
         const want = bruteRollups(raw.ts, raw.values, '1m').filter((p) => p.ts + 60_000 > oneMinuteCutoff);
-        assert.deepEqual(normaliseZeros(store.readRollup(s, '1m', ...EVERYTHING)), want);
+        assert.deepEqual(normaliseZeros(await store.readRollup(s, '1m', ...EVERYTHING)), want);
       }
     });
 
     test('append validates: unknown series, bad or decreasing timestamps reject the whole batch', async () => {
-      const { store } = start(target.newPlace());
-      const s = store.createSeries('v', {});
+      const { store } = await start(target.newPlace());
+      const s = await store.createSeries('v', {});
       await store.append(toBatch([{ series: s, ts: T0 + 10, value: 1 }]));
       const bad: Sample[][] = [
         [{ series: s + 100, ts: T0 + 20, value: 1 }],
@@ -345,7 +350,7 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
           { series: s, ts: T0 + 25, value: 3 },
         ]),
       );
-      assert.deepEqual(store.readRaw(s, ...EVERYTHING).ts, [T0 + 10, T0 + 10, T0 + 25]);
+      assert.deepEqual((await store.readRaw(s, ...EVERYTHING)).ts, [T0 + 10, T0 + 10, T0 + 25]);
       // A batch's `length` wins over its arrays' length.
       const partial = toBatch([
         { series: s, ts: T0 + 40, value: 4 },
@@ -353,7 +358,7 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
       ]);
       partial.length = 1;
       await store.append(partial);
-      assert.deepEqual(store.readRaw(s, ...EVERYTHING).ts, [T0 + 10, T0 + 10, T0 + 25, T0 + 40]);
+      assert.deepEqual((await store.readRaw(s, ...EVERYTHING)).ts, [T0 + 10, T0 + 10, T0 + 25, T0 + 40]);
       await store.append(toBatch([]));
     });
   });

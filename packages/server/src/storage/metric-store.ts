@@ -71,22 +71,25 @@ export interface StoreStats {
 
 export interface MetricStore {
   /** Opens (creating if needed) and returns every known series, so the registry can be rebuilt. */
-  open(): SeriesInfo[];
-  /** Creates a series row and returns its id (the pipeline calls it once per new series). */
-  createSeries(name: string, labels: Record<string, string>): number;
+  open(): Promise<SeriesInfo[]>;
+  /**
+   * Creates a series (or finds it, when another node of a cluster created it) and resolves with its id. The pipeline
+   * calls it once per new series.
+   */
+  createSeries(name: string, labels: Record<string, string>): Promise<number>;
   /** Queues samples; resolves once they are durable. Batches from many calls share one commit. */
   append(batch: SampleBatch): Promise<void>;
   /** Raw samples of one series with from <= ts <= to, oldest first (sealed chunks and pending samples). */
-  readRaw(series: number, from: number, to: number): RawPoints;
+  readRaw(series: number, from: number, to: number): Promise<RawPoints>;
   /** Rollup buckets of one series whose start lies in [from, to], oldest first, including the open bucket. */
-  readRollup(series: number, tier: RollupTier, from: number, to: number): RollupPoint[];
+  readRollup(series: number, tier: RollupTier, from: number, to: number): Promise<RollupPoint[]>;
   /** The newest durable sample of each series (used to restore `current` values after a restart). */
-  lastSamples(): Map<number, { ts: number; value: number }>;
+  lastSamples(): Promise<Map<number, { ts: number; value: number }>>;
   /** Seals every open chunk into compressed rows and writes their rollups. Runs on a timer and at close. */
-  checkpoint(): void;
+  checkpoint(): Promise<void>;
   /** Deletes what is older than each tier's retention, relative to `now`. */
-  enforceRetention(now: number, policy: RetentionPolicy): RetentionResult;
-  stats(): StoreStats;
+  enforceRetention(now: number, policy: RetentionPolicy): Promise<RetentionResult>;
+  stats(): Promise<StoreStats>;
   /** Commits what is queued, checkpoints and closes. */
   close(): Promise<void>;
 }

@@ -55,10 +55,10 @@ metricStoreConformance('sqlite', {
 
 describe('SqliteMetricStore', () => {
   const opened: SqliteMetricStore[] = [];
-  const start = (options: SqliteMetricStoreOptions) => {
+  const start = async (options: SqliteMetricStoreOptions) => {
     const store = new SqliteMetricStore(options);
     opened.push(store);
-    store.open();
+    await store.open();
     return store;
   };
   after(async () => {
@@ -67,8 +67,8 @@ describe('SqliteMetricStore', () => {
 
   test('appends made in one turn share one commit: one pending row, sealed and deleted by a checkpoint', async () => {
     const path = newPath();
-    const store = start({ path });
-    const ids = [0, 1, 2, 3].map((i) => store.createSeries('shared', { i: String(i) }));
+    const store = await start({ path });
+    const ids = await Promise.all([0, 1, 2, 3].map((i) => store.createSeries('shared', { i: String(i) })));
     const appends: Promise<void>[] = [];
     for (let k = 0; k < 20; k++)
       appends.push(store.append(toBatch(ids.map((s) => ({ series: s, ts: T0 + k, value: k })))));
@@ -81,7 +81,7 @@ describe('SqliteMetricStore', () => {
       inspect(path, (db) => db.pragma('journal_mode', { simple: true })),
       'wal',
     );
-    store.checkpoint();
+    await store.checkpoint();
     const rows = countRows(path);
     assert.equal(rows.pending, 0);
     assert.equal(rows.chunks, 4, 'one chunk per series');
@@ -90,8 +90,8 @@ describe('SqliteMetricStore', () => {
 
   test('commits are paced by flushIntervalMs, and a full queue commits at once', async () => {
     let clock = 1_000_000;
-    const store = start({ path: newPath(), flushIntervalMs: 60_000, maxQueueSamples: 1000, now: () => clock });
-    const s = store.createSeries('paced', {});
+    const store = await start({ path: newPath(), flushIntervalMs: 60_000, maxQueueSamples: 1000, now: () => clock });
+    const s = await store.createSeries('paced', {});
     const settled = (p: Promise<void>) => {
       let done = false;
       p.then(() => {
@@ -108,40 +108,40 @@ describe('SqliteMetricStore', () => {
     const big = Array.from({ length: 1000 }, (_, i) => ({ series: s, ts: T0 + 2 + i, value: i }));
     await store.append(toBatch(big));
     assert.equal(second(), true, 'a full queue commits everything queued');
-    assert.equal(store.stats().pendingSamples, 1002);
+    assert.equal((await store.stats()).pendingSamples, 1002);
     clock += 10_000;
     const third = settled(store.append(toBatch([{ series: s, ts: T0 + 5000, value: 3 }])));
     await new Promise((r) => setImmediate(r));
     assert.equal(third(), false);
-    store.checkpoint(); // commits the queue first
+    await store.checkpoint(); // commits the queue first
     await new Promise((r) => setImmediate(r));
     assert.equal(third(), true);
-    assert.equal(store.stats().sealedSamples, 1003);
+    assert.equal((await store.stats()).sealedSamples, 1003);
   });
 
   test('open samples past maxOpenSamples trigger a checkpoint', async () => {
     const path = newPath();
-    const store = start({ path, maxOpenSamples: 1000 });
-    const s = store.createSeries('early', {});
+    const store = await start({ path, maxOpenSamples: 1000 });
+    const s = await store.createSeries('early', {});
     await store.append(toBatch(Array.from({ length: 999 }, (_, i) => ({ series: s, ts: T0 + i, value: i }))));
     await new Promise((r) => setImmediate(r));
-    assert.equal(store.stats().pendingSamples, 999);
+    assert.equal((await store.stats()).pendingSamples, 999);
     await store.append(toBatch([{ series: s, ts: T0 + 999, value: 0 }]));
     await new Promise((r) => setImmediate(r));
-    assert.equal(store.stats().pendingSamples, 0);
+    assert.equal((await store.stats()).pendingSamples, 0);
     assert.equal(countRows(path).chunks, 1);
   });
 
   test('stats: bytes on disk, series, sealed samples and bytes, pending; totals survive a restart', async () => {
     const path = newPath();
-    const store = start({ path });
-    const ids = [0, 1, 2].map((i) => store.createSeries('stats', { i: String(i) }));
+    const store = await start({ path });
+    const ids = await Promise.all([0, 1, 2].map((i) => store.createSeries('stats', { i: String(i) })));
     const batch = (from: number) =>
       toBatch(ids.flatMap((s) => [0, 1, 2, 3, 4].map((k) => ({ series: s, ts: from + k * 1000, value: k }))));
     await store.append(batch(T0));
-    store.checkpoint();
+    await store.checkpoint();
     await store.append(batch(T0 + 10_000));
-    const stats = store.stats();
+    const stats = await store.stats();
     const sealedBytes = inspect(path, (db) =>
       db.prepare<[], number>('SELECT sum(length(data)) FROM chunks').pluck().get(),
     );
@@ -152,30 +152,30 @@ describe('SqliteMetricStore', () => {
     assert.equal(stats.bytesOnDisk, statSync(path).size + statSync(`${path}-wal`).size);
     await store.close();
     assert.ok(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0, 'close empties the WAL');
-    const again = start({ path });
-    const restarted = again.stats();
+    const again = await start({ path });
+    const restarted = await again.stats();
     assert.equal(restarted.sealedSamples, 30);
     assert.equal(restarted.pendingSamples, 0);
     assert.equal(
       restarted.sealedChunkBytes,
       inspect(path, (db) => db.prepare<[], number>('SELECT sum(length(data)) FROM chunks').pluck().get()),
     );
-    const result = again.enforceRetention(T0 + 10_000 + 3_600_000, {
+    const result = await again.enforceRetention(T0 + 10_000 + 3_600_000, {
       rawMs: 3_600_000,
       oneMinuteMs: 1e12,
       oneHourMs: 1e12,
     });
     assert.equal(result.rawChunks, 3);
-    assert.equal(again.stats().sealedSamples, 15);
+    assert.equal((await again.stats()).sealedSamples, 15);
   });
 
   test('a database of another schema version is refused', async () => {
     const path = newPath();
-    await start({ path }).close();
+    await (await start({ path })).close();
     const db = new Database(path);
     db.prepare("UPDATE meta SET value = 99 WHERE key = 'metric_store.schema_version'").run();
     db.close();
-    assert.throws(() => new SqliteMetricStore({ path }).open(), /schema version 99/);
+    await assert.rejects(() => new SqliteMetricStore({ path }).open(), /schema version 99/);
     assert.throws(() => new SqliteMetricStore({ path, flushIntervalMs: 0 }), RangeError);
   });
 
@@ -185,8 +185,8 @@ describe('SqliteMetricStore', () => {
       import { writeSync } from 'node:fs';
       const { SqliteMetricStore } = await import(${JSON.stringify(new URL('./sqlite-store.ts', import.meta.url).href)});
       const store = new SqliteMetricStore({ path: ${JSON.stringify(path)} });
-      store.open();
-      const ids = [0, 1, 2].map((i) => store.createSeries('crash', { i: String(i) }));
+      await store.open();
+      const ids = await Promise.all([0, 1, 2].map((i) => store.createSeries('crash', { i: String(i) })));
       const batch = (from, n) => {
         const b = { length: n, series: new Uint32Array(n), ts: new Float64Array(n), values: new Float64Array(n) };
         for (let k = 0; k < n; k++) {
@@ -200,10 +200,10 @@ describe('SqliteMetricStore', () => {
       const acks = [];
       for (let b = 0; b < 40; b++) {
         acks.push(store.append(batch(b * 250, 250)));
-        if (b % 10 === 9 && b < 30) { await Promise.all(acks); store.checkpoint(); }
+        if (b % 10 === 9 && b < 30) { await Promise.all(acks); await store.checkpoint(); }
       }
       await Promise.all(acks);
-      writeSync(1, JSON.stringify({ ids, stats: store.stats() }) + '\\n');
+      writeSync(1, JSON.stringify({ ids, stats: await store.stats() }) + '\\n');
       store.append(batch(10000, 250)); // queued, never acknowledged
       process.kill(process.pid, 'SIGKILL');
     `;
@@ -227,42 +227,42 @@ describe('SqliteMetricStore', () => {
     const all: Sample[] = [];
     for (let j = 0; j < 10_000; j++)
       all.push({ series: reported.ids[j % 3], ts: T0 + Math.floor(j / 3) * 2100, value: crashValue(j) });
-    const verify = (store: SqliteMetricStore, what: string) => {
+    const verify = async (store: SqliteMetricStore, what: string) => {
       for (const s of reported.ids) {
         const mine = all.filter((x) => x.series === s);
         const raw = { ts: mine.map((x) => x.ts), values: Float64Array.from(mine.map((x) => x.value)) };
-        assertRawEqual(store.readRaw(s, ...EVERYTHING), raw, `${what}, series ${s}`);
+        assertRawEqual(await store.readRaw(s, ...EVERYTHING), raw, `${what}, series ${s}`);
         for (const tier of ['1m', '1h'] as const) {
-          const got = normaliseZeros(store.readRollup(s, tier, ...EVERYTHING));
+          const got = normaliseZeros(await store.readRollup(s, tier, ...EVERYTHING));
           assert.deepEqual(got, bruteRollups(raw.ts, raw.values, tier), `${what}, ${tier} of ${s}`);
         }
-        const last = store.lastSamples().get(s);
+        const last = (await store.lastSamples()).get(s);
         assert.deepEqual(last, { ts: mine[mine.length - 1].ts, value: mine[mine.length - 1].value });
       }
     };
-    const store = start({ path });
-    assert.equal(store.stats().pendingSamples, 2500, 'pending rows replayed');
-    assert.equal(store.stats().sealedSamples, 7500);
-    verify(store, 'replayed');
-    store.checkpoint();
-    verify(store, 'replayed and sealed');
+    const store = await start({ path });
+    assert.equal((await store.stats()).pendingSamples, 2500, 'pending rows replayed');
+    assert.equal((await store.stats()).sealedSamples, 7500);
+    await verify(store, 'replayed');
+    await store.checkpoint();
+    await verify(store, 'replayed and sealed');
     await store.close();
-    const again = start({ path });
-    verify(again, 'after a clean restart');
+    const again = await start({ path });
+    await verify(again, 'after a clean restart');
     assert.equal(countRows(path).pending, 0);
   });
 
   for (const timing of ['regular', 'jittered'] as const) {
     test(`bytes on disk: 1,000 series x 3,600 s of ${timing} 1 s data stay under 4 bytes per sample`, async (t) => {
       const path = newPath();
-      const store = start({ path });
+      const store = await start({ path });
       const series = 1000;
       const seconds = 3600;
       const rand = prng(5);
       const ids: number[] = [];
       const level: number[] = [];
       for (let i = 0; i < series; i++) {
-        ids.push(store.createSeries(`host.metric_${i % 4}`, { host: `h${Math.floor(i / 4)}` }));
+        ids.push(await store.createSeries(`host.metric_${i % 4}`, { host: `h${Math.floor(i / 4)}` }));
         level.push([25, 123_456_789, 4_000_000_000, 40][i % 4]);
       }
       let ts = T0;
@@ -282,7 +282,7 @@ describe('SqliteMetricStore', () => {
         if ((k + 1) % 120 === 0) {
           await Promise.all(acks);
           acks = [];
-          store.checkpoint();
+          await store.checkpoint();
         }
       }
       await Promise.all(acks);

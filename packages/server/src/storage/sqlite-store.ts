@@ -125,7 +125,7 @@ export class SqliteMetricStore implements MetricStore {
     });
   }
 
-  open(): SeriesInfo[] {
+  async open(): Promise<SeriesInfo[]> {
     if (this.state !== 'new') throw new Error(`SqliteMetricStore: open() on a ${this.state} store`);
     mkdirSync(dirname(this.path), { recursive: true });
     const db = new Database(this.path);
@@ -148,12 +148,12 @@ export class SqliteMetricStore implements MetricStore {
     }
     this.db = db;
     this.state = 'open';
-    this.checkpointTimer = setInterval(() => this.background(() => this.checkpoint()), this.checkpointIntervalMs);
+    this.checkpointTimer = setInterval(() => this.background(() => this.seal()), this.checkpointIntervalMs);
     this.checkpointTimer.unref();
     return this.series.list.map((s) => ({ id: s.id, name: s.name, labels: { ...s.labels } }));
   }
 
-  createSeries(name: string, labels: Record<string, string>): number {
+  async createSeries(name: string, labels: Record<string, string>): Promise<number> {
     this.assertOpen();
     // A new series is written with the next commit, in the same transaction as the first samples that name it.
     const id = this.series.resolve(name, labels);
@@ -175,7 +175,7 @@ export class SqliteMetricStore implements MetricStore {
     });
   }
 
-  readRaw(series: number, from: number, to: number): RawPoints {
+  async readRaw(series: number, from: number, to: number): Promise<RawPoints> {
     this.assertOpen();
     const ts: number[] = [];
     const parts: Float64Array[] = [];
@@ -204,7 +204,7 @@ export class SqliteMetricStore implements MetricStore {
     return { ts, values };
   }
 
-  readRollup(series: number, tier: RollupTier, from: number, to: number): RollupPoint[] {
+  async readRollup(series: number, tier: RollupTier, from: number, to: number): Promise<RollupPoint[]> {
     this.assertOpen();
     if (!(from <= to)) return [];
     const out = this.st.tiers[tier].range.all(series, from, to).map(toPoint);
@@ -219,7 +219,7 @@ export class SqliteMetricStore implements MetricStore {
     return out;
   }
 
-  lastSamples(): Map<number, { ts: number; value: number }> {
+  async lastSamples(): Promise<Map<number, { ts: number; value: number }>> {
     this.assertOpen();
     const out = new Map<number, { ts: number; value: number }>();
     for (const s of this.series.list) {
@@ -237,7 +237,12 @@ export class SqliteMetricStore implements MetricStore {
     return out;
   }
 
-  checkpoint(): void {
+  async checkpoint(): Promise<void> {
+    this.seal();
+  }
+
+  /** Seals every open chunk now (see checkpoint). */
+  private seal(): void {
     this.assertOpen();
     this.flush();
     const sealing = this.series.openSamples;
@@ -277,7 +282,7 @@ export class SqliteMetricStore implements MetricStore {
     this.series.openSamples = 0;
   }
 
-  enforceRetention(now: number, policy: RetentionPolicy): RetentionResult {
+  async enforceRetention(now: number, policy: RetentionPolicy): Promise<RetentionResult> {
     this.assertOpen();
     const rawCutoff = now - policy.rawMs;
     const result: RetentionResult = { rawChunks: 0, oneMinuteRows: 0, oneHourRows: 0 };
@@ -301,7 +306,7 @@ export class SqliteMetricStore implements MetricStore {
     return result;
   }
 
-  stats(): StoreStats {
+  async stats(): Promise<StoreStats> {
     return {
       bytesOnDisk: fileSize(this.path) + fileSize(`${this.path}-wal`),
       series: this.series.list.length,
@@ -320,7 +325,7 @@ export class SqliteMetricStore implements MetricStore {
     if (this.checkpointSoon !== undefined) clearImmediate(this.checkpointSoon);
     const db = this.db!;
     try {
-      this.checkpoint();
+      this.seal();
       db.pragma('incremental_vacuum');
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
@@ -370,7 +375,7 @@ export class SqliteMetricStore implements MetricStore {
     if (this.series.openSamples >= this.maxOpenSamples && this.checkpointSoon === undefined) {
       this.checkpointSoon = setImmediate(() => {
         this.checkpointSoon = undefined;
-        this.background(() => this.checkpoint());
+        this.background(() => this.seal());
       });
     }
   }

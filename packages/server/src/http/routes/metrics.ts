@@ -248,7 +248,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
     },
     async (req) => {
       const q = req.query;
-      const result = metrics.query.run(req.params.name, {
+      const result = await metrics.query.run(req.params.name, {
         from: q.from,
         to: q.to,
         step: q.step,
@@ -288,7 +288,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
       return {
         metric: name,
         window,
-        series: metrics.stats(name, STATS_WINDOWS[window]!, parseLabelFilter(req.query.labels)),
+        series: await metrics.stats(name, STATS_WINDOWS[window]!, parseLabelFilter(req.query.labels)),
       };
     },
   );
