@@ -101,7 +101,7 @@ export class MetricsService {
   }
 
   /** The metric store's figures (samples sealed and pending, bytes on disk). */
-  storeStats(): StoreStats {
+  storeStats(): Promise<StoreStats> {
     return this.d.store.stats();
   }
 
