@@ -69,6 +69,12 @@ export const ERRORS = {
     message: 'Series limit reached',
     solve: 'Drop high-cardinality labels (ids, timestamps) or raise `metrics.max_series_per_metric` / `max_series`.',
   },
+  channel_limit: {
+    status: 429,
+    message: 'Channel limit reached',
+    solve:
+      'Publish to channels that already exist (put ids in the data, not the channel name), or raise `history.max_channels`.',
+  },
   unavailable: {
     status: 503,
     message: 'The hub is shutting down or not ready',

@@ -13,8 +13,8 @@ import pino, { type Logger } from 'pino';
 import type { AlertEngine } from './alerts/engine.js';
 import { createAlertsPart } from './alerts/index.js';
 import { Authenticator } from './auth/credentials.js';
-import type { Broker, StoredEvent } from './broker/broker.js';
-import { HistoryPolicies } from './broker/history-policy.js';
+import type { Broker, HistoryPolicy, StoredEvent } from './broker/broker.js';
+import { type HistoryBudget, HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
@@ -54,6 +54,16 @@ const HistoryParams = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
 });
 
+/** The history limits of a configuration, as `HistoryPolicies` takes them. */
+export function historyLimits(config: Config): [HistoryPolicy, readonly HistoryRule[], HistoryBudget] {
+  const h = config.history;
+  return [
+    { max_events: h.maxEvents, max_age_ms: h.maxAgeMs, max_bytes: h.maxBytes },
+    h.channels,
+    { max_total_bytes: h.maxTotalBytes, max_channels: h.maxChannels },
+  ];
+}
+
 export class Hub {
   readonly counters = new HubCounters();
   readonly methods = new MethodRegistry();
@@ -81,14 +91,7 @@ export class Hub {
     options: HubOptions,
   ) {
     this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
-    this.broker =
-      options.broker ??
-      new MemoryBroker({
-        policies: new HistoryPolicies(
-          { max_events: config.history.maxEvents, max_age_ms: config.history.maxAgeMs },
-          config.history.channels,
-        ),
-      });
+    this.broker = options.broker ?? new MemoryBroker({ policies: new HistoryPolicies(...historyLimits(config)) });
     this.auth = config.auth ? new Authenticator(config.auth) : undefined;
     this.gateway = new Gateway(config.gateway, {
       auth: this.auth,
@@ -104,7 +107,15 @@ export class Hub {
     this.metrics = createHubMetrics({
       counters: this.counters,
       subscriptions: () => this.gateway.subscriptions.count,
-      historyEvents: async () => (await this.broker.channels()).reduce((n, c) => n + c.history_size, 0),
+      history: async () => {
+        let events = 0;
+        let bytes = 0;
+        for (const c of await this.broker.channels()) {
+          events += c.history_size;
+          bytes += c.history_bytes;
+        }
+        return { events, bytes };
+      },
       storeStats: () => this.metricsService.storeStats(),
     });
     this.state = openStateDb(join(config.dataDir, 'state.db'));

@@ -57,12 +57,16 @@ export interface ChannelInfo {
   offset: number;
   /** Events currently held in history. */
   history_size: number;
+  /** Their estimated bytes (see `eventBytes` in history-policy.ts). */
+  history_bytes: number;
   last_ts: number;
 }
 
 export interface HistoryPolicy {
   max_events: number;
   max_age_ms: number;
+  /** Estimated bytes kept (see `eventBytes` in history-policy.ts); absent: no byte limit. */
+  max_bytes?: number;
 }
 
 export type EventListener = (event: StoredEvent) => void;

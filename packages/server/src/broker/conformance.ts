@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Broker, HistoryPolicy, StoredEvent } from './broker.js';
-import type { HistoryRule } from './history-policy.js';
+import type { HistoryBudget, HistoryRule } from './history-policy.js';
 
 export interface BrokerFactoryOptions {
   defaults: HistoryPolicy;
   rules?: HistoryRule[];
+  budget?: HistoryBudget;
 }
 
 /** Builds a started broker. Calling it twice with `shared: true` must give two nodes of the same cluster. */
@@ -179,7 +180,63 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       assert.ok(row, 'the channel is listed');
       assert.equal(row.offset, 2);
       assert.equal(row.history_size, 2);
+      assert.ok(row.history_bytes > 0);
       assert.ok(row.last_ts > 0);
+    });
+
+    test('history is trimmed by bytes; an event over the limit is delivered but not kept', async () => {
+      const ch = channelName('bytes');
+      const b = await broker({ defaults: { max_events: 1000, max_age_ms: 600_000, max_bytes: 50_000 } });
+      for (let i = 1; i <= 10; i++) await b.publish({ channel: ch, kind: 'k', data: 'x'.repeat(10_000) });
+      const h = await b.history(ch);
+      assert.ok(h.events.length >= 3 && h.events.length <= 4, `kept ${h.events.length} events of 10 kB`);
+      assert.equal(h.events.at(-1)?.offset, 10, 'the newest are kept');
+      const row = (await b.channels()).find((c) => c.channel === ch)!;
+      assert.ok(row.history_bytes <= 50_000, `${row.history_bytes} bytes held`);
+      const seen: number[] = [];
+      const off = b.onEvent((e) => {
+        if (e.channel === ch) seen.push(e.offset);
+      });
+      b.watch(ch);
+      await b.publish({ channel: ch, kind: 'k', data: 'y'.repeat(80_000) });
+      for (let i = 0; i < 300 && seen.length === 0; i++) await sleep(10);
+      off();
+      assert.deepEqual(seen, [11], 'the oversized event was delivered');
+      assert.ok(
+        (await b.history(ch)).events.every((e) => e.offset !== 11),
+        'and not kept',
+      );
+    });
+
+    test('over the total budget the largest channels are cut back first; small ones keep their history', async () => {
+      const big = channelName('budget-big');
+      const small = channelName('budget-small');
+      const b = await broker({
+        defaults: { max_events: 1000, max_age_ms: 600_000 },
+        budget: { max_total_bytes: 400_000, max_channels: 1000 },
+      });
+      for (let i = 0; i < 5; i++) await b.publish({ channel: small, kind: 'k', data: 'small' });
+      for (let i = 0; i < 100; i++) await b.publish({ channel: big, kind: 'k', data: 'z'.repeat(20_000) });
+      const rows = await b.channels();
+      const total = rows.reduce((n, c) => n + c.history_bytes, 0);
+      assert.ok(total <= 400_000, `${total} bytes held in all`);
+      assert.equal((await b.history(small)).events.length, 5, 'the small channel kept everything');
+      const kept = (await b.history(big)).events;
+      assert.ok(kept.length > 0 && kept.length < 20, `the big channel kept its newest ${kept.length}`);
+      assert.equal(kept.at(-1)?.offset, 100);
+    });
+
+    test('a publish to a new channel past max_channels is refused with channel_limit', async () => {
+      const b = await broker({
+        defaults: { max_events: 10, max_age_ms: 600_000 },
+        budget: { max_total_bytes: Number.POSITIVE_INFINITY, max_channels: 3 },
+      });
+      const names = [channelName('limit-a'), channelName('limit-b'), channelName('limit-c')];
+      for (const ch of names) await b.publish({ channel: ch, kind: 'k', data: 1 });
+      await assert.rejects(b.publish({ channel: channelName('limit-d'), kind: 'k', data: 1 }), {
+        code: 'channel_limit',
+      });
+      assert.equal((await b.publish({ channel: names[0]!, kind: 'k', data: 2 })).offset, 2, 'known channels go on');
     });
   });
 }

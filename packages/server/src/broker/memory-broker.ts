@@ -1,8 +1,10 @@
 /**
  * @module memory-broker
  * The default, single-process broker. One epoch per broker instance (a restart starts a new epoch, so clients see
- * `epoch_changed`), offsets per channel starting at 1, and a bounded history per channel trimmed by count and age.
+ * `epoch_changed`), offsets per channel starting at 1, and a bounded history: per channel by count, age and bytes,
+ * and for the whole hub by total bytes (the largest channels are cut back first) and number of channels.
  */
+import { VigilError } from '@vigil/protocol';
 import type {
   Broker,
   ChannelInfo,
@@ -14,12 +16,16 @@ import type {
   StreamPosition,
 } from './broker.js';
 import { newEpoch } from './broker.js';
-import type { HistoryPolicies } from './history-policy.js';
+import { BUDGET_LOW_WATER, channelOverhead, eventBytes, type HistoryPolicies, waterLevel } from './history-policy.js';
 
 interface ChannelState {
   offset: number;
   events: StoredEvent[];
+  /** Estimated bytes of each event in `events`. */
+  sizes: number[];
   head: number;
+  /** Bytes of the events from `head` on. */
+  bytes: number;
   lastTs: number;
 }
 
@@ -35,6 +41,8 @@ export class MemoryBroker implements Broker {
   private readonly listeners: EventListener[] = [];
   private readonly now: () => number;
   private readonly policies: HistoryPolicies;
+  /** Bytes held by every channel's history, channel overhead included. */
+  private totalBytes = 0;
 
   constructor(options: MemoryBrokerOptions) {
     this.policies = options.policies;
@@ -51,8 +59,20 @@ export class MemoryBroker implements Broker {
   publishSync(input: PublishInput): StoredEvent {
     let state = this.states.get(input.channel);
     if (!state) {
-      state = { offset: 0, events: [], head: 0, lastTs: 0 };
+      const max = this.policies.budget.max_channels;
+      if (this.states.size >= max) {
+        throw new VigilError(
+          'channel_limit',
+          `The hub holds ${this.states.size} channels (the limit); '${input.channel}' is new`,
+          {
+            channel: input.channel,
+            limit: max,
+          },
+        );
+      }
+      state = { offset: 0, events: [], sizes: [], head: 0, bytes: 0, lastTs: 0 };
       this.states.set(input.channel, state);
+      this.totalBytes += channelOverhead(input.channel);
     }
     const ts = input.ts ?? this.now();
     state.offset += 1;
@@ -64,23 +84,55 @@ export class MemoryBroker implements Broker {
       kind: input.kind,
       data: input.data,
     };
+    const bytes = eventBytes(event);
     state.events.push(event);
+    state.sizes.push(bytes);
+    state.bytes += bytes;
+    this.totalBytes += bytes;
     state.lastTs = ts;
     this.trim(input.channel, state);
+    if (this.totalBytes > this.policies.budget.max_total_bytes) this.rebalance();
     for (const listener of this.listeners) listener(event);
     return event;
   }
 
-  private trim(channel: string, state: ChannelState): void {
+  private trim(channel: string, state: ChannelState, maxBytes = Number.POSITIVE_INFINITY): void {
     const policy = this.policies.for(channel);
     const size = state.events.length - state.head;
-    if (size > policy.max_events) state.head += size - policy.max_events;
+    if (size > policy.max_events) this.drop(state, size - policy.max_events);
     const oldest = this.now() - policy.max_age_ms;
-    while (state.head < state.events.length && state.events[state.head]!.ts < oldest) state.head++;
+    while (state.head < state.events.length && state.events[state.head]!.ts < oldest) this.drop(state, 1);
+    const limit = Math.min(policy.max_bytes, maxBytes);
+    while (state.bytes > limit && state.head < state.events.length) this.drop(state, 1);
     if (state.head > 256 && state.head * 2 > state.events.length) {
       state.events = state.events.slice(state.head);
+      state.sizes = state.sizes.slice(state.head);
       state.head = 0;
     }
+  }
+
+  /** Drops the `n` oldest events held. */
+  private drop(state: ChannelState, n: number): void {
+    const end = state.head + n;
+    let freed = 0;
+    for (let i = state.head; i < end; i++) freed += state.sizes[i]!;
+    state.head = end;
+    state.bytes -= freed;
+    this.totalBytes -= freed;
+  }
+
+  /** Over the total budget: cuts the largest channels back until the total is at the low-water mark. */
+  private rebalance(): void {
+    const budget = this.policies.budget.max_total_bytes;
+    let overhead = 0;
+    const sizes: number[] = [];
+    for (const [channel, state] of this.states) {
+      overhead += channelOverhead(channel);
+      sizes.push(state.bytes);
+    }
+    const level = waterLevel(sizes, Math.max(0, budget * BUDGET_LOW_WATER - overhead));
+    if (level === Number.POSITIVE_INFINITY) return;
+    for (const [channel, state] of this.states) if (state.bytes > level) this.trim(channel, state, level);
   }
 
   async history(channel: string, query: HistoryQuery = {}): Promise<HistoryResult> {
@@ -128,6 +180,7 @@ export class MemoryBroker implements Broker {
         epoch: this.epoch,
         offset: state.offset,
         history_size: state.events.length - state.head,
+        history_bytes: state.bytes,
         last_ts: state.lastTs,
       });
     }

@@ -39,7 +39,15 @@ test('defaults', () => {
     allowedOrigins: [],
     rateLimit: { messagesPerS: 5000, burst: 10_000, maxViolations: 50 },
   });
-  assert.deepEqual(c.history, { maxEvents: 1000, maxAgeMs: 600_000, channels: [] });
+  assert.deepEqual(c.history, {
+    maxEvents: 1000,
+    maxAgeMs: 600_000,
+    maxBytes: 16 * 1_048_576,
+    maxTotalBytes: 256 * 1_048_576,
+    maxChannels: 100_000,
+    channels: [],
+  });
+  assert.equal(c.http.publishBodyLimit, c.gateway.maxPayload, 'HTTP publish defaults to the WebSocket payload limit');
   assert.equal(c.source, undefined);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.gateway), 'the result is frozen');
 });
@@ -146,4 +154,29 @@ test('per-pattern history rules inherit what they do not set', () => {
     { pattern: 'b', max_age_ms: 1000 },
   ]);
   assert.equal(c.history.maxAgeMs, 120_000);
+});
+
+test('every scalar option has a VIGIL_* variable, typed like the file', () => {
+  const cwd = dir();
+  const c = loadConfig({
+    env: {
+      VIGIL_HISTORY_MAX_TOTAL_BYTES: '33554432',
+      VIGIL_GATEWAY_RATE_LIMIT_MESSAGES_PER_S: '250.5',
+      VIGIL_GATEWAY_COMPRESSION: 'on',
+      VIGIL_GATEWAY_PING_INTERVAL: '5s',
+      VIGIL_METRICS_RETENTION_1M: '7d',
+      VIGIL_HTTP_PUBLISH_BODY_LIMIT: '65536',
+    },
+    cwd,
+  });
+  assert.equal(c.history.maxTotalBytes, 33_554_432);
+  assert.equal(c.gateway.rateLimit.messagesPerS, 250.5);
+  assert.equal(c.gateway.compression, true);
+  assert.equal(c.gateway.pingIntervalMs, 5000);
+  assert.equal(c.metrics.retention.oneMinuteMs, 7 * 86_400_000);
+  assert.equal(c.http.publishBodyLimit, 65_536);
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_HISTORY_MAX_CHANNELS: 'many' }, cwd })),
+    'history.max_channels',
+  );
 });

@@ -17,6 +17,7 @@ import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js'
 import { type NotificationsConfig, toNotificationsConfig } from '../notify/config.js';
 import { type TasksConfig, toTasksConfig } from '../tasks/config.js';
 import { parseDuration } from './duration.js';
+import { envOptions, envValue, setPath } from './env.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -54,6 +55,9 @@ export interface Config {
   readonly history: {
     readonly maxEvents: number;
     readonly maxAgeMs: number;
+    readonly maxBytes: number;
+    readonly maxTotalBytes: number;
+    readonly maxChannels: number;
     readonly channels: readonly HistoryRule[];
   };
   readonly metrics: {
@@ -77,7 +81,7 @@ export interface Config {
   readonly tasks: TasksConfig;
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
-  readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number };
+  readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number; readonly publishBodyLimit: number };
   /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
   readonly dashboard: { readonly enabled: boolean; readonly dir: string | undefined };
   /** The file the configuration came from, if any. */
@@ -100,14 +104,8 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
-const ENV_KEYS: [string, string][] = [
-  ['VIGIL_HOST', 'host'],
-  ['VIGIL_PORT', 'port'],
-  ['VIGIL_DATA_DIR', 'data_dir'],
-  ['VIGIL_NODE_ID', 'node_id'],
-  ['VIGIL_LOG_LEVEL', 'log_level'],
-  ['VIGIL_INSECURE', 'insecure'],
-];
+/** The variables of every scalar option (see env.ts). */
+const ENV_OPTIONS = envOptions(ConfigSchema);
 
 const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
 
@@ -141,12 +139,6 @@ function coercePort(value: unknown): unknown {
   return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 }
 
-function coerceBoolean(value: string): unknown {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  return value;
-}
-
 /** Loopback addresses: binding them needs no auth. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -174,10 +166,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
   }
   const raw: Record<string, unknown> = file ? readFile(file) : {};
-  for (const [name, key] of ENV_KEYS) {
+  for (const [name, option] of ENV_OPTIONS) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[key] = key === 'port' ? coercePort(v) : key === 'insecure' ? coerceBoolean(v) : v;
+    setPath(raw, option.path, envValue(v, option.kind));
   }
   const secret = env.VIGIL_AUTH_JWT_SECRET;
   if (secret) {
@@ -246,9 +238,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     history: {
       maxEvents: c.history.max_events,
       maxAgeMs: ms(c.history.max_age, 'history.max_age'),
+      maxBytes: c.history.max_bytes,
+      maxTotalBytes: c.history.max_total_bytes,
+      maxChannels: c.history.max_channels,
       channels: c.history.channels.map((r, i) => {
         const rule: HistoryRule = { pattern: r.pattern };
         if (r.max_events !== undefined) rule.max_events = r.max_events;
+        if (r.max_bytes !== undefined) rule.max_bytes = r.max_bytes;
         if (r.max_age !== undefined) rule.max_age_ms = ms(r.max_age, `history.channels.${i}.max_age`);
         return rule;
       }),
@@ -283,7 +279,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     tasks: toTasksConfig(c.tasks),
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),
-    http: { bodyLimit: c.http.body_limit, sseMaxQueueBytes: c.http.sse_max_queue_bytes },
+    http: {
+      bodyLimit: c.http.body_limit,
+      sseMaxQueueBytes: c.http.sse_max_queue_bytes,
+      publishBodyLimit: c.http.publish_body_limit ?? Math.min(g.max_payload, c.http.body_limit),
+    },
     dashboard: {
       enabled: c.dashboard.enabled,
       dir: c.dashboard.dir === undefined ? undefined : resolve(cwd, c.dashboard.dir),

@@ -11,10 +11,13 @@ import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
 import { DURATION_PATTERN, DurationSchema as Duration } from './duration.js';
 
+const MiB = 1_048_576;
+
 export const HistoryRuleSchema = Type.Object(
   {
     pattern: Type.String({ minLength: 1, maxLength: 255, description: 'Channel name or pattern (`*`, `>`).' }),
     max_events: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+    max_bytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Estimated bytes kept per channel.' })),
     max_age: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
         description: 'How long events stay in history; default: history.max_age.',
@@ -77,6 +80,21 @@ export const ConfigSchema = Type.Object(
       {
         max_events: Type.Integer({ default: 1000, minimum: 0, maximum: 10_000_000 }),
         max_age: Duration('10m', 'How long events stay in channel history.'),
+        max_bytes: Type.Integer({
+          default: 16 * MiB,
+          minimum: 0,
+          description: 'Estimated bytes of history kept per channel.',
+        }),
+        max_total_bytes: Type.Integer({
+          default: 256 * MiB,
+          minimum: MiB,
+          description: 'Estimated bytes of history kept by all channels together; the largest are cut back first.',
+        }),
+        max_channels: Type.Integer({
+          default: 100_000,
+          minimum: 1,
+          description: 'Channels the hub keeps a position for; a publish to one more is refused (channel_limit).',
+        }),
         channels: Type.Array(HistoryRuleSchema, {
           default: [],
           description: 'Per-pattern overrides; first match wins.',
@@ -149,6 +167,12 @@ export const ConfigSchema = Type.Object(
       {
         body_limit: Type.Integer({ default: 10_485_760, minimum: 1024, description: 'Largest HTTP body, bytes.' }),
         sse_max_queue_bytes: Type.Integer({ default: 1_048_576, minimum: 4096 }),
+        publish_body_limit: Type.Optional(
+          Type.Integer({
+            minimum: 1024,
+            description: 'Largest `POST /api/v1/publish` body, bytes; default: gateway.max_payload.',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -90,7 +90,15 @@ export class Connection implements Peer {
   enqueueEvent(ev: PreparedEvent, mode: number, now: number): boolean {
     const size = ev.framed(this.codec).length;
     const limit = this.limits.maxBytes;
-    if (this.queuedBytes + this.socket.writableLength + size > limit) {
+    const held = this.queuedBytes + this.socket.writableLength;
+    if (held + size > limit) {
+      // An event larger than the whole bound is not dropped for its size alone: a connection that holds no more
+      // than the bound takes it (memory stays within the bound plus one event), and it counts against the bound
+      // until written.
+      if (size > limit && held <= limit) {
+        this.push(ev, mode, size);
+        return true;
+      }
       this.relieve(now);
       if (this.queuedBytes + this.socket.writableLength + size > limit) {
         this.stats.drops++;
@@ -111,11 +119,15 @@ export class Connection implements Peer {
         }
       }
     }
+    this.push(ev, mode, size);
+    return true;
+  }
+
+  private push(ev: PreparedEvent, mode: number, size: number): void {
     if (mode === MODE_LATEST && this.latestIndex) this.latestIndex.set(ev.latestKey(), this.items.length);
     this.items.push(ev);
     this.modes.push(mode);
     this.queuedBytes += size;
-    return true;
   }
 
   /** Queues a frame object that must not be dropped. */

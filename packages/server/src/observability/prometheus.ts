@@ -15,7 +15,8 @@ export interface HubMetrics {
 export interface MetricSources {
   counters: HubCounters;
   subscriptions: () => number;
-  historyEvents: () => Promise<number>;
+  /** Events and estimated bytes held in channel history, all channels together. */
+  history: () => Promise<{ events: number; bytes: number }>;
   /** The metric store's figures. */
   storeStats: () => StoreStats | Promise<StoreStats>;
 }
@@ -108,12 +109,28 @@ export function createHubMetrics(src: MetricSources): HubMetrics {
       this.set(src.subscriptions());
     },
   });
+  // One walk over the channels serves both history gauges of a scrape.
+  let historyNow: Promise<{ events: number; bytes: number }> | undefined;
+  const history = () => {
+    historyNow ??= src.history().finally(() => {
+      historyNow = undefined;
+    });
+    return historyNow;
+  };
   new Gauge({
     name: 'vigil_channel_history_events',
     help: 'Events held in channel history, all channels.',
     registers: [registry],
     async collect() {
-      this.set(await src.historyEvents());
+      this.set((await history()).events);
+    },
+  });
+  new Gauge({
+    name: 'vigil_channel_history_bytes',
+    help: 'Estimated bytes held in channel history, all channels (history.max_total_bytes bounds it).',
+    registers: [registry],
+    async collect() {
+      this.set((await history()).bytes);
     },
   });
   new Gauge({

@@ -41,6 +41,7 @@ const ChannelRow = Type.Object({
   offset: Type.Integer(),
   subscribers: Type.Integer(),
   history_size: Type.Integer(),
+  history_bytes: Type.Integer(),
   last_ts: Type.Number(),
 });
 
@@ -153,6 +154,7 @@ export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.post<{ Body: Static<typeof PublishBody> }>(
     '/api/v1/publish',
     {
+      bodyLimit: hub.config.http.publishBodyLimit,
       schema: {
         summary: 'Publish an event to an application channel',
         tags: ['channels'],
