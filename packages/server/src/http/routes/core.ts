@@ -71,6 +71,7 @@ const PublishResult = Type.Object({ channel: Type.String(), offset: Type.Integer
 
 /** What the core routes need from the hub. */
 export interface CoreHost {
+  readonly config: { readonly http: { readonly publishBodyLimit: number } };
   readonly auth: Authenticator | undefined;
   readonly broker: Pick<Broker, 'channels'>;
   stats(): Promise<Static<typeof Stats>>;
