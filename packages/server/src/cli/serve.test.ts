@@ -34,13 +34,11 @@ test('SIGTERM: closing 1001 with reconnect to every client, then exit 0 within t
   const clients = await Promise.all([1, 2].map(() => TestClient.connect(`${url.replace('http', 'ws')}/ws`)));
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
-  const started = Date.now();
   hub.child.kill('SIGTERM');
   for (const c of clients) {
     const closing = await c.next((f) => f.type === 'closing');
     assert.deepEqual([closing.code, closing.reconnect], [1001, true]);
     assert.equal(await c.waitClose(), 1001);
   }
-  assert.equal(await hub.exited, 0);
-  assert.ok(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
+  assert.equal(await hub.exited, 0, 'exit 0: the shutdown finished within shutdown_timeout (past it the exit is 1)');
 });

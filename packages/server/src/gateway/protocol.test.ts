@@ -327,9 +327,7 @@ describe('gateway heartbeats and shutdown', () => {
   test('stop sends closing 1001 with reconnect: true and closes every client', async () => {
     const h = await startHub();
     const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(h.wsUrl)));
-    const started = Date.now();
     await h.stop();
-    assert.ok(Date.now() - started < 5000);
     for (const c of clients) {
       const f = await c.next((x) => x.type === 'closing');
       assert.deepEqual([f.code, f.reconnect], [1001, true]);

@@ -92,7 +92,7 @@ export class TestClient {
   }
 
   /** The first frame (already received or future) matching `pred`, counting from frame index `from`. */
-  next(pred: (f: Frame) => boolean, timeoutMs = 5000, from = 0): Promise<Frame> {
+  next(pred: (f: Frame) => boolean, timeoutMs = 20_000, from = 0): Promise<Frame> {
     for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i]!)) return Promise.resolve(this.frames[i]!);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -119,7 +119,7 @@ export class TestClient {
   }
 
   /** Sends `frame` with a fresh id and resolves with its reply. */
-  async request(frame: Record<string, unknown>, timeoutMs = 5000): Promise<Frame> {
+  async request(frame: Record<string, unknown>, timeoutMs = 20_000): Promise<Frame> {
     const id = this.nextId++;
     const from = this.frames.length;
     this.send({ ...frame, id });
@@ -130,7 +130,7 @@ export class TestClient {
     return this.frames.filter((f) => f.type === 'event' && (channel === undefined || f.channel === channel));
   }
 
-  waitClose(timeoutMs = 5000): Promise<number | undefined> {
+  waitClose(timeoutMs = 20_000): Promise<number | undefined> {
     if (this.closeCode !== undefined) return Promise.resolve(this.closeCode);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('timed out waiting for close')), timeoutMs);
@@ -155,7 +155,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes. */
-export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
