@@ -247,7 +247,7 @@ export function formatReport(r: IngestReport): string {
       out.push(table(rows));
       out.push(
         'CPU: server process, % of one core, per run. B/sample: the whole data directory once settled, while running\n' +
-          '(! = it had not settled within 2 minutes). Ratios are Vigil / VictoriaMetrics.',
+          '(! = it had not settled in time). Ratios are Vigil / VictoriaMetrics.',
       );
     }
   }

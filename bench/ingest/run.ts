@@ -307,6 +307,7 @@ async function main(): Promise<void> {
             `lines per request, one connection, ${v.repeat} runs per target`,
         );
         const cases: VersusOutcome[] = [];
+        const profFlags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
         report.versus = { cases };
         for (const series of v.series) {
           for (const dataset of v.datasets) {
@@ -325,7 +326,19 @@ async function main(): Promise<void> {
                       newHub(
                         hubConfig({ checkpoint_interval: `${VERSUS_CHECKPOINT_MS / 1000}s` }),
                         versusDataDir(tmpDir, name),
+                        profFlags,
                       ),
+                    afterVigil: (run) => {
+                      const prof = values['cpu-prof']
+                        ? newestProfile(profDir, Date.now() - run.ms - 600_000)
+                        : undefined;
+                      if (prof && report.profiles[`vigil ${dataset}, ${series} series`] === undefined) {
+                        report.profiles[`vigil ${dataset}, ${series} series`] = {
+                          path: prof,
+                          ...summarizeProfile(prof, 25, run.windowMonoUs),
+                        };
+                      }
+                    },
                   },
                 ),
               );

@@ -20,6 +20,7 @@ import { type CpuWindow, cpuWindow, round } from '../fanout/stats.js';
 import { keepAliveAgent, post } from './http-client.js';
 import { type RunningHub, stopHub } from './hub.js';
 import { type DatasetName, InfluxFeed } from './influx-datasets.js';
+import { monotonicUs } from './profile.js';
 import {
   type DirSize,
   dirSize,
@@ -49,6 +50,8 @@ export interface PostRun {
   ms: number;
   requests: number;
   cpu: CpuWindow;
+  /** The posting window on CLOCK_MONOTONIC (µs), to cut a server CPU profile to it. */
+  windowMonoUs: [number, number];
 }
 
 export interface DiskFigure {
@@ -75,6 +78,8 @@ export interface Starters {
   victoria: (name: string) => Promise<RunningVictoria>;
   vigil: (name: string) => Promise<RunningHub>;
   log: (line: string) => void;
+  /** Called after each Vigil run has stopped (e.g. to read its CPU profile). */
+  afterVigil?: (run: PostRun) => void;
 }
 
 function median(xs: number[]): number {
@@ -93,6 +98,7 @@ async function postAll(
 ): Promise<Omit<PostRun, 'target'>> {
   const agent = keepAliveAgent(1);
   const closeCpu = cpuWindow(server);
+  const mono0 = monotonicUs();
   const t0 = performance.now();
   for (const body of bodies) {
     const reply = await post(agent, port, path, 'text/plain', body, 120_000);
@@ -104,7 +110,13 @@ async function postAll(
   const ms = performance.now() - t0;
   const cpu = closeCpu();
   agent.destroy();
-  return { samplesPerSec: Math.round(lines / (ms / 1000)), ms: Math.round(ms), requests: bodies.length, cpu };
+  return {
+    samplesPerSec: Math.round(lines / (ms / 1000)),
+    ms: Math.round(ms),
+    requests: bodies.length,
+    cpu,
+    windowMonoUs: [mono0, monotonicUs()],
+  };
 }
 
 /** Waits until every sample is sealed, `checkpoints` more checkpoints pass and the directory holds still. */
@@ -178,6 +190,8 @@ export async function runVersusCase(
         } finally {
           await stopHub(hub);
         }
+        const last = runs[runs.length - 1];
+        if (last?.target === 'vigil') start.afterVigil?.(last);
       }
       const last = runs[runs.length - 1]!;
       start.log(

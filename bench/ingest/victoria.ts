@@ -4,10 +4,11 @@
  * a child process (`-httpListenAddr 127.0.0.1:<port> -storageDataPath <dir> -retentionPeriod 100y`), fed InfluxDB
  * line protocol at `POST /write?precision=ms`. Also the directory measurement both targets share.
  *
- * Steady state: VictoriaMetrics buffers new rows in memory and writes them as small parts a few seconds later, then
- * merges parts in the background; `GET /internal/force_flush` asks it to write what it buffers. `settleVictoria`
- * repeats that until its own metrics say nothing is pending or merging and the data directory has kept the same size
- * for a while.
+ * Steady state: VictoriaMetrics buffers new rows in memory (in-memory parts, which its `vm_rows` already counts) and
+ * writes them to disk as parts some seconds later (about 8 s after the last write here), then merges parts in the
+ * background; `GET /internal/force_flush` asks it to write what it buffers. `settleVictoria` repeats that until its
+ * own metrics say nothing is pending or merging, parts exist on disk, and the data directory has kept the same size
+ * for 15 s.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -138,9 +139,9 @@ export interface SettleResult {
 
 /**
  * Waits until VictoriaMetrics has written and merged everything: no pending rows, no active merge, all `expected`
- * rows in parts, and the directory size unchanged over `stableMs`; at most `maxMs`.
+ * rows counted, parts on disk, and the directory size unchanged over `stableMs`; at most `maxMs`.
  */
-export async function settleVictoria(vm: RunningVictoria, expected: number, stableMs = 5000, maxMs = 120_000) {
+export async function settleVictoria(vm: RunningVictoria, expected: number, stableMs = 15_000, maxMs = 180_000) {
   const t0 = performance.now();
   let last = -1;
   let stableSince = performance.now();
@@ -150,9 +151,10 @@ export async function settleVictoria(vm: RunningVictoria, expected: number, stab
     const pending = metricSum(text, 'vm_pending_rows');
     const merging = metricSum(text, 'vm_active_merges');
     const rows = metricSum(text, 'vm_rows{type="storage/small"}') + metricSum(text, 'vm_rows{type="storage/big"}');
+    const parts = metricSum(text, 'vm_parts{type="storage/small"}') + metricSum(text, 'vm_parts{type="storage/big"}');
     const size = dirSize(vm.dataDir);
     const now = performance.now();
-    if (size.bytes !== last || pending > 0 || merging > 0 || rows < expected) {
+    if (size.bytes !== last || pending > 0 || merging > 0 || rows < expected || parts === 0) {
       last = size.bytes;
       stableSince = now;
     }
