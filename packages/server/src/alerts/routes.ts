@@ -6,6 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import type { AlertEngine } from './engine.js';
 import { parseExternal } from './external.js';
@@ -24,13 +25,20 @@ const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 const created = { 201: {}, ...errors };
 
 export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
-  app.get('/api/v1/rules', { schema: { summary: 'Alert rules (config and API)', tags } }, async () => ({
-    rules: engine.listRules(),
-  }));
+  app.get(
+    '/api/v1/rules',
+    { config: access('read', ['alerts']), schema: { summary: 'Alert rules (config and API)', tags } },
+    async () => ({
+      rules: engine.listRules(),
+    }),
+  );
 
   app.post(
     '/api/v1/rules',
-    { schema: { summary: 'Create an alert rule', tags, body: {}, response: created } },
+    {
+      config: access('admin', ['alerts']),
+      schema: { summary: 'Create an alert rule', tags, body: {}, response: created },
+    },
     async (req, reply) => {
       const rule = engine.putRule(req.body, undefined);
       return reply.status(201).send({ ...rule.spec, source: rule.source });
@@ -39,7 +47,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.get<{ Params: { name: string } }>(
     '/api/v1/rules/:name',
-    { schema: { summary: 'One rule', tags, response: errors } },
+    { config: access('read', ['alerts']), schema: { summary: 'One rule', tags, response: errors } },
     async (req) => {
       const rule = engine.getRule(req.params.name);
       if (!rule) throw new VigilError('not_found', `No rule '${req.params.name}'`);
@@ -49,7 +57,10 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.put<{ Params: { name: string } }>(
     '/api/v1/rules/:name',
-    { schema: { summary: 'Replace an API rule', tags, body: {}, response: errors } },
+    {
+      config: access('admin', ['alerts']),
+      schema: { summary: 'Replace an API rule', tags, body: {}, response: errors },
+    },
     async (req) => {
       const rule = engine.putRule(req.body, req.params.name);
       return { ...rule.spec, source: rule.source };
@@ -58,7 +69,10 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.delete<{ Params: { name: string } }>(
     '/api/v1/rules/:name',
-    { schema: { summary: 'Delete an API rule (its active alerts resolve)', tags, response: errors } },
+    {
+      config: access('admin', ['alerts']),
+      schema: { summary: 'Delete an API rule (its active alerts resolve)', tags, response: errors },
+    },
     async (req, reply) => {
       engine.deleteRule(req.params.name);
       return reply.status(204).send();
@@ -68,6 +82,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
   app.get<{ Querystring: { state?: AlertStatus; rule?: string; since?: string; limit?: number; active?: boolean } }>(
     '/api/v1/alerts',
     {
+      config: access('read', ['alerts']),
       schema: {
         summary: 'Alert history, newest change first; `active=true` for pending and firing alerts only',
         tags,
@@ -95,7 +110,10 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/alerts/:id',
-    { schema: { summary: 'One alert with its transitions', tags, response: errors } },
+    {
+      config: access('read', ['alerts']),
+      schema: { summary: 'One alert with its transitions', tags, response: errors },
+    },
     async (req) => {
       const alert = engine.get(req.params.id);
       if (!alert) throw new VigilError('not_found', `No alert '${req.params.id}'`);
@@ -106,6 +124,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
   app.post(
     '/api/v1/alerts',
     {
+      config: access('publish', ['alerts']),
       schema: {
         summary:
           'Take in external alerts: an Alertmanager webhook payload (version 4) or {name, status?, severity?, labels?, annotations?} (or an array)',
@@ -123,17 +142,25 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.post<{ Params: { id: string }; Body: { by?: string; comment?: string } }>(
     '/api/v1/alerts/:id/ack',
-    { schema: { summary: 'Acknowledge an alert', tags, body: AckBody, response: errors } },
+    {
+      config: access('admin', ['alerts']),
+      schema: { summary: 'Acknowledge an alert', tags, body: AckBody, response: errors },
+    },
     async (req) => engine.ack(req.params.id, req.body?.by ?? 'anonymous', req.body?.comment),
   );
 
-  app.get('/api/v1/silences', { schema: { summary: 'Silences (pending, active and expired)', tags } }, async () => ({
-    silences: engine.silences.list(),
-  }));
+  app.get(
+    '/api/v1/silences',
+    { config: access('read', ['alerts']), schema: { summary: 'Silences (pending, active and expired)', tags } },
+    async () => ({
+      silences: engine.silences.list(),
+    }),
+  );
 
   app.post(
     '/api/v1/silences',
     {
+      config: access('admin', ['alerts']),
       schema: {
         summary: 'Create a silence: {matchers: [{name, value, op?}], starts_at?, ends_at, by, comment}',
         tags,
@@ -146,7 +173,10 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/silences/:id',
-    { schema: { summary: 'One silence', tags, response: errors } },
+    {
+      config: access('read', ['alerts']),
+      schema: { summary: 'One silence', tags, response: errors },
+    },
     async (req) => {
       const s = engine.silences.get(req.params.id);
       if (!s) throw new VigilError('not_found', `No silence '${req.params.id}'`);
@@ -156,7 +186,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/silences/:id',
-    { schema: { summary: 'Expire a silence now', tags, response: errors } },
+    { config: access('admin', ['alerts']), schema: { summary: 'Expire a silence now', tags, response: errors } },
     async (req) => engine.expireSilence(req.params.id),
   );
 }

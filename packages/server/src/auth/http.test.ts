@@ -38,6 +38,25 @@ describe('HTTP auth', () => {
     }
   });
 
+  test('an unrouted GET outside the API is public: 404 without credentials, with or without the dashboard', async () => {
+    for (const url of ['/favicon.ico', '/robots.txt', '/x/y.png']) {
+      const r = await call('GET', url);
+      assert.deepEqual([r.status, r.body.error?.code], [404, 'not_found'], url);
+    }
+    const bare = await startHub({
+      dashboard: { enabled: false },
+      auth: { api_keys: [{ key: READ_KEY, scopes: ['read'] }] },
+    });
+    try {
+      const res = await bare.hub.app.inject({ method: 'GET', url: '/favicon.ico' });
+      assert.equal(res.statusCode, 404);
+      assert.equal((await bare.hub.app.inject({ method: 'POST', url: '/favicon.ico' })).statusCode, 401);
+      assert.equal((await bare.hub.app.inject({ method: 'GET', url: '/api/v1/nothing' })).statusCode, 401);
+    } finally {
+      await bare.stop();
+    }
+  });
+
   test('missing or refused credentials: 401 unauthorized with WWW-Authenticate', async () => {
     const none = await call('GET', '/api/v1/stats');
     assert.equal(none.status, 401);

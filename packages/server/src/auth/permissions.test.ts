@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ClientFrame, matchChannel } from '@vigil/protocol';
-import { routeRule } from './http-rules.js';
 import { covers, grantsChannel, grantsPattern, type Principal, refuseFrame, type Scope } from './permissions.js';
+import { access, accessOf, named } from './route-access.js';
 
 function principal(scopes: Scope[], channels?: string[]): Principal {
   return { name: 'p', kind: 'api_key', scopes: new Set(scopes), channels };
@@ -104,40 +104,29 @@ test('refuseFrame: ping and auth always pass; anything else needs a principal, a
   assert.equal(refuseFrame(publisher, f({ op: 'subscribe', channels: ['demo.a'] }))?.code, 'forbidden');
 });
 
-test('routeRule: public routes, read, publish and admin, with the part channel', () => {
-  const cases: [string, string | undefined, unknown][] = [
-    ['GET', '/', 'public'],
-    ['GET', '/api', 'public'],
-    ['GET', '/*', 'public'],
-    ['GET', '/api/*', { scope: 'read' }],
-    ['GET', '/api/v1/whoami', 'authenticated'],
-    ['POST', '/api/v1/whoami', { scope: 'admin' }],
-    ['GET', '/health', 'public'],
-    ['HEAD', '/ready', 'public'],
-    ['GET', '/api/docs', 'public'],
-    ['GET', '/api/docs/static/*', 'public'],
-    ['GET', '/assets/*', 'public'],
-    ['GET', undefined, 'authenticated'],
-    ['GET', '/metrics', { scope: 'read' }],
-    ['GET', '/api/v1/stats', { scope: 'read' }],
-    ['GET', '/api/v1/stream', { scope: 'read' }],
-    ['GET', '/api/v1/alerts', { scope: 'read', channel: 'alerts' }],
-    ['GET', '/api/v1/rules/:name', { scope: 'read', channel: 'alerts' }],
-    ['GET', '/api/v1/metrics/current', { scope: 'read', channel: 'metrics.>' }],
-    ['POST', '/api/v1/publish', { scope: 'publish' }],
-    ['POST', '/api/v1/metrics', { scope: 'publish', channel: 'metrics.>' }],
-    ['POST', '/api/v1/write/influx', { scope: 'publish', channel: 'metrics.>' }],
-    ['POST', '/api/v1/write/prometheus', { scope: 'publish', channel: 'metrics.>' }],
-    ['POST', '/api/v1/alerts', { scope: 'publish', channel: 'alerts' }],
-    ['POST', '/api/v1/tasks', { scope: 'publish', channel: 'tasks' }],
-    ['PATCH', '/api/v1/tasks/:id', { scope: 'publish', channel: 'tasks' }],
-    ['POST', '/api/v1/rules', { scope: 'admin', channel: 'alerts' }],
-    ['PUT', '/api/v1/rules/:name', { scope: 'admin', channel: 'alerts' }],
-    ['DELETE', '/api/v1/silences/:id', { scope: 'admin', channel: 'alerts' }],
-    ['POST', '/api/v1/alerts/:id/ack', { scope: 'admin', channel: 'alerts' }],
-    ['POST', '/api/v1/incidents/:id/resolve', { scope: 'admin', channel: 'incidents' }],
-    ['POST', '/api/v1/something-new', { scope: 'admin' }],
-    ['POST', '/', { scope: 'admin' }],
+test('accessOf: a declaration wins; undeclared routes are public outside the API and need admin on every channel inside it', () => {
+  const every = { kind: 'scoped', scope: 'admin', data: ['>'] };
+  const cases: [string, string | undefined, string, unknown][] = [
+    ['GET', '/assets/*', '/assets/app.js', { kind: 'public' }],
+    ['HEAD', '/*', '/alerts', { kind: 'public' }],
+    ['GET', undefined, '/favicon.ico', { kind: 'public' }],
+    ['GET', '/api/docs/static/*', '/api/docs/static/index.html', { kind: 'public' }],
+    ['GET', undefined, '/api/v1/nothing', { kind: 'authenticated' }],
+    ['GET', undefined, '/metrics/x', { kind: 'authenticated' }],
+    ['POST', undefined, '/favicon.ico', { kind: 'authenticated' }],
+    ['GET', '/api/v1/something-new', '/api/v1/something-new', every],
+    ['GET', '/metrics', '/metrics', every],
+    ['POST', '/api/v1/something-new', '/api/v1/something-new', every],
+    ['POST', '/', '/', every],
   ];
-  for (const [method, route, want] of cases) assert.deepEqual(routeRule(method, route), want, `${method} ${route}`);
+  for (const [method, route, path, want] of cases) {
+    assert.deepEqual(accessOf(method, route, path), want, `${method} ${route ?? path}`);
+  }
+  const declared = access('read', ['alerts']).access;
+  assert.equal(accessOf('GET', '/api/v1/x', '/api/v1/x', declared), declared);
+  assert.deepEqual(access('publish', named('body', 'channel')).access, {
+    kind: 'scoped',
+    scope: 'publish',
+    data: { named: 'body', field: 'channel' },
+  });
 });

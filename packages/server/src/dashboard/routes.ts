@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 
 /** Scripts, styles, fonts and images from the hub itself; connections (REST and WebSocket) to it only. */
 export const DASHBOARD_CSP = [
@@ -67,8 +68,8 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   }
   const sendApp = (reply: import('fastify').FastifyReply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
-  app.get('/', { schema: { hide: true } }, (_req, reply) => sendApp(reply));
-  app.get('/*', { schema: { hide: true } }, (req, reply) => {
+  app.get('/', { config: access('public'), schema: { hide: true } }, (_req, reply) => sendApp(reply));
+  app.get('/*', { config: access('public'), schema: { hide: true } }, (req, reply) => {
     const last = req.url.split('?')[0]!.split('/').pop() ?? '';
     if (reserved(req.url, options.reservedPrefixes) || last.includes('.')) return reply.callNotFound();
     return sendApp(reply);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Authenticator } from '../auth/credentials.js';
 import { installAuthHooks } from '../auth/http-hook.js';
+import { recordRoutes } from '../auth/route-access.js';
 import type { Config } from '../config/load.js';
 import type { HubPart } from '../part.js';
 import { installErrorHandler } from './error-handler.js';
@@ -44,6 +45,7 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
   );
+  recordRoutes(app);
   installErrorHandler(app);
   if (hub.auth) installAuthHooks(app, hub.auth);
   app.register(swagger, {

@@ -17,6 +17,7 @@ import {
   VigilError,
 } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 import type { Broker, StreamPosition } from '../broker/broker.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HubCounters } from '../observability/hub-counters.js';
@@ -54,6 +55,7 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
   app.get<{ Querystring: { channels?: string; filter?: string; last_event_id?: string } }>(
     '/api/v1/stream',
     {
+      config: access('read', named('query', 'channels')),
       schema: {
         summary: 'Server-Sent Events stream of one or more channels (resumable with Last-Event-ID)',
         tags: ['stream'],

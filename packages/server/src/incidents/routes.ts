@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import type { IncidentService } from './service.js';
 
@@ -81,6 +82,7 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/v1/incidents',
     {
+      config: access('read', ['incidents']),
       schema: {
         summary: 'Incidents, newest first',
         tags,
@@ -93,13 +95,17 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
 
   app.get<{ Params: Static<typeof Params> }>(
     '/api/v1/incidents/:id',
-    { schema: { summary: 'One incident', tags, params: Params, response: { 200: IncidentSchema, ...errors } } },
+    {
+      config: access('read', ['incidents']),
+      schema: { summary: 'One incident', tags, params: Params, response: { 200: IncidentSchema, ...errors } },
+    },
     (req) => service.getOrThrow(req.params.id),
   );
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof AckBody> }>(
     '/api/v1/incidents/:id/ack',
     {
+      config: access('admin', ['incidents']),
       schema: {
         summary: 'Acknowledge an open incident (stops its escalation)',
         tags,
@@ -114,6 +120,7 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof AssignBody> }>(
     '/api/v1/incidents/:id/assign',
     {
+      config: access('admin', ['incidents']),
       schema: {
         summary: 'Assign (or, with null, unassign) an incident',
         tags,
@@ -128,6 +135,7 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof CommentBody> }>(
     '/api/v1/incidents/:id/comments',
     {
+      config: access('admin', ['incidents']),
       schema: {
         summary: 'Add a comment to an incident',
         tags,
@@ -142,6 +150,7 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof ResolveBody> }>(
     '/api/v1/incidents/:id/resolve',
     {
+      config: access('admin', ['incidents']),
       // Every field is optional, so an empty POST is accepted as `{}`.
       preValidation: (req, _reply, done) => {
         req.body ??= {};

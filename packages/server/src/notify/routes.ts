@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import type { DeadLetterLog } from './dead-letter.js';
 
@@ -27,6 +28,7 @@ export function notifyRoutes(app: FastifyInstance, deadLetters: DeadLetterLog): 
   app.get<{ Querystring: Static<typeof FailuresQuery> }>(
     '/api/v1/notifications/failures',
     {
+      config: access('read', ['alerts', 'incidents']),
       schema: {
         summary: 'Notifications that failed for good (dead-letter log), newest first',
         tags: ['notifications'],

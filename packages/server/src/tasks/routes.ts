@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskSchema } from './schemas.js';
 import type { TaskService } from './task-service.js';
@@ -14,6 +15,7 @@ export function taskRoutes(app: FastifyInstance, service: TaskService): void {
   app.post<{ Body: Static<typeof CreateTaskBody> }>(
     '/api/v1/tasks',
     {
+      config: access('publish', ['tasks']),
       schema: {
         summary: 'Start tracking a task',
         tags: ['tasks'],
@@ -27,6 +29,7 @@ export function taskRoutes(app: FastifyInstance, service: TaskService): void {
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchTaskBody> }>(
     '/api/v1/tasks/:id',
     {
+      config: access('publish', ['tasks']),
       schema: {
         summary: 'Report progress, counts, details or the final status of a task; an empty body is a heartbeat',
         tags: ['tasks'],
@@ -41,6 +44,7 @@ export function taskRoutes(app: FastifyInstance, service: TaskService): void {
   app.get<{ Querystring: Static<typeof ListTasksQuery> }>(
     '/api/v1/tasks',
     {
+      config: access('read', ['tasks']),
       schema: {
         summary: 'Tasks, newest first',
         tags: ['tasks'],
@@ -54,6 +58,7 @@ export function taskRoutes(app: FastifyInstance, service: TaskService): void {
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/tasks/:id',
     {
+      config: access('read', ['tasks']),
       schema: {
         summary: 'One task',
         tags: ['tasks'],

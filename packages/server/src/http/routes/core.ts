@@ -7,7 +7,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { WhoAmI } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../auth/credentials.js';
-import { SCOPES } from '../../auth/permissions.js';
+import { grantsPattern, SCOPES } from '../../auth/permissions.js';
+import { access, named } from '../../auth/route-access.js';
 import type { Broker, StoredEvent } from '../../broker/broker.js';
 import type { PublishRequest } from '../../gateway/gateway.js';
 import { ErrorResponse } from '../error-handler.js';
@@ -83,13 +84,17 @@ export interface CoreHost {
 export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.get(
     '/api/v1/stats',
-    { schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } } },
+    {
+      config: access('read', 'none'),
+      schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } },
+    },
     () => hub.stats(),
   );
 
   app.get(
     '/api/v1/whoami',
     {
+      config: access('authenticated'),
       schema: {
         summary: 'What the credential of the request may do (any valid credential may ask)',
         tags: ['hub'],
@@ -114,14 +119,17 @@ export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.get(
     '/api/v1/channels',
     {
+      config: access('read', 'filtered'),
       schema: {
-        summary: 'Channels with history, their positions and subscriber counts on this node',
+        summary:
+          'Channels with history, their positions and subscriber counts on this node (those the credential may read)',
         tags: ['channels'],
         response: { 200: Type.Object({ channels: Type.Array(ChannelRow) }) },
       },
     },
-    async () => {
-      const channels = await hub.broker.channels();
+    async (req) => {
+      const principal = req.principal;
+      const channels = (await hub.broker.channels()).filter((c) => !principal || grantsPattern(principal, c.channel));
       return {
         channels: channels
           .map((c) => ({ ...c, subscribers: hub.subscriberCount(c.channel) }))
@@ -133,6 +141,7 @@ export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.get<{ Params: { channel: string }; Querystring: Static<typeof HistoryQuery> }>(
     '/api/v1/channels/:channel/history',
     {
+      config: access('read', named('params', 'channel')),
       schema: {
         summary: 'Events held in the history of one channel, oldest first',
         tags: ['channels'],
@@ -155,6 +164,7 @@ export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
   app.post<{ Body: Static<typeof PublishBody> }>(
     '/api/v1/publish',
     {
+      config: access('publish', named('body', 'channel')),
       bodyLimit: hub.config.http.publishBodyLimit,
       schema: {
         summary: 'Publish an event to an application channel',

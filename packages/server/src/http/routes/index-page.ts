@@ -4,6 +4,7 @@
  * `/health` and `/ready`.
  */
 import type { FastifyInstance } from 'fastify';
+import { access, named } from '../../auth/route-access.js';
 
 const ENDPOINTS: [string, string][] = [
   ['GET /', 'the dashboard'],
@@ -32,13 +33,16 @@ export function indexRoutes(
   hub: { readonly config: { readonly nodeId: string }; isReady(): boolean },
 ): void {
   const html = page(hub.config.nodeId.replace(/[<>&"]/g, ''));
-  app.get('/api', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
+  app.get('/api', { config: access('public'), schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(html),
+  );
   // Unknown API paths are API routes too: checked for credentials like the others, then answered 404 (and never by
   // the dashboard's client-side routes).
-  app.get('/api/*', { schema: { hide: true } }, (_req, reply) => reply.callNotFound());
+  app.get('/api/*', { config: access('authenticated'), schema: { hide: true } }, (_req, reply) => reply.callNotFound());
   app.get(
     '/health',
     {
+      config: access('public'),
       schema: {
         summary: 'Liveness: 200 while the process serves HTTP',
         response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
@@ -49,6 +53,7 @@ export function indexRoutes(
   app.get(
     '/ready',
     {
+      config: access('public'),
       schema: {
         summary: 'Readiness: 200 once listening, 503 while starting or shutting down',
         response: {

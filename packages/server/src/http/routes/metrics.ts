@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { type Static, Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { access, named } from '../../auth/route-access.js';
 import { type InfluxPrecision, parseInfluxLines } from '../../metrics/ingest/influx-line.js';
 import { readJsonSamples } from '../../metrics/ingest/json-samples.js';
 import { parsePrometheusText } from '../../metrics/ingest/prometheus-text.js';
@@ -99,6 +100,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.post(
     '/api/v1/metrics',
     {
+      config: access('publish', ['metrics.>']),
       schema: {
         summary: 'Ingest samples: one `{name, value, labels?, ts?}`, an array, or `{samples: [...]}`',
         tags: ['metrics'],
@@ -124,6 +126,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.post<{ Body: string }>(
     '/api/v1/write/prometheus',
     {
+      config: access('publish', ['metrics.>']),
       schema: {
         summary: 'Ingest Prometheus text exposition format 0.0.4',
         tags: ['metrics'],
@@ -146,6 +149,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.post<{ Body: string; Querystring: { precision?: InfluxPrecision } }>(
     '/api/v1/write/influx',
     {
+      config: access('publish', ['metrics.>']),
       schema: {
         summary: 'Ingest InfluxDB line protocol (as Telegraf sends it)',
         tags: ['metrics'],
@@ -176,6 +180,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.get<{ Querystring: Static<typeof Filter> }>(
     '/api/v1/metrics',
     {
+      config: access('read', ['metrics.>']),
       schema: {
         summary: 'Series with their labels, filtered by name prefix and labels',
         tags: ['metrics'],
@@ -189,6 +194,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.get<{ Querystring: Static<typeof Filter> }>(
     '/api/v1/metrics/current',
     {
+      config: access('read', ['metrics.>']),
       schema: {
         summary: 'The latest value of every series',
         tags: ['metrics'],
@@ -215,6 +221,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.get(
     '/api/v1/metrics/summary',
     {
+      config: access('read', ['metrics.>']),
       schema: { summary: 'Per metric over the last 5 minutes: series, count, avg, min, max, trend', tags: ['metrics'] },
     },
     async () => ({ metrics: metrics.summary() }),
@@ -222,7 +229,10 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
 
   app.get(
     '/api/v1/scrape',
-    { schema: { summary: 'Scrape targets and their last result', tags: ['metrics'] } },
+    {
+      config: access('read', ['metrics.>']),
+      schema: { summary: 'Scrape targets and their last result', tags: ['metrics'] },
+    },
     async () => ({ targets: metrics.scraper.status }),
   );
 
@@ -232,6 +242,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   }>(
     '/api/v1/metrics/:name',
     {
+      config: access('read', ['metrics.>']),
       schema: {
         summary: 'Range query of one metric: points per series, bucketed by step and aggregated',
         tags: ['metrics'],
@@ -265,6 +276,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
   app.get<{ Params: { name: string }; Querystring: { window?: string; labels?: string } }>(
     '/api/v1/metrics/:name/stats',
     {
+      config: access('read', ['metrics.>']),
       schema: {
         summary: 'Window statistics per series: count, min, max, avg, median, stddev, p95, trend, zscore',
         tags: ['metrics'],

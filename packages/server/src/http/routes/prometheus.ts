@@ -4,11 +4,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { access, named } from '../../auth/route-access.js';
 
 export function metricsRoute(app: FastifyInstance, hub: { readonly metrics: { readonly registry: Registry } }): void {
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics of the hub (vigil_*)', produces: ['text/plain'] } },
+    {
+      config: access('read', 'none'),
+      schema: { summary: 'Prometheus metrics of the hub (vigil_*)', produces: ['text/plain'] },
+    },
     async (_req, reply) => {
       const body = await hub.metrics.registry.metrics();
       return reply.type(hub.metrics.registry.contentType).send(body);
