@@ -16,6 +16,7 @@ import { Authenticator } from './auth/credentials.js';
 import type { Broker, HistoryPolicy, StoredEvent } from './broker/broker.js';
 import { type HistoryBudget, HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
+import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
@@ -91,7 +92,7 @@ export class Hub {
     options: HubOptions,
   ) {
     this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
-    this.broker = options.broker ?? new MemoryBroker({ policies: new HistoryPolicies(...historyLimits(config)) });
+    this.broker = options.broker ?? this.brokerFromConfig();
     this.auth = config.auth ? new Authenticator(config.auth) : undefined;
     this.gateway = new Gateway(config.gateway, {
       auth: this.auth,
@@ -161,6 +162,19 @@ export class Hub {
     if (config.dashboard.enabled) this.parts.push(createDashboardPart(config));
     this.app = buildHttpApp(this);
     this.gateway.attach(this.app.server);
+  }
+
+  private brokerFromConfig(): Broker {
+    const config = this.config;
+    const policies = new HistoryPolicies(...historyLimits(config));
+    if (config.broker.engine === 'memory') return new MemoryBroker({ policies });
+    const log = this.log.child({ part: 'broker' });
+    return new RedisBroker({
+      url: config.broker.url,
+      prefix: config.broker.prefix,
+      policies,
+      log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    });
   }
 
   static async create(config: Config, options: HubOptions = {}): Promise<Hub> {

@@ -2,7 +2,8 @@
  * @module conformance
  * The shared conformance suite every Broker engine must pass: offsets, epochs, history limits by count and age,
  * recovery after a position, gaps, ordering and delivery to listeners. An engine's test file calls
- * `brokerConformance()` with a factory; see memory-broker.test.ts.
+ * `brokerConformance()` with a factory; see memory-broker.test.ts. With `{ nodes: 2 }` every test publishes through
+ * one node and reads, recovers and listens through another node of the same cluster (see redis-broker.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -13,22 +14,37 @@ export interface BrokerFactoryOptions {
   defaults: HistoryPolicy;
   rules?: HistoryRule[];
   budget?: HistoryBudget;
+  /** Brokers built with the same `cluster` are nodes of one cluster (they share channels); each value is new. */
+  cluster: string;
 }
 
-/** Builds a started broker. Calling it twice with `shared: true` must give two nodes of the same cluster. */
+/** Builds a started broker. */
 export type BrokerFactory = (options: BrokerFactoryOptions) => Promise<Broker>;
+
+export interface ConformanceMode {
+  /** 2: publish through one node, read and listen through another. Default 1. */
+  nodes?: 1 | 2;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let unique = 0;
 const channelName = (base: string) => `conf.${base}.${process.pid}.${Date.now().toString(36)}${unique++}`;
 
-export function brokerConformance(engine: string, make: BrokerFactory): void {
-  describe(`Broker conformance: ${engine}`, () => {
+export function brokerConformance(engine: string, make: BrokerFactory, mode: ConformanceMode = {}): void {
+  const nodes = mode.nodes ?? 1;
+  describe(`Broker conformance: ${engine}${nodes === 2 ? ', two nodes' : ''}`, () => {
     const open: Broker[] = [];
-    const broker = async (options: BrokerFactoryOptions = { defaults: { max_events: 1000, max_age_ms: 600_000 } }) => {
-      const b = await make(options);
+    let clusters = 0;
+    /** A publishing node; `.reader` is where reads and listeners go (the same node, or another one). */
+    const broker = async (
+      options: Omit<BrokerFactoryOptions, 'cluster'> = { defaults: { max_events: 1000, max_age_ms: 600_000 } },
+    ): Promise<Broker & { reader: Broker }> => {
+      const cluster = `c${process.pid}x${clusters++}`;
+      const b = await make({ ...options, cluster });
       open.push(b);
-      return b;
+      const reader = nodes === 2 ? await make({ ...options, cluster }) : b;
+      if (reader !== b) open.push(reader);
+      return Object.assign(Object.create(b) as Broker, { reader });
     };
     after(async () => {
       for (const b of open) await b.close();
@@ -38,7 +54,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const b = await broker();
       const ch = channelName('offsets');
       const other = channelName('other');
-      const empty = await b.position(ch);
+      const empty = await b.reader.position(ch);
       assert.equal(empty.offset, 0);
       const e1 = await b.publish({ channel: ch, kind: 'k', data: { n: 1 } });
       const o1 = await b.publish({ channel: other, kind: 'k', data: null });
@@ -48,7 +64,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       assert.equal(o1.offset, 1);
       assert.equal(e1.epoch, e2.epoch);
       assert.equal(empty.epoch, e1.epoch, 'an empty channel reports the epoch its first event will carry');
-      assert.deepEqual(await b.position(ch), { epoch: e1.epoch, offset: 2 });
+      assert.deepEqual(await b.reader.position(ch), { epoch: e1.epoch, offset: 2 });
       assert.deepEqual(e2.data, { n: 2 });
       assert.equal(e2.kind, 'k');
       assert.equal(typeof e2.ts, 'number');
@@ -58,7 +74,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const ch = channelName('count');
       const b = await broker({ defaults: { max_events: 5, max_age_ms: 600_000 } });
       for (let i = 1; i <= 12; i++) await b.publish({ channel: ch, kind: 'k', data: i });
-      const h = await b.history(ch);
+      const h = await b.reader.history(ch);
       assert.deepEqual(
         h.events.map((e) => e.offset),
         [8, 9, 10, 11, 12],
@@ -73,7 +89,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       await b.publish({ channel: ch, kind: 'k', data: 2 });
       await sleep(250);
       await b.publish({ channel: ch, kind: 'k', data: 3 });
-      const h = await b.history(ch);
+      const h = await b.reader.history(ch);
       assert.deepEqual(
         h.events.map((e) => e.offset),
         [3],
@@ -90,7 +106,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
         ],
       });
       for (let i = 0; i < 10; i++) await b.publish({ channel: ch, kind: 'k', data: i });
-      assert.equal((await b.history(ch)).events.length, 2);
+      assert.equal((await b.reader.history(ch)).events.length, 2);
     });
 
     test('recovery returns exactly the events after a position, in order', async () => {
@@ -98,21 +114,21 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const b = await broker();
       let epoch = '';
       for (let i = 1; i <= 50; i++) epoch = (await b.publish({ channel: ch, kind: 'k', data: i })).epoch;
-      const h = await b.history(ch, { since: { epoch, offset: 20 } });
+      const h = await b.reader.history(ch, { since: { epoch, offset: 20 } });
       assert.equal(h.gap, undefined);
       assert.deepEqual(
         h.events.map((e) => e.offset),
         Array.from({ length: 30 }, (_, i) => 21 + i),
       );
-      const none = await b.history(ch, { since: { epoch, offset: 50 } });
+      const none = await b.reader.history(ch, { since: { epoch, offset: 50 } });
       assert.deepEqual(none.events, []);
       assert.equal(none.gap, undefined);
-      const limited = await b.history(ch, { since: { epoch, offset: 10 }, limit: 3 });
+      const limited = await b.reader.history(ch, { since: { epoch, offset: 10 }, limit: 3 });
       assert.deepEqual(
         limited.events.map((e) => e.offset),
         [11, 12, 13],
       );
-      const newest = await b.history(ch, { limit: 2 });
+      const newest = await b.reader.history(ch, { limit: 2 });
       assert.deepEqual(
         newest.events.map((e) => e.offset),
         [49, 50],
@@ -124,7 +140,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const b = await broker({ defaults: { max_events: 10, max_age_ms: 600_000 } });
       let epoch = '';
       for (let i = 1; i <= 30; i++) epoch = (await b.publish({ channel: ch, kind: 'k', data: i })).epoch;
-      const h = await b.history(ch, { since: { epoch, offset: 5 } });
+      const h = await b.reader.history(ch, { since: { epoch, offset: 5 } });
       assert.deepEqual(h.gap, { from: 6, to: 20, reason: 'history_expired' });
       assert.deepEqual(
         h.events.map((e) => e.offset),
@@ -136,7 +152,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const ch = channelName('epoch');
       const b = await broker();
       for (let i = 1; i <= 3; i++) await b.publish({ channel: ch, kind: 'k', data: i });
-      const h = await b.history(ch, { since: { epoch: 'not-this-epoch', offset: 2 } });
+      const h = await b.reader.history(ch, { since: { epoch: 'not-this-epoch', offset: 2 } });
       assert.equal(h.gap?.reason, 'epoch_changed');
       assert.equal(h.gap?.from, 3);
       assert.deepEqual(
@@ -150,14 +166,14 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const a = channelName('order-a');
       const c = channelName('order-b');
       const seen = new Map<string, number[]>();
-      const off = b.onEvent((e: StoredEvent) => {
+      const off = b.reader.onEvent((e: StoredEvent) => {
         if (e.channel !== a && e.channel !== c) return;
         const list = seen.get(e.channel) ?? [];
         list.push(e.offset);
         seen.set(e.channel, list);
       });
-      await b.watch(a);
-      await b.watch(c);
+      await b.reader.watch(a);
+      await b.reader.watch(c);
       const pubs: Promise<StoredEvent>[] = [];
       for (let i = 0; i < 200; i++) pubs.push(b.publish({ channel: i % 2 ? a : c, kind: 'k', data: i }));
       await Promise.all(pubs);
@@ -176,7 +192,7 @@ export function brokerConformance(engine: string, make: BrokerFactory): void {
       const ch = channelName('list');
       await b.publish({ channel: ch, kind: 'k', data: 1 });
       await b.publish({ channel: ch, kind: 'k', data: 2 });
-      const row = (await b.channels()).find((c) => c.channel === ch);
+      const row = (await b.reader.channels()).find((c) => c.channel === ch);
       assert.ok(row, 'the channel is listed');
       assert.equal(row.offset, 2);
       assert.equal(row.history_size, 2);

@@ -8,13 +8,24 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { Hub } from '../hub.js';
 
 export const SERVE_USAGE = `Usage: vigil serve [--host H] [--port P] [--data DIR] [--config FILE] [--insecure]
+                   [--broker memory|redis] [--broker-url URL]
 
 Starts the hub. Environment: VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_CONFIG, VIGIL_LOG_LEVEL, VIGIL_NODE_ID,
-VIGIL_INSECURE. Flags override the environment, which overrides the config file. --insecure allows binding a
-non-loopback address while authentication is not configured.`;
+VIGIL_INSECURE, VIGIL_BROKER, VIGIL_BROKER_URL, VIGIL_BROKER_PREFIX. Flags override the environment, which
+overrides the config file. --insecure allows binding a non-loopback address while authentication is not configured.
+--broker redis runs this hub as one node of a cluster sharing channels through Redis (see docs/cluster.md).`;
 
 export async function serve(argv: string[]): Promise<number> {
-  let values: { host?: string; port?: string; data?: string; config?: string; insecure?: boolean; help?: boolean };
+  let values: {
+    host?: string;
+    port?: string;
+    data?: string;
+    config?: string;
+    insecure?: boolean;
+    broker?: string;
+    'broker-url'?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -24,6 +35,8 @@ export async function serve(argv: string[]): Promise<number> {
         data: { type: 'string' },
         config: { type: 'string' },
         insecure: { type: 'boolean' },
+        broker: { type: 'string' },
+        'broker-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -45,6 +58,8 @@ export async function serve(argv: string[]): Promise<number> {
         data_dir: values.data,
         config: values.config,
         insecure: values.insecure,
+        broker: values.broker,
+        broker_url: values['broker-url'],
       },
     });
   } catch (err) {

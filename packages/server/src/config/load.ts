@@ -82,6 +82,7 @@ export interface Config {
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
   readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number; readonly publishBodyLimit: number };
+  readonly broker: { readonly engine: 'memory' | 'redis'; readonly url: string; readonly prefix: string };
   /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
   readonly dashboard: { readonly enabled: boolean; readonly dir: string | undefined };
   /** The file the configuration came from, if any. */
@@ -97,7 +98,15 @@ export interface ScrapeTarget {
 
 export interface ConfigSources {
   /** Parsed command-line flags (already named as config keys: host, port, data_dir, config). */
-  flags?: { host?: string; port?: string | number; data_dir?: string; config?: string; insecure?: boolean };
+  flags?: {
+    host?: string;
+    port?: string | number;
+    data_dir?: string;
+    config?: string;
+    insecure?: boolean;
+    broker?: string;
+    broker_url?: string;
+  };
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Extra values merged over the file (used by tests and embedding). */
@@ -106,6 +115,13 @@ export interface ConfigSources {
 
 /** The variables of every scalar option (see env.ts). */
 const ENV_OPTIONS = envOptions(ConfigSchema);
+
+/** Variables of nested keys: `VIGIL_BROKER=redis` sets `broker.engine`. */
+const NESTED_ENV_KEYS: [string, string, string][] = [
+  ['VIGIL_BROKER', 'broker', 'engine'],
+  ['VIGIL_BROKER_URL', 'broker', 'url'],
+  ['VIGIL_BROKER_PREFIX', 'broker', 'prefix'],
+];
 
 const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
 
@@ -171,6 +187,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (v === undefined || v === '') continue;
     setPath(raw, option.path, envValue(v, option.kind));
   }
+  for (const [name, section, key] of NESTED_ENV_KEYS) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    raw[section] = { ...(isPlainObject(raw[section]) ? raw[section] : {}), [key]: v };
+  }
   const secret = env.VIGIL_AUTH_JWT_SECRET;
   if (secret) {
     const auth = isPlainObject(raw.auth) ? raw.auth : {};
@@ -181,6 +202,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (flags.port !== undefined) raw.port = coercePort(flags.port);
   if (flags.data_dir !== undefined) raw.data_dir = flags.data_dir;
   if (flags.insecure) raw.insecure = true;
+  if (flags.broker !== undefined || flags.broker_url !== undefined) {
+    const broker = isPlainObject(raw.broker) ? { ...raw.broker } : {};
+    if (flags.broker !== undefined) broker.engine = flags.broker;
+    if (flags.broker_url !== undefined) broker.url = flags.broker_url;
+    raw.broker = broker;
+  }
 
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
   if (!Value.Check(ConfigSchema, withDefaults)) {
@@ -284,6 +311,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       sseMaxQueueBytes: c.http.sse_max_queue_bytes,
       publishBodyLimit: c.http.publish_body_limit ?? Math.min(g.max_payload, c.http.body_limit),
     },
+    broker: { engine: c.broker.engine, url: c.broker.url, prefix: c.broker.prefix },
     dashboard: {
       enabled: c.dashboard.enabled,
       dir: c.dashboard.dir === undefined ? undefined : resolve(cwd, c.dashboard.dir),

@@ -151,6 +151,26 @@ export const ConfigSchema = Type.Object(
     tasks: TasksConfigSchema,
     incidents: IncidentsConfigSchema,
     notifications: NotificationsConfigSchema,
+    broker: Type.Object(
+      {
+        engine: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+          default: 'memory',
+          description: 'memory: one node; redis: several nodes share channels, history and presence through Redis.',
+        }),
+        url: Type.String({
+          default: 'redis://127.0.0.1:6379',
+          pattern: '^rediss?://',
+          description: 'Redis URL (engine redis).',
+        }),
+        prefix: Type.String({
+          default: 'vigil:',
+          minLength: 1,
+          maxLength: 64,
+          description: 'Prefix of every Redis key and pub/sub channel; the nodes of one cluster share it.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     dashboard: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve the dashboard at `/`.' }),

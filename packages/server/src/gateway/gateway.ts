@@ -268,9 +268,11 @@ export class Gateway {
   }
 
   private handleFrame(conn: Connection, value: unknown): void {
-    if (conn.authPending) {
-      // Frames sent after an `auth` op wait for its verdict, so that `auth` then `subscribe` works without a pause.
-      conn.authPending.then(() => this.handleFrame(conn, value));
+    const before = conn.authPending ?? conn.subscribing;
+    if (before) {
+      // Frames sent after an `auth` op wait for its verdict (so `auth` then `subscribe` works without a pause), and
+      // frames sent after a `subscribe` wait until it is in place (so `subscribe` then `publish` sees the event).
+      before.then(() => this.handleFrame(conn, value));
       return;
     }
     if (conn.closed) return;
@@ -302,12 +304,16 @@ export class Gateway {
       return;
     }
     if (frame.op === 'subscribe') {
-      this.subscriptions
+      const pending: Promise<void> = this.subscriptions
         .subscribe(conn, frame, (result) => {
           if (frame.id !== undefined)
             this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
         })
-        .catch((err: unknown) => this.fail(conn, frame, err));
+        .catch((err: unknown) => this.fail(conn, frame, err))
+        .finally(() => {
+          if (conn.subscribing === pending) conn.subscribing = undefined;
+        });
+      conn.subscribing = pending;
       return;
     }
     this.dispatch(conn, frame).then(

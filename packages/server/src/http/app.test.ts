@@ -169,8 +169,9 @@ describe('HTTP API', () => {
     assert.deepEqual(ids, [3, 4, 5]);
     s2.close();
 
-    for (let i = 0; i < 6; i++) await h.hub.emit('sse.small', 'k', i);
-    const s3 = open('/api/v1/stream?channels=sse.small', { 'last-event-id': `sse.small@${e1.epoch}:1` });
+    let small = '';
+    for (let i = 0; i < 6; i++) small = (await h.hub.emit('sse.small', 'k', i)).epoch;
+    const s3 = open('/api/v1/stream?channels=sse.small', { 'last-event-id': `sse.small@${small}:1` });
     await until(() => s3.text().includes(':6\n'), 2000, 'what is left');
     assert.match(s3.text(), /event: gap\ndata: .*"from":2,"to":3,"reason":"history_expired"/);
     s3.close();

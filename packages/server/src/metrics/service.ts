@@ -176,7 +176,7 @@ export class MetricsService {
       series: this.registry.size,
     };
     this.status = status;
-    void this.d.emit('system.status', 'system_status', status);
+    this.d.emit('system.status', 'system_status', status).catch(() => {});
     return status;
   }
 

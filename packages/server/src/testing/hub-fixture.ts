@@ -2,15 +2,37 @@
  * @module hub-fixture
  * Test support: a real hub on 127.0.0.1 port 0 with a temporary data directory, and a WebSocket test client that
  * records every frame and waits for the ones a test expects.
+ *
+ * The broker engine comes from VIGIL_TEST_BROKER (`memory`, the default, or `redis` at REDIS_URL with a key prefix
+ * of its own, deleted at stop), so the same suites run against either engine (`npm run test:redis-engine`). Without
+ * a reachable Redis such a run says so once and uses the memory engine, unless VIGIL_REQUIRE_SERVICES is set.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codecForSubprotocol } from '@vigil/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { HistoryPolicies } from '../broker/history-policy.js';
+import { RedisBroker } from '../broker/redis-broker.js';
 import { loadConfig } from '../config/load.js';
-import { Hub, type HubOptions } from '../hub.js';
+import { Hub, type HubOptions, historyLimits } from '../hub.js';
+import { dropRedisPrefix, redisReachable, redisUrl } from './services.js';
+
+let redisChecked: Promise<boolean> | undefined;
+
+/** Whether the Redis engine can be tested; without Redis, one line on stderr (or a failure when it is required). */
+function testRedis(): Promise<boolean> {
+  redisChecked ??= redisReachable(redisUrl()).then((ok) => {
+    if (ok) return true;
+    const line = `redis is not reachable at ${redisUrl()}; start it with \`redis-server --daemonize yes\``;
+    if (process.env.VIGIL_REQUIRE_SERVICES) throw new Error(`${line} (VIGIL_REQUIRE_SERVICES is set)`);
+    process.stderr.write(`# ${line}: these suites ran on the memory engine\n`);
+    return false;
+  });
+  return redisChecked;
+}
 
 export interface RunningHub {
   hub: Hub;
@@ -29,7 +51,18 @@ export async function startHub(
     cwd: dir,
     overrides: { host: '127.0.0.1', port: 0, data_dir: dir, log_level: 'silent', node_id: 'test-node', ...overrides },
   });
-  const hub = await Hub.create(config, { ...options, logger: pino({ level: 'silent' }) });
+  const engine = process.env.VIGIL_TEST_BROKER ?? 'memory';
+  let prefix: string | undefined;
+  let broker = options.broker;
+  if (broker === undefined && engine === 'redis' && (await testRedis())) {
+    prefix = `vigil-test:${process.pid}:${randomBytes(6).toString('hex')}:`;
+    broker = new RedisBroker({
+      url: redisUrl(),
+      prefix,
+      policies: new HistoryPolicies(...historyLimits(config)),
+    });
+  }
+  const hub = await Hub.create(config, { ...options, broker, logger: pino({ level: 'silent' }) });
   const { url } = await hub.listen();
   return {
     hub,
@@ -37,6 +70,7 @@ export async function startHub(
     wsUrl: `${url.replace('http', 'ws')}/ws`,
     async stop() {
       await hub.stop();
+      if (prefix !== undefined) await dropRedisPrefix(redisUrl(), prefix);
       if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
