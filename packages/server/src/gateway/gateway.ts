@@ -252,16 +252,24 @@ export class Gateway {
 
   /** Applies the rate limit: a refused frame gets a `rate_limited` error; repeated refusals close with 4029. */
   private admit(conn: Connection, data: Buffer): boolean {
+    return this.charge(conn, 1, () => frameId(conn, data));
+  }
+
+  /** Charges `cost` tokens; false (after answering `rate_limited`, or closing with 4029) when the bucket is short. */
+  private charge(conn: Connection, cost: number, id: () => FrameIdValue | undefined): boolean {
     const limit = this.options.rateLimit;
-    const verdict = takeFrame(conn, limit, Date.now());
+    const verdict = takeFrame(conn, limit, Date.now(), cost);
     if (verdict === 'pass') return true;
     this.deps.counters.countIn('rate_limited');
     if (verdict === 'close') this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
     else {
-      this.sendError(conn, frameId(conn, data), {
+      this.sendError(conn, id(), {
         code: 'rate_limited',
-        message: `More than ${limit.messagesPerS} frames/s; frame dropped`,
-        details: { retry_after_ms: Math.ceil(1000 / limit.messagesPerS) },
+        message:
+          cost > 1
+            ? `Subscription changes cost one token per pattern (${limit.messagesPerS}/s); ${cost + 1} patterns is more than the connection has left; frame dropped`
+            : `More than ${limit.messagesPerS} frames/s; frame dropped`,
+        details: { retry_after_ms: Math.ceil((1000 * Math.min(cost, limit.burst)) / limit.messagesPerS) },
       });
     }
     return false;
@@ -286,6 +294,10 @@ export class Gateway {
     }
     const frame = parsed.frame;
     this.deps.counters.countIn(frame.op);
+    // Subscription changes cost one token per pattern (the frame itself already paid one).
+    if ((frame.op === 'subscribe' || frame.op === 'unsubscribe') && frame.channels.length > 1) {
+      if (!this.charge(conn, frame.channels.length - 1, () => frame.id)) return;
+    }
     if (this.deps.auth) {
       if (frame.op === 'auth') {
         this.authenticate(conn, frame, this.deps.auth);

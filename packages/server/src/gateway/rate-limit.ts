@@ -1,7 +1,9 @@
 /**
  * @module rate-limit
- * The per-connection message rate limit: a token bucket of `burst` frames refilled at `messagesPerS`. A refused
- * frame counts as a violation; `maxViolations` within 10 s mean the connection should be closed (4029).
+ * The per-connection message rate limit: a token bucket of `burst` tokens refilled at `messagesPerS`. Every frame
+ * costs one token, and a subscription change costs one per pattern it names (a `subscribe` of 1,000 patterns costs
+ * 1,000), so a connection cannot churn subscriptions faster than it may send frames. A refused frame counts as a
+ * violation; `maxViolations` within 10 s mean the connection should be closed (4029).
  */
 import type { Connection } from './connection.js';
 
@@ -13,12 +15,16 @@ export interface RateLimit {
 
 export const VIOLATION_WINDOW_MS = 10_000;
 
-/** Takes one frame from the bucket: `pass`, `refuse` (drop it with an error) or `close` (too many refusals). */
-export function takeFrame(conn: Connection, limit: RateLimit, now: number): 'pass' | 'refuse' | 'close' {
+/**
+ * Takes `cost` tokens from the bucket (at most a full bucket): `pass`, `refuse` (drop the frame with an error) or
+ * `close` (too many refusals).
+ */
+export function takeFrame(conn: Connection, limit: RateLimit, now: number, cost = 1): 'pass' | 'refuse' | 'close' {
   conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) / 1000) * limit.messagesPerS);
   conn.refilledAt = now;
-  if (conn.tokens >= 1) {
-    conn.tokens -= 1;
+  const need = Math.min(cost, limit.burst);
+  if (conn.tokens >= need) {
+    conn.tokens -= need;
     return 'pass';
   }
   if (now - conn.violationWindow > VIOLATION_WINDOW_MS) {

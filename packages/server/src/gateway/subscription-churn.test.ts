@@ -1,0 +1,48 @@
+/**
+ * @module subscription-churn.test
+ * Subscription changes are charged by pattern count: a connection that sends subscribe/unsubscribe frames of 1,000
+ * patterns each, well under the frame rate limit, gets only as many pattern changes as its token bucket holds; the
+ * rest are refused with `rate_limited` (and, repeated, close it with 4029). A bystander keeps being served.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type RunningHub, startHub, TestClient } from '../testing/hub-fixture.js';
+
+let h: RunningHub;
+before(async () => {
+  // 100 tokens/s, bursts of 5,000: five subscribes of 1,000 patterns at once, then one every 10 s.
+  h = await startHub({
+    metrics: { collect_interval: 0 },
+    gateway: { rate_limit: { messages_per_s: 100, burst: 5000, max_violations: 1000 } },
+  });
+});
+after(() => h.stop());
+
+const patterns = (round: number) => Array.from({ length: 1000 }, (_, i) => `churn.r${round % 2}.p${i}`);
+
+test('subscribe/unsubscribe churn is charged one token per pattern', async () => {
+  const attacker = await TestClient.connect(h.wsUrl);
+  const bystander = await TestClient.connect(h.wsUrl);
+  const started = Date.now();
+  const frames = 40;
+  for (let i = 0; i < frames; i++) {
+    attacker.send({ op: i % 2 ? 'unsubscribe' : 'subscribe', id: i, channels: patterns(i) });
+  }
+  bystander.send({ op: 'ping', id: 'bystander' });
+  const pong = bystander.next((f) => f.type === 'pong' && f.id === 'bystander', 60_000);
+  const replies = await Promise.all(
+    Array.from({ length: frames }, (_, i) => attacker.next((f) => f.type === 'reply' && f.id === i, 60_000)),
+  );
+  const elapsedS = (Date.now() - started) / 1000;
+  assert.equal((await pong).type, 'pong', 'the bystander is answered');
+  const ok = replies.filter((r) => r.ok === true).length;
+  const limited = replies.filter((r) => (r.error as { code?: string } | undefined)?.code === 'rate_limited');
+  // The bucket holds 5,000 tokens and refills 100/s: 5 frames of 1,000 patterns, plus one per 10 s that passed.
+  const allowance = 5 + Math.floor(elapsedS / 10) + 1;
+  assert.ok(ok <= allowance, `${ok} of ${frames} frames of 1,000 patterns were served (allowance ${allowance})`);
+  assert.equal(ok + limited.length, frames);
+  const details = limited[0]!.error as { details?: { retry_after_ms?: number } };
+  assert.ok((details.details?.retry_after_ms ?? 0) >= 9000, 'the refusal says how long 1,000 patterns take to earn');
+  attacker.close();
+  bystander.close();
+});
