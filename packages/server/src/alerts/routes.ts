@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
-import { access, named } from '../auth/route-access.js';
+import { access } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import type { AlertEngine } from './engine.js';
 import { parseExternal } from './external.js';

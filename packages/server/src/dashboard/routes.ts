@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { access, named } from '../auth/route-access.js';
+import { access } from '../auth/route-access.js';
 
 /** Scripts, styles, fonts and images from the hub itself; connections (REST and WebSocket) to it only. */
 export const DASHBOARD_CSP = [

@@ -4,7 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { access, named } from '../auth/route-access.js';
+import { access } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import type { DeadLetterLog } from './dead-letter.js';
 

@@ -4,7 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { access, named } from '../auth/route-access.js';
+import { access } from '../auth/route-access.js';
 import { ErrorResponse } from '../http/error-handler.js';
 import { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskSchema } from './schemas.js';
 import type { TaskService } from './task-service.js';

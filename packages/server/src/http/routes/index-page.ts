@@ -4,7 +4,7 @@
  * `/health` and `/ready`.
  */
 import type { FastifyInstance } from 'fastify';
-import { access, named } from '../../auth/route-access.js';
+import { access } from '../../auth/route-access.js';
 
 const ENDPOINTS: [string, string][] = [
   ['GET /', 'the dashboard'],

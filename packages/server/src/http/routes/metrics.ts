@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { type Static, Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { access, named } from '../../auth/route-access.js';
+import { access } from '../../auth/route-access.js';
 import { type InfluxPrecision, parseInfluxLines } from '../../metrics/ingest/influx-line.js';
 import { readJsonSamples } from '../../metrics/ingest/json-samples.js';
 import { parsePrometheusText } from '../../metrics/ingest/prometheus-text.js';

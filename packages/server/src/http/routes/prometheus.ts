@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { access, named } from '../../auth/route-access.js';
+import { access } from '../../auth/route-access.js';
 
 export function metricsRoute(app: FastifyInstance, hub: { readonly metrics: { readonly registry: Registry } }): void {
   app.get(
