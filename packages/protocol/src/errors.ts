@@ -75,6 +75,12 @@ export const ERRORS = {
     solve:
       'Publish to channels that already exist (put ids in the data, not the channel name), or raise `history.max_channels`.',
   },
+  connection_limit: {
+    status: 429,
+    message: 'Connection limit reached',
+    solve:
+      'Close connections you no longer use (one WebSocket can carry every subscription), wait `Retry-After` seconds, or raise the `limits.*` settings.',
+  },
   unavailable: {
     status: 503,
     message: 'The hub is shutting down or not ready',

@@ -25,6 +25,7 @@ import { SnapshotRegistry } from './gateway/snapshots.js';
 import { buildHttpApp } from './http/app.js';
 import { createIncidentsPart } from './incidents/index.js';
 import type { IncidentService } from './incidents/service.js';
+import { ConnectionLimits } from './limits/connection-limits.js';
 import { createMetricsPart } from './metrics/index.js';
 import type { MetricsService } from './metrics/service.js';
 import { createNotifiers, type Notifications } from './notify/index.js';
@@ -81,6 +82,8 @@ export class Hub {
   readonly log: Logger;
   /** Verifies credentials when `auth` is configured; undefined when auth is off. */
   readonly auth: Authenticator | undefined;
+  /** Bounds on WebSocket sessions and SSE streams (limits.*). */
+  readonly connectionLimits: ConnectionLimits;
   readonly state: StateDb;
   readonly parts: HubPart[] = [];
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
@@ -94,8 +97,10 @@ export class Hub {
     this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
     this.broker = options.broker ?? this.brokerFromConfig();
     this.auth = config.auth ? new Authenticator(config.auth) : undefined;
+    this.connectionLimits = new ConnectionLimits(config.limits);
     this.gateway = new Gateway(config.gateway, {
       auth: this.auth,
+      limits: this.connectionLimits,
       broker: this.broker,
       nodeId: config.nodeId,
       methods: this.methods,

@@ -107,10 +107,15 @@ export function spawnTs(main: string, args: string[], env: Record<string, string
   return { child, exited, out: () => stdout, err: () => stderr };
 }
 
+/**
+ * Polls `check` until it holds. The timeout is a safety net, never an assertion: it is at least 30 s whatever the
+ * caller asks, so that a loaded machine only makes a test slower.
+ */
 export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const wait = Math.max(timeoutMs, 30_000);
+  const deadline = Date.now() + wait;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${wait} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

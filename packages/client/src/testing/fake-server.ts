@@ -349,8 +349,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes. */
+/**
+ * Polls `cond` until it holds. The timeout is a safety net, never an assertion: it is at least 30 s whatever the
+ * caller asks, so that a loaded machine only makes a test slower.
+ */
 export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, 30_000);
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);

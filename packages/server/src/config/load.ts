@@ -14,6 +14,8 @@ import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
 import { type AuthConfig, toAuthConfig } from '../auth/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
+import type { ConnectionLimitsConfig } from '../limits/connection-limits.js';
+import type { RequestRateConfig } from '../limits/request-rate.js';
 import { type NotificationsConfig, toNotificationsConfig } from '../notify/config.js';
 import { type TasksConfig, toTasksConfig } from '../tasks/config.js';
 import { parseDuration } from './duration.js';
@@ -52,6 +54,7 @@ export interface Config {
     readonly allowedOrigins: readonly string[];
     readonly rateLimit: { readonly messagesPerS: number; readonly burst: number; readonly maxViolations: number };
   };
+  readonly limits: ConnectionLimitsConfig & RequestRateConfig;
   readonly history: {
     readonly maxEvents: number;
     readonly maxAgeMs: number;
@@ -261,6 +264,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         burst: g.rate_limit.burst,
         maxViolations: g.rate_limit.max_violations,
       },
+    },
+    limits: {
+      maxConnections: c.limits.max_connections,
+      maxConnectionsPerIp: c.limits.max_connections_per_ip,
+      maxConnectionsPerCredential: c.limits.max_connections_per_credential,
+      newConnectionsPerIpPerMinute: c.limits.new_connections_per_ip_per_minute,
+      requestsPerSPerIp: c.limits.requests_per_s_per_ip,
+      requestsPerSPerCredential: c.limits.requests_per_s_per_credential,
     },
     history: {
       maxEvents: c.history.max_events,

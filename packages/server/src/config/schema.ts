@@ -76,6 +76,41 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    limits: Type.Object(
+      {
+        max_connections: Type.Integer({
+          default: 10_000,
+          minimum: 1,
+          description: 'WebSocket sessions and SSE streams open at once, all clients together.',
+        }),
+        max_connections_per_ip: Type.Integer({
+          default: 1000,
+          minimum: 1,
+          description: 'WebSocket sessions and SSE streams open at once from one address.',
+        }),
+        max_connections_per_credential: Type.Integer({
+          default: 1000,
+          minimum: 1,
+          description: 'WebSocket sessions and SSE streams open at once with one credential (API key or JWT subject).',
+        }),
+        new_connections_per_ip_per_minute: Type.Integer({
+          default: 1200,
+          minimum: 1,
+          description: 'New WebSocket sessions and SSE streams one address may open per minute.',
+        }),
+        requests_per_s_per_ip: Type.Number({
+          default: 2000,
+          exclusiveMinimum: 0,
+          description: 'HTTP requests per second from one address (bursts of twice as many).',
+        }),
+        requests_per_s_per_credential: Type.Number({
+          default: 1000,
+          exclusiveMinimum: 0,
+          description: 'HTTP requests per second with one credential (bursts of twice as many).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     history: Type.Object(
       {
         max_events: Type.Integer({ default: 1000, minimum: 0, maximum: 10_000_000 }),

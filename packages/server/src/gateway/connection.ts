@@ -67,6 +67,8 @@ export class Connection implements Peer {
   authPending: Promise<void> | undefined = undefined;
   /** A `subscribe` op in flight: later frames wait for it, so a client's own frames take effect in the order sent. */
   subscribing: Promise<void> | undefined = undefined;
+  /** The credential this connection is counted against in the connection limits, once known. */
+  claimed: string | undefined = undefined;
 
   constructor(
     readonly session: string,

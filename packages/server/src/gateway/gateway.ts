@@ -26,6 +26,7 @@ import type { Authenticator } from '../auth/credentials.js';
 import { type Principal, refuseFrame } from '../auth/permissions.js';
 import { authResult, refusedAtUpgrade, revokedSubscriptions, sweepIntervalMs, upgradeToken } from '../auth/ws.js';
 import type { Broker, StoredEvent } from '../broker/broker.js';
+import type { ConnectionLimits } from '../limits/connection-limits.js';
 import type { HubCounters } from '../observability/hub-counters.js';
 import { Connection } from './connection.js';
 import { LiveFeed } from './live-feed.js';
@@ -36,7 +37,7 @@ import type { Peer } from './peer.js';
 import { type RateLimit, takeFrame } from './rate-limit.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
-import { frameId, pickSubprotocol, refuse } from './upgrade.js';
+import { frameId, pickSubprotocol, refuse, refuseOverLimit } from './upgrade.js';
 
 export interface GatewayOptions {
   path: string;
@@ -67,6 +68,8 @@ export interface GatewayDeps {
   observeFanout?: (seconds: number) => void;
   /** Set when auth is configured: every connection then needs a credential (see auth/ws.ts). */
   auth?: Authenticator;
+  /** Bounds on connections per address, per credential and in total (see limits/connection-limits.ts). */
+  limits?: ConnectionLimits;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -137,8 +140,18 @@ export class Gateway {
         );
       }
       socket.on('error', () => socket.destroy());
+      const ip = req.socket.remoteAddress ?? '';
+      const limits = this.deps.limits;
+      const refusal = limits?.admit(ip);
+      if (refusal) return refuseOverLimit(socket, refusal);
+      let handed = false;
+      // A handshake that fails before the connection exists gives its admission back here.
+      if (limits) socket.once('close', () => handed || limits.release(ip));
       const upgrade = (credential?: Principal | Error) =>
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, req, url, credential));
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          handed = true;
+          this.onConnection(ws, socket, req, url, credential);
+        });
       const token = this.deps.auth ? upgradeToken(req, url) : null;
       if (token === null) return upgrade();
       this.deps.auth!.verify(token).then(upgrade, (err: Error) => upgrade(err));
@@ -190,6 +203,7 @@ export class Gateway {
       this.closeConnection(conn, CloseCode.UNAUTHORIZED, order.reason, order.reconnect);
       return;
     }
+    if (credential && !this.claim(conn, credential)) return;
     conn.principal = credential;
     this.sendControl(
       conn,
@@ -342,7 +356,7 @@ export class Gateway {
       .verify(frame.token)
       .then(
         (principal) => {
-          if (conn.closed) return;
+          if (conn.closed || !this.claim(conn, principal)) return;
           conn.principal = principal;
           const revoked = revokedSubscriptions(principal, conn.subs.keys());
           this.subscriptions.unsubscribe(conn, revoked);
@@ -437,8 +451,29 @@ export class Gateway {
     grace.unref();
   }
 
+  /**
+   * Counts the connection against `principal` in the connection limits (giving back its previous credential's
+   * count); over the limit, closes it with 4029 and returns false.
+   */
+  private claim(conn: Connection, principal: Principal): boolean {
+    const limits = this.deps.limits;
+    if (!limits || conn.claimed === principal.name) return true;
+    const refusal = limits.claim(principal.name);
+    if (refusal) {
+      this.closeConnection(conn, CloseCode.RATE_LIMITED, refusal.message, true, refusal.retryAfterS * 1000);
+      return false;
+    }
+    if (conn.claimed !== undefined) limits.unclaim(conn.claimed);
+    conn.claimed = principal.name;
+    return true;
+  }
+
   private onClose(conn: Connection, code: number): void {
     if (!this.connections.delete(conn)) return;
+    if (this.deps.limits) {
+      this.deps.limits.release(conn.remote);
+      if (conn.claimed !== undefined) this.deps.limits.unclaim(conn.claimed);
+    }
     conn.closed = true;
     conn.clear();
     this.subscriptions.removeAll(conn);

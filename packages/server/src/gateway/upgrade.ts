@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { type FrameIdValue, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@vigil/protocol';
+import type { Refusal } from '../limits/connection-limits.js';
 import type { Connection } from './connection.js';
 
 /** The first subprotocol the client offers that the hub speaks, in the client's order of preference. */
@@ -17,6 +18,16 @@ export function pickSubprotocol(offered: Iterable<string>): string | false {
 export function refuse(socket: Duplex, status: number, text: string, body: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Ends an upgrade refused by the connection limits: 429 (or 503 when the hub is full) with `Retry-After`. */
+export function refuseOverLimit(socket: Duplex, refusal: Refusal): void {
+  const code = refusal.status === 503 ? 'unavailable' : 'connection_limit';
+  const body = JSON.stringify({ error: { code, message: refusal.message, details: refusal.details } });
+  const text = refusal.status === 503 ? 'Service Unavailable' : 'Too Many Requests';
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${text}\r\nConnection: close\r\nRetry-After: ${refusal.retryAfterS}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 

@@ -13,6 +13,7 @@ import type { Authenticator } from '../auth/credentials.js';
 import { installAuthHooks } from '../auth/http-hook.js';
 import { recordRoutes } from '../auth/route-access.js';
 import type { Config } from '../config/load.js';
+import { installRequestRate } from '../limits/request-rate.js';
 import type { HubPart } from '../part.js';
 import { installErrorHandler } from './error-handler.js';
 import { type CoreHost, coreRoutes } from './routes/core.js';
@@ -21,7 +22,8 @@ import { metricsRoute } from './routes/prometheus.js';
 import { type SseHost, sseRoutes } from './sse.js';
 
 /** What the HTTP app needs from the hub. */
-export interface HttpHost extends Omit<CoreHost, 'broker'>, Omit<SseHost, 'maxQueueBytes'> {
+export interface HttpHost extends Omit<CoreHost, 'broker'>, Omit<SseHost, 'maxQueueBytes' | 'limits'> {
+  readonly connectionLimits: SseHost['limits'];
   readonly config: Config;
   readonly log: Logger;
   readonly auth: Authenticator | undefined;
@@ -47,7 +49,11 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
   );
   recordRoutes(app);
   installErrorHandler(app);
-  if (hub.auth) installAuthHooks(app, hub.auth);
+  const perCredential = installRequestRate(app, () => hub.config.limits);
+  if (hub.auth) {
+    installAuthHooks(app, hub.auth);
+    perCredential();
+  }
   app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -66,6 +72,7 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
       broker: hub.broker,
       gateway: hub.gateway,
       counters: hub.counters,
+      limits: hub.connectionLimits,
       maxQueueBytes: hub.config.http.sseMaxQueueBytes,
     });
     metricsRoute(instance, hub);

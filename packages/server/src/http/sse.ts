@@ -16,10 +16,11 @@ import {
   type SubscribeFrame,
   VigilError,
 } from '@vigil/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { access, named } from '../auth/route-access.js';
 import type { Broker, StreamPosition } from '../broker/broker.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { ConnectionLimits, Refusal } from '../limits/connection-limits.js';
 import type { HubCounters } from '../observability/hub-counters.js';
 import { SseStream } from './sse-stream.js';
 
@@ -28,6 +29,7 @@ export interface SseHost {
   readonly broker: Broker;
   readonly gateway: Gateway;
   readonly counters: HubCounters;
+  readonly limits: ConnectionLimits;
   readonly maxQueueBytes: number;
 }
 
@@ -91,6 +93,21 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
       }
       const lastId = (req.headers['last-event-id'] as string | undefined) ?? req.query.last_event_id;
       const recover = lastId ? await resumePositions(host.broker, patterns, lastId) : undefined;
+      const { limits } = host;
+      const refused = limits.admit(req.ip);
+      if (refused) overLimit(reply, refused);
+      const credential = req.principal?.name;
+      if (credential !== undefined) {
+        const over = limits.claim(credential);
+        if (over) {
+          limits.release(req.ip);
+          overLimit(reply, over);
+        }
+      }
+      req.raw.once('close', () => {
+        limits.release(req.ip);
+        if (credential !== undefined) limits.unclaim(credential);
+      });
 
       reply.hijack();
       const res = reply.raw;
@@ -119,6 +136,12 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
       }
     },
   );
+}
+
+/** Refuses a stream over the connection limits: 429 (503 when the hub is full) with `Retry-After`. */
+function overLimit(reply: FastifyReply, refusal: Refusal): never {
+  reply.header('retry-after', String(refusal.retryAfterS));
+  throw new VigilError(refusal.status === 503 ? 'unavailable' : 'connection_limit', refusal.message, refusal.details);
 }
 
 /**

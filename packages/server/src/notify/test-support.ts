@@ -226,9 +226,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `cond` (real time) until it holds. */
-export async function until(cond: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Polls `cond` (real time) until it holds; the timeout is a safety net of at least 30 s, never an assertion. */
+export async function until(cond: () => boolean, what = 'condition', timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + Math.max(timeoutMs, 30_000);
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(2);

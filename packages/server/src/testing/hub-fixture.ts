@@ -188,9 +188,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `cond` until it holds or `timeoutMs` passes. */
-export async function until(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls `cond` until it holds. The timeout is a safety net, never an assertion: it is at least 30 s whatever the
+ * caller asks, so that a loaded machine only makes a test slower.
+ */
+export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + Math.max(timeoutMs, 30_000);
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
