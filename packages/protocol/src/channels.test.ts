@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isValidChannel, isValidPattern, isWildcard, MAX_CHANNEL_LENGTH, matchChannel } from './channels.js';
+import {
+  isValidChannel,
+  isValidPattern,
+  isWildcard,
+  MAX_CHANNEL_LENGTH,
+  matchChannel,
+  patternsOverlap,
+} from './channels.js';
 
 /** A valid name of exactly `n` characters made of `a`-segments of 9 characters. */
 function nameOfLength(n: number): string {
@@ -234,6 +241,26 @@ describe('matchChannel', () => {
     for (const p of patterns) {
       assert.equal(isValidPattern(p), true, p);
       for (const c of channels) assert.equal(matchChannel(p, c), reference(p).test(c), `${p} vs ${c}`);
+    }
+  });
+});
+
+describe('patternsOverlap', () => {
+  test('is true exactly when some channel matches both patterns', () => {
+    // Every channel of up to 4 segments over {a, b, c} is a witness candidate; a pattern below names at most 4.
+    const channels: string[] = [];
+    const grow = (prefix: string[]): void => {
+      if (prefix.length > 0) channels.push(prefix.join('.'));
+      if (prefix.length < 4) for (const s of ['a', 'b', 'c']) grow([...prefix, s]);
+    };
+    grow([]);
+    const patterns = ['a', 'b', 'a.b', 'a.c', '*', '*.*', 'a.*', '*.b', 'a.>', '*.>', 'b.>', 'a.*.>', '*.*.>'];
+    patterns.push('a.b.>', 'a.b.c', '*.*.*', 'a.*.c', '*.b.*', 'b.*.>', '*.*.*.>');
+    for (const p of patterns) {
+      for (const q of patterns) {
+        const witness = channels.some((c) => matchChannel(p, c) && matchChannel(q, c));
+        assert.equal(patternsOverlap(p, q), witness, `${p} vs ${q}`);
+      }
     }
   });
 });

@@ -56,3 +56,20 @@ export function matchChannel(pattern: string, channel: string): boolean {
   }
   return p.length === c.length;
 }
+
+/** Could some channel match both patterns? Both are assumed valid. */
+export function patternsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!isWildcard(a) && !isWildcard(b)) return false;
+  const p = a.split('.');
+  const q = b.split('.');
+  for (let i = 0; ; i++) {
+    const x = p[i];
+    const y = q[i];
+    // `>` takes one or more segments: it meets anything that still has a segment here.
+    if (x === '>') return y !== undefined;
+    if (y === '>') return x !== undefined;
+    if (x === undefined || y === undefined) return x === y;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+}

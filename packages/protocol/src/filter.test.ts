@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileFilter, type EventPredicate, type FilterableEvent, SEVERITIES } from './filter.js';
+import { compileFilter, type EventPredicate, type FilterableEvent, filterKey, SEVERITIES } from './filter.js';
 
 function compiled(filter: Parameters<typeof compileFilter>[0]): EventPredicate {
   const p = compileFilter(filter);
@@ -145,5 +145,22 @@ describe('compileFilter', () => {
       for (const f of filters) assert.equal(compiled(f)(ev('alert', data)), false, `${JSON.stringify(f)}`);
       assert.equal(compiled({ kinds: ['alert'] })(ev('alert', data)), true);
     }
+  });
+});
+
+describe('filterKey', () => {
+  test('is empty for no filter and for filters that keep everything', () => {
+    assert.equal(filterKey(undefined), '');
+    assert.equal(filterKey({}), '');
+  });
+
+  test('ignores the order of object keys but not of list items or values', () => {
+    const a = filterKey({ min_severity: 'error', labels: { env: 'prod', dc: 'eu' } });
+    const b = filterKey({ labels: { dc: 'eu', env: 'prod' }, min_severity: 'error' });
+    assert.equal(a, b);
+    assert.notEqual(a, filterKey({ labels: { dc: 'eu', env: 'dev' }, min_severity: 'error' }));
+    assert.notEqual(filterKey({ kinds: ['a', 'b'] }), filterKey({ kinds: ['b', 'a'] }));
+    assert.notEqual(filterKey({ kinds: ['a'] }), filterKey({ states: ['a'] }));
+    assert.notEqual(filterKey({ labels: {} }), '');
   });
 });

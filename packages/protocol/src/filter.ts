@@ -73,3 +73,21 @@ export function compileFilter(filter: Filter | undefined): EventPredicate | unde
     return true;
   };
 }
+
+/**
+ * A canonical text of a filter (object keys sorted, list order kept): equal texts keep the same events, so
+ * subscriptions with equal texts may be served together. Empty for no filter or one that keeps everything.
+ */
+export function filterKey(filter: Filter | undefined): string {
+  if (compileFilter(filter) === undefined) return '';
+  return canonical(filter);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -250,11 +250,7 @@ export class Hub {
 
   /** Subscribers on this node whose pattern matches `channel`. */
   subscriberCount(channel: string): number {
-    let n = 0;
-    this.gateway.subscriptions.index.forEachMatch(channel, () => {
-      n++;
-    });
-    return n;
+    return this.gateway.subscriptions.subscriberCount(channel);
   }
 
   async channelHistory(channel: string, since?: number, limit = 100) {

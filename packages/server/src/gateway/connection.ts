@@ -1,8 +1,9 @@
 /**
  * @module connection
  * One WebSocket client: its codec, subscriptions and bounded outbound queue. Events wait in the queue (shared,
- * pre-framed buffers) until the gateway's flush writes them with one corked write per connection. When the queue
- * is full, `latest` events are conflated per key and `stream` backlogs are replaced by one `gap` per channel.
+ * pre-framed buffers) until the gateway's flush writes them with one corked write per connection; the batch of a
+ * fan-out group (shared-batch.ts) is written straight away when nothing waits before it. When the queue is full,
+ * `latest` events are conflated per key and `stream` backlogs are replaced by one `gap` per channel.
  */
 import type { Duplex } from 'node:stream';
 import type { Codec, GapReason } from '@vigil/protocol';
@@ -11,6 +12,7 @@ import type { Principal } from '../auth/permissions.js';
 import { frameMessage } from './frame.js';
 import type { Peer } from './peer.js';
 import type { PreparedEvent } from './prepared-event.js';
+import { GapPart, type SharedBatch } from './shared-batch.js';
 import { MODE_LATEST, MODE_STREAM, type Subscription } from './subscription.js';
 
 /** A frame that is never dropped: replies, snapshots, pongs, errors, welcome. */
@@ -27,7 +29,17 @@ class GapItem {
   ) {}
 }
 
-type QueueItem = PreparedEvent | ControlItem | GapItem;
+/** Parts `from` to `to` (exclusive) of a fan-out group's batch, held by reference: `stream` events and feed gaps. */
+class BatchItem {
+  constructor(
+    readonly batch: SharedBatch,
+    readonly from: number,
+    readonly to: number,
+    readonly size: number,
+  ) {}
+}
+
+type QueueItem = PreparedEvent | ControlItem | GapItem | BatchItem;
 
 export interface QueueLimits {
   maxBytes: number;
@@ -43,6 +55,9 @@ export class Connection implements Peer {
   readonly openedAt = Date.now();
   /** Whether writes go straight to the socket (no permessage-deflate on this connection). */
   readonly direct: boolean;
+  /** Shared batches are written as they are, so only a connection whose writes go straight to the socket takes them. */
+  readonly sharesBatches: boolean;
+  sharedSubs = 0;
   private items: QueueItem[] = [];
   private modes: number[] = [];
   /** Under pressure: queue position of each `latest` key, so that a newer event can take its place. */
@@ -80,6 +95,7 @@ export class Connection implements Peer {
     private readonly stats: QueueStats,
   ) {
     this.direct = ws.extensions === '';
+    this.sharesBatches = this.direct;
   }
 
   /** Bytes held for this client: our queue plus what the socket has not yet handed to the kernel. */
@@ -134,6 +150,57 @@ export class Connection implements Peer {
     this.queuedBytes += size;
   }
 
+  takeBatch(batch: SharedBatch, from: number, to: number, now: number): number {
+    if (this.closed) return 0;
+    const socket = this.socket;
+    const size = batch.size(this.codec, from, to);
+    if (this.items.length === 0 && !socket.writableNeedDrain && socket.writableLength + size <= this.limits.maxBytes) {
+      if (socket.destroyed || socket.writableEnded) return 0;
+      socket.write(batch.bytes(this.codec, from, to));
+      if (this.fullSince !== 0 && socket.writableLength < this.limits.maxBytes / 2) this.fullSince = 0;
+      return batch.eventsIn(from, to);
+    }
+    const limit = this.limits.maxBytes;
+    if (this.queuedBytes + socket.writableLength + size <= limit) {
+      this.pushBatch(batch, from, to, size);
+      return batch.eventsIn(from, to);
+    }
+    // Over the bound: part by part, as single events would fare (enqueueEvent). A feed gap is never dropped.
+    let start = from;
+    let bytes = 0;
+    let accepted = 0;
+    for (let i = from; i < to; i++) {
+      const part = batch.parts[i]!;
+      const s = batch.size(this.codec, i, i + 1);
+      const held = this.queuedBytes + bytes + socket.writableLength;
+      if (part instanceof GapPart || held + s <= limit || (s > limit && held <= limit)) {
+        bytes += s;
+        if (!(part instanceof GapPart)) accepted++;
+        continue;
+      }
+      if (i > start) this.pushBatch(batch, start, i, bytes);
+      this.relieve(now);
+      start = i;
+      bytes = 0;
+      if (this.queuedBytes + socket.writableLength + s > limit) {
+        this.stats.drops++;
+        this.addGap(part.channel, part.offset, part.offset, 'slow_consumer');
+        start = i + 1;
+        continue;
+      }
+      bytes = s;
+      accepted++;
+    }
+    if (to > start) this.pushBatch(batch, start, to, bytes);
+    return accepted;
+  }
+
+  private pushBatch(batch: SharedBatch, from: number, to: number, size: number): void {
+    this.items.push(new BatchItem(batch, from, to, size));
+    this.modes.push(MODE_STREAM);
+    this.queuedBytes += size;
+  }
+
   /** Queues a frame object that must not be dropped. */
   enqueueControl(frame: unknown): void {
     const buf = frameMessage(this.codec.encode(frame), this.codec.binary);
@@ -183,6 +250,26 @@ export class Connection implements Peer {
           d.from = Math.min(d.from, item.from);
           d.to = Math.max(d.to, item.to);
         } else dropped.set(item.channel, { from: item.from, to: item.to });
+        continue;
+      }
+      if (item instanceof BatchItem) {
+        const parts = item.batch.parts;
+        for (let j = item.to - 1; j >= item.from; j--) {
+          const part = parts[j]!;
+          if (part instanceof GapPart) {
+            const buf = part.framed(this.codec);
+            keptItems.push(new ControlItem(buf));
+            keptModes.push(MODE_STREAM);
+            bytes += buf.length;
+            continue;
+          }
+          this.stats.drops++;
+          const d = dropped.get(part.channel);
+          if (d) {
+            d.from = Math.min(d.from, part.offset);
+            d.to = Math.max(d.to, part.offset);
+          } else dropped.set(part.channel, { from: part.offset, to: part.offset });
+        }
         continue;
       }
       if (modes[i] === MODE_LATEST) {
@@ -238,7 +325,11 @@ export class Connection implements Peer {
     for (const item of items) {
       let buf: Buffer;
       if (item instanceof ControlItem) buf = item.buf;
-      else if (item instanceof GapItem) {
+      else if (item instanceof BatchItem) {
+        // Only connections that share batches (direct writes) ever hold one.
+        events += item.batch.eventsIn(item.from, item.to);
+        buf = item.batch.bytes(this.codec, item.from, item.to);
+      } else if (item instanceof GapItem) {
         this.stats.gaps++;
         const gap = { type: 'gap', channel: item.channel, from: item.from, to: item.to, reason: item.reason };
         buf = frameMessage(this.codec.encode(gap), this.codec.binary);

@@ -407,6 +407,8 @@ export class Gateway {
 
   sendControl(peer: Peer, frame: unknown, type: string): void {
     if (peer.closed) return;
+    // What its fan-out groups already hold for this client goes first, so its frames keep their order.
+    this.outbox.cutAll(peer);
     peer.enqueueControl(frame);
     this.deps.counters.countOut(type);
     this.outbox.schedule(peer);
@@ -433,6 +435,7 @@ export class Gateway {
     if (conn.closed) return;
     const stuck = code === CloseCode.SLOW_CONSUMER || code === CloseCode.HEARTBEAT_TIMEOUT;
     if (stuck) conn.clear();
+    else this.outbox.cutAll(conn);
     const frame: Record<string, unknown> = { type: 'closing', code, reason, reconnect };
     if (retryAfterMs !== undefined) frame.retry_after_ms = retryAfterMs;
     conn.enqueueControl(frame);

@@ -6,11 +6,12 @@
  * fills from history or reports as a `gap`. Channels a wildcard reaches without a known position are delivered as
  * the node's live feed hands them on (already exactly-once and in order per channel).
  */
-import type { EventPredicate, Mode } from '@vigil/protocol';
+import { type EventPredicate, isWildcard, type Mode } from '@vigil/protocol';
 import type { StreamPosition } from '../broker/broker.js';
 import { Cursor } from './cursor.js';
 import type { Peer } from './peer.js';
 import type { PreparedEvent } from './prepared-event.js';
+import type { FanoutGroup } from './shared-batch.js';
 
 export const MODE_STREAM = 0;
 export const MODE_LATEST = 1;
@@ -18,6 +19,15 @@ export const MODE_LATEST = 1;
 export class Subscription {
   mode: number;
   filter: EventPredicate | undefined;
+  /** The filter's canonical form ('' without one): subscriptions with the same pattern and key can share a group. */
+  readonly filterKey: string;
+  readonly wildcard: boolean;
+  /** The fan-out group this subscription is a plain member of (shared-batch.ts), if any. */
+  group: FanoutGroup | undefined = undefined;
+  /** Index in the group's members. */
+  slot = -1;
+  /** Parts of the group's open batch before this index were already handed to the client (or predate it). */
+  cut = 0;
   /**
    * While the subscribe op is in flight, live events wait here, to be sent after the reply, the snapshot and any
    * recovered history (so a client never sees an event before its subscription's reply).
@@ -33,15 +43,23 @@ export class Subscription {
     readonly conn: Peer,
     mode: Mode | undefined,
     filter: EventPredicate | undefined,
+    filterKey = '',
   ) {
     this.mode = mode === 'latest' ? MODE_LATEST : MODE_STREAM;
     this.filter = filter;
+    this.filterKey = filter === undefined ? '' : filterKey;
+    this.wildcard = isWildcard(pattern);
     this.holding = [];
   }
 
   /** The position this subscription tracks for `channel`, if any. */
   cursor(channel: string): Cursor | undefined {
     return channel === this.pattern ? this.own : this.others?.get(channel);
+  }
+
+  /** Whether it tracks positions of channels other than its pattern (a wildcard that recovered some). */
+  get tracksOthers(): boolean {
+    return this.others !== undefined && this.others.size > 0;
   }
 
   /** Starts tracking `channel` at `position` (the last offset this subscription has delivered, or joined at). */

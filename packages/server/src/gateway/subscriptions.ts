@@ -5,8 +5,16 @@
  *
  * How a published event reaches a socket:
  *   broker.onEvent -> LiveFeed.accept (live-feed.ts: exactly-once, in order per channel, or a gap)
- *   -> SubscriptionManager.fanOut (here: the index finds matching subscriptions; each checks its position)
- *   -> Outbox.enqueue (outbox.ts: the client's bounded queue) -> Outbox.flush -> Peer.flush (one write per client).
+ *   -> SubscriptionManager.fanOut (here), two ways:
+ *      - plain subscriptions (`stream`, their client has no other subscription matching the same channels) share a
+ *        fan-out group per pattern and filter (shared-batch.ts): the group checks the position and the filter once
+ *        and appends the event to its open batch (Outbox.append); at the flush every member's client gets the
+ *        batch's frames as one shared buffer (Peer.takeBatch): one write per client per flush;
+ *      - the others (`latest`, overlapping patterns, a subscribe in flight, a compressed connection, a position of
+ *        their own) are found in the index one by one; each checks its position and filter, and the event goes to
+ *        the client's bounded queue (Outbox.enqueue) -> Outbox.flush -> Peer.flush (one write per client).
+ *   A subscription moves between the two as that changes; a member leaving mid-turn first takes what it is owed of
+ *   the open batch (Outbox.cut), so each client's frames keep their order.
  *
  * Subscribe, in order on the wire: the reply, then per channel a snapshot (if any), then a gap (if any), then the
  * recovered events, then live events. The subscription is in the index before the broker is asked to watch its
@@ -20,20 +28,23 @@
 import { performance } from 'node:perf_hooks';
 import {
   compileFilter,
+  filterKey,
   type GapReason,
   isValidChannel,
   isValidPattern,
   isWildcard,
   matchChannel,
+  patternsOverlap,
   type SubscribeFrame,
   VigilError,
 } from '@vigil/protocol';
 import type { Broker, HistoryGap, HistoryResult, StoredEvent, StreamPosition } from '../broker/broker.js';
 import type { HubCounters } from '../observability/hub-counters.js';
-import { applyFill, type Cursor, epochGap, type Fill, fillFrom } from './cursor.js';
+import { applyFill, Cursor, epochGap, type Fill, fillFrom } from './cursor.js';
 import type { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
 import { PreparedEvent } from './prepared-event.js';
+import { FanoutGroup, GapPart } from './shared-batch.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { MODE_STREAM, Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -62,14 +73,38 @@ interface Watch {
 }
 
 export class SubscriptionManager {
-  readonly index = new SubscriptionIndex<Subscription>();
+  /** Subscriptions served one by one (not members of a fan-out group). */
+  private readonly index = new SubscriptionIndex<Subscription>();
+  /** Fan-out groups by pattern, and by pattern and filter. */
+  private readonly groups = new SubscriptionIndex<FanoutGroup>();
+  private readonly groupsByKey = new Map<string, FanoutGroup>();
+  private shared = 0;
+  /** Subscriptions that could join a group but are not at its position yet: tried again after each event. */
+  private readonly waiting = new Set<Subscription>();
   private readonly watched = new Map<string, Watch>();
   private seq = 0;
 
   constructor(private readonly deps: SubscriptionManagerDeps) {}
 
   get count(): number {
-    return this.index.size;
+    return this.index.size + this.shared;
+  }
+
+  /** Fan-out groups and their members, for stats and tests. */
+  get groupStats(): { groups: number; members: number } {
+    return { groups: this.groupsByKey.size, members: this.shared };
+  }
+
+  /** Subscriptions on this node whose pattern matches `channel`. */
+  subscriberCount(channel: string): number {
+    let n = 0;
+    this.index.forEachMatch(channel, () => {
+      n++;
+    });
+    this.groups.forEachMatch(channel, (group) => {
+      n += group.members.length;
+    });
+    return n;
   }
 
   /**
@@ -116,11 +151,16 @@ export class SubscriptionManager {
       );
     }
     const filter = compileFilter(frame.filter);
+    const key = filter === undefined ? '' : filterKey(frame.filter);
     const subs: Subscription[] = [];
     for (const pattern of patterns) {
       const existing = peer.subs.get(pattern);
       if (existing) this.removeOne(peer, existing);
-      const sub = new Subscription(pattern, peer, frame.mode, filter);
+      const sub = new Subscription(pattern, peer, frame.mode, filter, key);
+      // A client gets an event once even when several of its patterns match: that needs the one-by-one path.
+      for (const other of peer.subs.values()) {
+        if (other.group !== undefined && patternsOverlap(other.pattern, pattern)) this.unshare(other);
+      }
       peer.subs.set(pattern, sub);
       this.index.add(pattern, sub);
       subs.push(sub);
@@ -179,6 +219,7 @@ export class SubscriptionManager {
       sub.holding = undefined;
       for (const ev of held) this.offer(sub, ev);
     }
+    for (const sub of subs) this.share(sub);
   }
 
   /** Sends a gap if any, then the history after `since`, and leaves the subscription's position after them. */
@@ -199,14 +240,71 @@ export class SubscriptionManager {
   fanOut(event: StoredEvent): void {
     const now = performance.now();
     const prepared = new PreparedEvent(event, ++this.seq, now);
+    let reached = false;
+    // Groups first: a group that cannot take the event dissolves into the index, where the loop below finds them.
+    this.groups.forEachMatch(event.channel, (group) => {
+      if (this.offerGroup(group, prepared)) reached = true;
+    });
     const before = this.deps.counters.eventsOut;
     this.index.forEachMatch(event.channel, (sub) => this.offer(sub, prepared));
-    if (this.deps.counters.eventsOut !== before) this.deps.outbox.noteFanout(now);
+    if (reached || this.deps.counters.eventsOut !== before) this.deps.outbox.noteFanout(now);
+    if (this.waiting.size > 0) for (const sub of [...this.waiting]) this.share(sub);
+  }
+
+  /** One event for a group: its position and filter decide once for every member. True when appended. */
+  private offerGroup(group: FanoutGroup, ev: PreparedEvent): boolean {
+    if (group.members.length === 0) return false;
+    const cursor = group.cursor;
+    if (cursor !== undefined) {
+      let verdict = cursor.judge(ev.event);
+      if (verdict === 'epoch') {
+        this.appendGap(group, ev.channel, epochGap(cursor.offset));
+        cursor.epoch = ev.event.epoch;
+        cursor.offset = 0;
+        verdict = cursor.judge(ev.event);
+      }
+      if (verdict === 'duplicate') return false;
+      if (verdict === 'jump') {
+        // Each member fills the jump from history on its own, as any subscription with a position does.
+        for (const sub of [...group.members]) this.unshare(sub);
+        return false;
+      }
+      cursor.offset = ev.offset;
+    }
+    if (group.filter !== undefined && !group.filter(ev.event)) return false;
+    this.deps.outbox.append(group, ev);
+    return true;
+  }
+
+  private appendGap(group: FanoutGroup, channel: string, gap: HistoryGap & { reason: GapReason }): void {
+    for (let i = 0; i < group.members.length; i++) {
+      this.deps.counters.countGap(gap.reason);
+      this.deps.counters.countOut('gap');
+    }
+    this.deps.outbox.append(group, new GapPart(channel, gap.from, gap.to, gap.reason));
   }
 
   /** Events of `channel` that will not arrive (seen by the node's live feed): told once to each subscribed client. */
   gapOut(channel: string, gap: HistoryGap, epoch: string): void {
     const seq = ++this.seq;
+    this.groups.forEachMatch(channel, (group) => {
+      if (group.members.length === 0) return;
+      const cursor = group.cursor;
+      let told = gap;
+      if (cursor) {
+        if (gap.reason === 'epoch_changed') {
+          if (cursor.epoch === epoch) return;
+          told = epochGap(cursor.offset);
+          cursor.epoch = epoch;
+          cursor.offset = 0;
+        } else {
+          if (cursor.offset >= gap.to) return;
+          told = { ...gap, from: Math.max(gap.from, cursor.offset + 1) };
+          cursor.offset = gap.to;
+        }
+      }
+      this.appendGap(group, channel, told);
+    });
     this.index.forEachMatch(channel, (sub) => {
       if (sub.holding !== undefined) return;
       const cursor = sub.cursor(channel);
@@ -285,7 +383,59 @@ export class SubscriptionManager {
           },
         );
         for (const e of held) this.offer(sub, new PreparedEvent(e, 0, 0));
+        this.share(sub);
       });
+  }
+
+  /**
+   * Moves `sub` into the fan-out group of its pattern and filter when it is plain: `stream`, live, its client takes
+   * shared batches and has no other subscription that could match the same channels, and no position of its own
+   * other than its exact channel's, which must be the group's.
+   */
+  private share(sub: Subscription): void {
+    this.waiting.delete(sub);
+    const peer = sub.conn;
+    if (sub.group !== undefined || peer.closed || peer.subs.get(sub.pattern) !== sub) return;
+    if (!peer.sharesBatches || sub.holding !== undefined || sub.mode !== MODE_STREAM) return;
+    const own = sub.cursor(sub.pattern);
+    if (sub.wildcard ? sub.tracksOthers : own === undefined || own.filling) return;
+    for (const other of peer.subs.values()) {
+      if (other !== sub && patternsOverlap(other.pattern, sub.pattern)) return;
+    }
+    const key = `${sub.pattern}\n${sub.filterKey}`;
+    let group = this.groupsByKey.get(key);
+    if (group === undefined) {
+      group = new FanoutGroup(sub.pattern, key, sub.filter, own ? new Cursor(own.epoch, own.offset) : undefined);
+      this.groupsByKey.set(key, group);
+      this.groups.add(sub.pattern, group);
+    } else if (own !== undefined && (own.epoch !== group.cursor!.epoch || own.offset !== group.cursor!.offset)) {
+      // Not at the group's position yet (the broker's live feed may lag its history): once the events between have
+      // passed, it is.
+      this.waiting.add(sub);
+      return;
+    }
+    this.index.remove(sub.pattern, sub);
+    group.add(sub);
+    this.shared++;
+  }
+
+  /** Takes `sub` out of its group, back to the one-by-one path, at the position the group has reached. */
+  private unshare(sub: Subscription): void {
+    const group = sub.group!;
+    this.leave(sub);
+    if (group.cursor !== undefined) sub.track(sub.pattern, group.cursor);
+    this.index.add(sub.pattern, sub);
+  }
+
+  private leave(sub: Subscription): void {
+    const group = sub.group!;
+    if (!sub.conn.closed) this.deps.outbox.cut(sub);
+    group.remove(sub);
+    this.shared--;
+    if (group.members.length === 0) {
+      this.groupsByKey.delete(group.key);
+      this.groups.remove(group.pattern, group);
+    }
   }
 
   private sendGap(peer: Peer, channel: string, gap: HistoryGap & { reason: GapReason }): void {
@@ -301,16 +451,24 @@ export class SubscriptionManager {
   }
 
   removeAll(peer: Peer): void {
-    for (const sub of peer.subs.values()) {
-      this.index.remove(sub.pattern, sub);
-      this.unwatch(sub.pattern);
-    }
+    for (const sub of peer.subs.values()) this.drop(sub);
     peer.subs.clear();
   }
 
   private removeOne(peer: Peer, sub: Subscription): void {
     peer.subs.delete(sub.pattern);
-    this.index.remove(sub.pattern, sub);
+    this.drop(sub);
+    // Subscriptions that overlapped this one may now share a group.
+    if (peer.closed) return;
+    for (const other of peer.subs.values()) {
+      if (other.group === undefined && patternsOverlap(other.pattern, sub.pattern)) this.share(other);
+    }
+  }
+
+  private drop(sub: Subscription): void {
+    if (sub.group !== undefined) this.leave(sub);
+    else this.index.remove(sub.pattern, sub);
+    this.waiting.delete(sub);
     this.unwatch(sub.pattern);
   }
 

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { GapReason } from '@vigil/protocol';
 import type { Peer } from '../gateway/peer.js';
 import type { PreparedEvent } from '../gateway/prepared-event.js';
+import type { SharedBatch } from '../gateway/shared-batch.js';
 import type { Subscription } from '../gateway/subscription.js';
 
 export class SseStream implements Peer {
@@ -17,9 +18,13 @@ export class SseStream implements Peer {
   dirty = false;
   lastSeq = -1;
   queuedBytes = 0;
+  readonly sharesBatches = true;
+  sharedSubs = 0;
   /** Event messages written. */
   written = 0;
   private parts: string[] = [];
+  /** Events among `parts`. */
+  private events = 0;
 
   constructor(
     readonly res: ServerResponse,
@@ -37,7 +42,26 @@ export class SseStream implements Peer {
     }
     this.parts.push(text);
     this.queuedBytes += text.length;
+    this.events++;
     return true;
+  }
+
+  takeBatch(batch: SharedBatch, from: number, to: number, _now: number): number {
+    if (this.closed) return 0;
+    const text = batch.sse(from, to);
+    if (this.pendingBytes() + text.length > this.maxBytes) {
+      this.overflow();
+      return 0;
+    }
+    const events = batch.eventsIn(from, to);
+    this.parts.push(text);
+    this.queuedBytes += text.length;
+    this.events += events;
+    return events;
+  }
+
+  hasQueued(): boolean {
+    return this.parts.length > 0;
   }
 
   enqueueControl(frame: unknown): void {
@@ -57,8 +81,9 @@ export class SseStream implements Peer {
   flush(): number {
     if (this.closed || this.parts.length === 0) return 0;
     const text = this.parts.join('');
-    const events = this.parts.length;
+    const events = this.events;
     this.parts = [];
+    this.events = 0;
     this.queuedBytes = 0;
     this.res.write(text);
     this.written += events;
@@ -71,6 +96,7 @@ export class SseStream implements Peer {
 
   clear(): void {
     this.parts = [];
+    this.events = 0;
     this.queuedBytes = 0;
   }
 
