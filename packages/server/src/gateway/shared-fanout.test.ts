@@ -11,7 +11,10 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SUBPROTOCOL_MSGPACK } from '@vigil/protocol';
-import { type Frame, type RunningHub, startHub, TestClient, until } from '../testing/hub-fixture.js';
+import type { Broker } from '../broker/broker.js';
+import { HistoryPolicies } from '../broker/history-policy.js';
+import { MemoryBroker } from '../broker/memory-broker.js';
+import { type Frame, type RunningHub, sleep, startHub, TestClient, until } from '../testing/hub-fixture.js';
 import type { Connection } from './connection.js';
 
 function offsets(c: TestClient, channel: string): number[] {
@@ -108,6 +111,8 @@ describe('shared fan-out', () => {
     await wild.request({ op: 'subscribe', channels: ['mix.*'] });
     const sse = openSse(hz, `/api/v1/stream?channels=${ch}`);
     await until(() => hz.hub.subscriberCount(ch) === 10, 5000, 'ten subscriptions');
+    // The SSE stream's subscribe has no reply to wait for.
+    await until(() => hz.hub.gateway.subscriptions.groupStats.members === 6, 5000, 'six group members');
 
     const shared = (c: TestClient) => connFor(hz, c).sharedSubs;
     assert.deepEqual([plain, packed, errorsA, errorsB, wild].map(shared), [1, 1, 1, 1, 1]);
@@ -229,22 +234,28 @@ describe('shared fan-out', () => {
     for (const c of good) c.close();
   });
 
-  test("a client's own frames keep their order around the shared batch", async () => {
+  test("a client's own frames keep their order around the shared batch", async (t) => {
+    // The memory broker delivers within emit(), so everything below happens in one turn, whatever the suite's engine.
+    const hm = await startHub(
+      {},
+      { broker: new MemoryBroker({ policies: new HistoryPolicies({ max_events: 1000, max_age_ms: 600_000 }) }) },
+    );
+    t.after(() => hm.stop());
     const ch = 'order.a';
-    const c = await TestClient.connect(h.wsUrl);
-    const other = await TestClient.connect(h.wsUrl);
+    const c = await TestClient.connect(hm.wsUrl);
+    const other = await TestClient.connect(hm.wsUrl);
     await c.request({ op: 'subscribe', channels: [ch] });
     await other.request({ op: 'subscribe', channels: [ch] });
-    const conn = connFor(h, c);
+    const conn = connFor(hm, c);
     assert.equal(conn.sharedSubs, 1);
     // In one turn: three events, a frame of the client's own, three more events, an unsubscribe, a last frame of its
     // own, two more events.
-    for (let i = 1; i <= 3; i++) void h.hub.emit(ch, 'k', { i });
-    h.hub.gateway.sendControl(conn, { type: 'pong', ts: 1 }, 'pong');
-    for (let i = 4; i <= 6; i++) void h.hub.emit(ch, 'k', { i });
-    h.hub.gateway.subscriptions.unsubscribe(conn, [ch]);
-    h.hub.gateway.sendControl(conn, { type: 'pong', ts: 2 }, 'pong');
-    for (let i = 7; i <= 8; i++) void h.hub.emit(ch, 'k', { i });
+    for (let i = 1; i <= 3; i++) void hm.hub.emit(ch, 'k', { i });
+    hm.hub.gateway.sendControl(conn, { type: 'pong', ts: 1 }, 'pong');
+    for (let i = 4; i <= 6; i++) void hm.hub.emit(ch, 'k', { i });
+    hm.hub.gateway.subscriptions.unsubscribe(conn, [ch]);
+    hm.hub.gateway.sendControl(conn, { type: 'pong', ts: 2 }, 'pong');
+    for (let i = 7; i <= 8; i++) void hm.hub.emit(ch, 'k', { i });
     await c.next((f) => f.type === 'pong' && f.ts === 2, 5000);
     await until(() => offsets(other, ch).length === 8, 5000, 'the other client gets all');
     const seq = c.frames
@@ -256,7 +267,17 @@ describe('shared fan-out', () => {
     other.close();
   });
 
-  test('overlapping patterns leave the group and come back; every event arrives once, in order', async () => {
+  test('overlapping patterns leave the group and come back; every event arrives once, in order', async (t) => {
+    // A broker slow to start watching a pattern: the second subscribe stays in flight while events flow.
+    const inner = new MemoryBroker({ policies: new HistoryPolicies({ max_events: 1000, max_age_ms: 600_000 }) });
+    const slow = Object.assign(Object.create(inner) as Broker, {
+      watch: async (pattern: string) => {
+        await sleep(30);
+        return inner.watch(pattern);
+      },
+    });
+    const h = await startHub({}, { broker: slow });
+    t.after(() => h.stop());
     const c = await TestClient.connect(h.wsUrl);
     await c.request({ op: 'subscribe', channels: ['ovl.a'] });
     const conn = connFor(h, c);
@@ -267,8 +288,10 @@ describe('shared fan-out', () => {
       await new Promise((r) => setImmediate(r));
     };
     await burst(5);
-    // The overlapping subscribe runs while events keep coming.
+    // The overlapping subscribe runs while events keep coming: they reach the client once, through the first
+    // subscription, or held for the second until its reply.
     const added = c.request({ op: 'subscribe', channels: ['ovl.>'] });
+    await until(() => conn.subs.has('ovl.>'), 5000, 'the subscribe in flight');
     await burst(5);
     await added;
     assert.equal(conn.sharedSubs, 0);

@@ -33,6 +33,8 @@ export class Subscription {
    * recovered history (so a client never sees an event before its subscription's reply).
    */
   holding: PreparedEvent[] | undefined;
+  /** Held events that another subscription of the client delivered: at release only the position moves past them. */
+  deliveredElsewhere: Set<PreparedEvent> | undefined = undefined;
   /** The exact channel's position, when the pattern is one channel. */
   private own: Cursor | undefined;
   /** Positions of the channels a wildcard subscription recovered. */

@@ -216,8 +216,13 @@ export class SubscriptionManager {
     }
     for (const sub of subs) {
       const held = sub.holding ?? [];
+      const elsewhere = sub.deliveredElsewhere;
       sub.holding = undefined;
-      for (const ev of held) this.offer(sub, ev);
+      sub.deliveredElsewhere = undefined;
+      for (const ev of held) {
+        if (elsewhere?.has(ev)) this.pass(sub, ev);
+        else this.offer(sub, ev, false);
+      }
     }
     for (const sub of subs) this.share(sub);
   }
@@ -328,9 +333,18 @@ export class SubscriptionManager {
     });
   }
 
-  /** One event for one subscription: its position decides, then the filter, then the client's queue. */
-  private offer(sub: Subscription, ev: PreparedEvent): void {
+  /**
+   * One event for one subscription: its position decides, then the filter, then the client's queue. A live event
+   * (`live`) goes to a client once, through the first of its subscriptions that keeps it; while that one's subscribe
+   * is in flight, it is held there, and the client's other subscriptions let it pass.
+   */
+  private offer(sub: Subscription, ev: PreparedEvent, live = true): void {
     if (sub.holding !== undefined) {
+      const conn = sub.conn;
+      if (ev.seq !== 0 && conn.lastSeq === ev.seq) {
+        sub.deliveredElsewhere ??= new Set();
+        sub.deliveredElsewhere.add(ev);
+      } else if (ev.seq !== 0 && (sub.filter === undefined || sub.filter(ev.event))) conn.lastSeq = ev.seq;
       sub.holding.push(ev);
       return;
     }
@@ -355,10 +369,17 @@ export class SubscriptionManager {
       cursor.offset = ev.offset;
     }
     const conn = sub.conn;
-    if (ev.seq !== 0 && conn.lastSeq === ev.seq) return;
+    if (live && ev.seq !== 0 && conn.lastSeq === ev.seq) return;
     if (sub.filter !== undefined && !sub.filter(ev.event)) return;
     if (ev.seq !== 0) conn.lastSeq = ev.seq;
     this.deps.outbox.enqueue(conn, ev, sub.mode);
+  }
+
+  /** A held event another subscription of the client delivered (with all before it): the position moves past it. */
+  private pass(sub: Subscription, ev: PreparedEvent): void {
+    const cursor = sub.cursor(ev.channel);
+    if (cursor === undefined || cursor.held !== undefined || cursor.epoch !== ev.event.epoch) return;
+    if (ev.offset > cursor.offset) cursor.offset = ev.offset;
   }
 
   /** A jump above a subscription's position: the missing events come from history while later ones wait. */
