@@ -45,6 +45,11 @@ function recordWrites(conn: Connection): unknown[] {
   return writes;
 }
 
+/** The memory broker delivers within emit(): emits in a row are one turn, whatever the suite's engine. */
+function memoryBroker(): MemoryBroker {
+  return new MemoryBroker({ policies: new HistoryPolicies({ max_events: 1000, max_age_ms: 600_000 }) });
+}
+
 /** A raw Server-Sent Events client: the text received so far. */
 function openSse(h: RunningHub, path: string): { text: () => string; close: () => void } {
   let text = '';
@@ -62,7 +67,9 @@ describe('shared fan-out', () => {
   });
   after(() => h.stop());
 
-  test('plain subscribers of a channel share one group and get the same buffer, one write per flush', async () => {
+  test('plain subscribers of a channel share one group and get the same buffer, one write per flush', async (t) => {
+    const h = await startHub({}, { broker: memoryBroker() });
+    t.after(() => h.stop());
     const before = h.hub.gateway.subscriptions.groupStats;
     const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(h.wsUrl)));
     for (const c of clients) await c.request({ op: 'subscribe', channels: ['share.a'] });
@@ -235,11 +242,8 @@ describe('shared fan-out', () => {
   });
 
   test("a client's own frames keep their order around the shared batch", async (t) => {
-    // The memory broker delivers within emit(), so everything below happens in one turn, whatever the suite's engine.
-    const hm = await startHub(
-      {},
-      { broker: new MemoryBroker({ policies: new HistoryPolicies({ max_events: 1000, max_age_ms: 600_000 }) }) },
-    );
+    // Everything below happens in one turn.
+    const hm = await startHub({}, { broker: memoryBroker() });
     t.after(() => hm.stop());
     const ch = 'order.a';
     const c = await TestClient.connect(hm.wsUrl);
@@ -269,7 +273,7 @@ describe('shared fan-out', () => {
 
   test('overlapping patterns leave the group and come back; every event arrives once, in order', async (t) => {
     // A broker slow to start watching a pattern: the second subscribe stays in flight while events flow.
-    const inner = new MemoryBroker({ policies: new HistoryPolicies({ max_events: 1000, max_age_ms: 600_000 }) });
+    const inner = memoryBroker();
     const slow = Object.assign(Object.create(inner) as Broker, {
       watch: async (pattern: string) => {
         await sleep(30);
