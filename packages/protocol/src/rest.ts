@@ -18,6 +18,8 @@ export interface ErrorReply {
 /** `GET /api/v1/stats` and the `stats` call. */
 export interface HubStats {
   node: string;
+  /** The hub's version. */
+  version: string;
   uptime_s: number;
   broker: string;
   connections: number;
@@ -28,6 +30,10 @@ export interface HubStats {
   messages_out: number;
   events_published: number;
   queue_drops: number;
+  /** Gap frames sent to clients since start, every reason together. */
+  gaps: number;
+  /** Connections closed for staying too slow (4008) since start. */
+  slow_consumer_closes: number;
 }
 
 /** One row of `GET /api/v1/channels`. */

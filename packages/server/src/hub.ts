@@ -4,10 +4,11 @@
  * `Hub.create()` builds it, `listen()` starts serving, `stop()` drains and closes.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { type HubStats, isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
+import { CloseCode, type HubStats, isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { AlertEngine } from './alerts/engine.js';
@@ -36,6 +37,9 @@ import type { MetricStore } from './storage/metric-store.js';
 import { SqliteMetricStore } from './storage/sqlite-store.js';
 import { openStateDb, type StateDb } from './storage/state-db.js';
 import { createTasksPart, type TaskService } from './tasks/index.js';
+
+/** The version of this hub, from its package. */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
 export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
@@ -233,8 +237,11 @@ export class Hub {
 
   async stats(): Promise<HubStats> {
     const c = this.counters;
+    let gaps = c.queue.gaps;
+    for (const n of c.gapsByReason.values()) gaps += n;
     return {
       node: this.config.nodeId,
+      version: VERSION,
       uptime_s: Math.round((Date.now() - c.startedAt) / 1000),
       broker: this.broker.engine,
       connections: c.connectionsActive,
@@ -245,6 +252,8 @@ export class Hub {
       messages_out: c.totalOut(),
       events_published: c.published,
       queue_drops: c.queue.drops,
+      gaps,
+      slow_consumer_closes: c.disconnects.get(CloseCode.SLOW_CONSUMER) ?? 0,
     };
   }
 

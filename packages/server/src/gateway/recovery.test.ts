@@ -77,6 +77,7 @@ describe('recovery', () => {
   test('a position older than history gets a history_expired gap, then what is left', async () => {
     let epoch = '';
     for (let i = 1; i <= 30; i++) epoch = (await h.hub.emit('short.x', 'k', i)).epoch;
+    const gapsBefore = (await h.hub.stats()).gaps;
     const c = await TestClient.connect(h.wsUrl);
     const reply = await c.request({
       op: 'subscribe',
@@ -93,6 +94,7 @@ describe('recovery', () => {
       Array.from({ length: 10 }, (_, i) => 21 + i),
     );
     assert.ok(c.frames.indexOf(gap) < c.frames.indexOf(c.events()[0]!), 'the gap comes before the events');
+    assert.equal((await h.hub.stats()).gaps, gapsBefore + 1, 'stats count the gap');
     c.close();
   });
 

@@ -63,6 +63,8 @@ test('a client that stops reading is bounded, gapped and closed with 4008; other
   const frameSize = 1100;
   assert.ok(maxPending <= maxQueue + frameSize, `pending bytes peaked at ${maxPending}, bound ${maxQueue}`);
   assert.ok(h.hub.counters.queue.drops > 0, 'events were dropped for the stuck client');
+  const stats = await h.hub.stats();
+  assert.equal(stats.slow_consumer_closes, 1, 'stats count the 4008 close');
 
   await good.next((f) => f.type === 'event' && f.offset === published, 10_000);
   const offsets = good.events('slow.x').map((e) => e.offset as number);

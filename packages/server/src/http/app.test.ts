@@ -90,10 +90,11 @@ describe('HTTP API', () => {
     const c = await TestClient.connect(h.wsUrl);
     await c.request({ op: 'subscribe', channels: ['web.hist', 'web.*'] });
     const stats = (await h.hub.app.inject({ url: '/api/v1/stats' })).json() as Record<string, unknown>;
-    for (const key of ['connections', 'subscriptions', 'channels', 'messages_in', 'messages_out', 'node']) {
+    for (const key of ['connections', 'subscriptions', 'channels', 'messages_in', 'messages_out', 'node', 'version']) {
       assert.ok(key in stats, key);
     }
     assert.equal(stats.node, 'test-node');
+    assert.deepEqual([stats.gaps, stats.slow_consumer_closes], [0, 0]);
     assert.ok((stats.subscriptions as number) >= 2);
     const channels = (await h.hub.app.inject({ url: '/api/v1/channels' })).json() as {
       channels: { channel: string; offset: number; subscribers: number; history_size: number }[];

@@ -15,6 +15,7 @@ import { ErrorResponse } from '../error-handler.js';
 
 const Stats = Type.Object({
   node: Type.String(),
+  version: Type.String(),
   uptime_s: Type.Integer(),
   broker: Type.String(),
   connections: Type.Integer(),
@@ -25,6 +26,8 @@ const Stats = Type.Object({
   messages_out: Type.Integer(),
   events_published: Type.Integer(),
   queue_drops: Type.Integer(),
+  gaps: Type.Integer(),
+  slow_consumer_closes: Type.Integer(),
 });
 
 const WhoAmIReply = Type.Object({
