@@ -95,9 +95,11 @@ export class VigilHttp {
   constructor(private readonly options: VigilHttpOptions = {}) {
     this.base = (options.url ?? '').replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-    const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
-    if (typeof f !== 'function') throw new TypeError('VigilHttp: no fetch implementation');
-    this.fetchImpl = f;
+    const global = (globalThis as { fetch?: FetchLike }).fetch;
+    if (!options.fetch && typeof global !== 'function') throw new TypeError('VigilHttp: no fetch implementation');
+    // Browsers refuse a `fetch` called with another `this` (Illegal invocation): call it through the global.
+    this.fetchImpl =
+      options.fetch ?? ((input, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(input, init));
   }
 
   /** One request; resolves with the parsed JSON body (undefined for 204). */
