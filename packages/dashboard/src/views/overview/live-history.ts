@@ -1,0 +1,56 @@
+/**
+ * @module live-history
+ * `useRangeHistory(store, queries, range)`: backfills a series store from the range API whenever the time range
+ * changes, with a `step` chosen from the charts' pixel width so that the right rollup tier answers; live ranges
+ * longer than the live buffer refetch once a minute. Returns the key of the range whose history has been drawn
+ * into the store, for the bench's "range drawn" mark. Only metrics the hub holds are queried.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { SeriesStore } from '../../charts/series-store.js';
+import { useHub } from '../../lib/hub-context.js';
+import { stepFor, type TimeRange, windowOf } from '../../lib/time-range.js';
+
+export interface HistoryQuery {
+  metric: string;
+  labels?: Record<string, string>;
+}
+
+export function rangeKey(range: TimeRange): string {
+  return range.live ? `live:${range.span}` : `${range.from}-${range.to}`;
+}
+
+export function useRangeHistory(
+  store: SeriesStore,
+  queries: readonly HistoryQuery[],
+  range: TimeRange,
+  widthPx: number,
+): string | undefined {
+  const { http } = useHub();
+  const [ready, setReady] = useState<string | undefined>(undefined);
+  const key = rangeKey(range);
+  useEffect(() => {
+    let active = true;
+    const load = async () => {
+      const [from, to] = windowOf(range);
+      const step = stepFor(from, to, widthPx);
+      // Only metrics the hub has: a query of a missing one is a 404, which a browser logs as an error.
+      const known = new Set((await http.series()).series.map((s) => s.metric));
+      if (!active) return;
+      const results = await Promise.allSettled(
+        queries
+          .filter((q) => known.has(q.metric))
+          .map((q) => http.query(q.metric, { from: Math.floor(from), to: Math.ceil(to), step, labels: q.labels })),
+      );
+      if (!active) return;
+      for (const r of results) if (r.status === 'fulfilled') store.setHistory(r.value);
+      setReady(key);
+    };
+    void load();
+    const refresh = range.live && range.spanMs > 3_600_000 ? setInterval(load, 60_000) : undefined;
+    return () => {
+      active = false;
+      if (refresh) clearInterval(refresh);
+    };
+  }, [key, store]);
+  return ready;
+}

@@ -1,0 +1,208 @@
+/**
+ * @module overview-view
+ * The Overview: stat tiles and live host charts, one point a second from `metrics.system.>` and `metrics.process.>`
+ * (no polling). Every chart follows the global time range; a drag-selection on any chart zooms them all (the range
+ * API answers at a step fitted to the width), and a double-click returns to live.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { color } from '../../charts/chart-theme.js';
+import { align, type Column, columnOf, type SeriesStore } from '../../charts/series-store.js';
+import { Sparkline } from '../../charts/sparkline.js';
+import { type ChartSeries, TimeChart } from '../../charts/time-chart.js';
+import { useHostStore } from '../../lib/host-store.js';
+import { goLive, type TimeRange, useTimeRange, windowOf, zoomTo } from '../../lib/time-range.js';
+import { useNow } from '../../lib/use-now.js';
+import {
+  type ChartDef,
+  CORE_LINE,
+  HOST_CHARTS,
+  HOST_TILES,
+  historyQueries,
+  type LineDef,
+  type TileDef,
+} from './host-charts.js';
+import { rangeKey, useRangeHistory } from './live-history.js';
+
+const QUERIES = historyQueries();
+
+/** Re-renders on each batch of live points, unless the view is paused or fixed. */
+function useStoreVersion(store: SeriesStore, follow: boolean): number {
+  const [version, setVersion] = useState(store.version);
+  useEffect(() => {
+    if (!follow) return;
+    setVersion(store.version);
+    return store.onChange(() => setVersion(store.version));
+  }, [store, follow]);
+  return version;
+}
+
+interface Built {
+  series: ChartSeries[];
+  data: [number[], ...(number | null)[][]];
+}
+
+function build(
+  store: SeriesStore,
+  lines: LineDef[],
+  win: [number, number],
+  live: boolean,
+  labels?: Record<string, string>,
+): Built {
+  const series: ChartSeries[] = [];
+  const columns: Column[] = [];
+  for (const line of lines) {
+    for (const s of store.select(line.metric, { ...line.labels, ...labels })) {
+      series.push({ label: line.label(s.labels), color: color(series.length), fill: line.fill });
+      columns.push(columnOf(s, win[0], win[1], live));
+    }
+  }
+  return { series, data: columns.length === 0 ? [[]] : align(columns) };
+}
+
+function mark(name: string): void {
+  if (performance.getEntriesByName(name).length === 0) performance.mark(name);
+}
+
+export function OverviewView() {
+  const store = useHostStore();
+  const range = useTimeRange();
+  const follow = range.live && !range.paused;
+  const version = useStoreVersion(store, follow);
+  const chartWidth = Math.max(300, Math.floor((innerWidth - 260) / 2));
+  const ready = useRangeHistory(store, QUERIES, range, chartWidth);
+  const now = useNow(1000);
+  const [frozenAt, setFrozenAt] = useState(now);
+  useEffect(() => {
+    if (follow) setFrozenAt(Date.now());
+  }, [follow, version]);
+  const win = windowOf(range, follow ? Math.max(now, frozenAt) : frozenAt);
+  const key = rangeKey(range);
+
+  const charts = useMemo(
+    () => HOST_CHARTS.map((def) => ({ def, built: build(store, def.lines, win, range.live) })),
+    [store, version, win[0], win[1], ready, range.live],
+  );
+  const cores = useMemo(() => {
+    const list = store
+      .select(CORE_LINE.metric)
+      .filter((s) => s.labels.cpu !== 'total')
+      .sort((a, b) => Number(a.labels.cpu) - Number(b.labels.cpu));
+    return list.map((s) => ({
+      cpu: s.labels.cpu!,
+      built: build(store, [CORE_LINE], win, range.live, { cpu: s.labels.cpu! }),
+    }));
+  }, [store, version, win[0], win[1], ready, range.live]);
+
+  const onZoom = zoomTo;
+  const onReset = () => goLive(range.span);
+  const onCpuDraw = () => {
+    if (store.firstLive.has('system.cpu.user')) mark('vigil:first-live-cpu');
+    if (ready === key) mark(`vigil:range-drawn:${key}`);
+  };
+
+  return (
+    <div class="view overview">
+      <h1 class="sr-only">Overview</h1>
+      <section class="tiles" aria-label="Current values">
+        {HOST_TILES.map((t) => (
+          <StatTile key={t.id} tile={t} store={store} version={version} />
+        ))}
+      </section>
+      {charts.every((c) => c.built.series.length === 0) && (
+        <p class="empty">
+          Waiting for host metrics. The hub collects them every second on Linux (<code>metrics.collect_interval</code>).
+        </p>
+      )}
+      <section class="chart-grid" aria-label="Host charts">
+        {charts.map(({ def, built }) =>
+          built.series.length === 0 ? null : (
+            <ChartCard
+              key={def.id}
+              def={def}
+              built={built}
+              win={win}
+              onZoom={onZoom}
+              onReset={onReset}
+              onDraw={def.id === 'cpu' ? onCpuDraw : undefined}
+              range={range}
+            />
+          ),
+        )}
+      </section>
+      {cores.length > 0 && (
+        <section class="cores" aria-label="CPU per core">
+          <h2>CPU per core</h2>
+          <div class="core-grid">
+            {cores.map(({ cpu, built }) => (
+              <TimeChart
+                key={cpu}
+                title={`core ${cpu}`}
+                series={built.series}
+                data={built.data}
+                window={win}
+                format={(v) => `${v.toFixed(0)}%`}
+                yRange={[0, 100]}
+                height={90}
+                legend={false}
+                onZoom={onZoom}
+                onReset={onReset}
+              />
+            ))}
+          </div>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function ChartCard(props: {
+  def: ChartDef;
+  built: Built;
+  win: [number, number];
+  range: TimeRange;
+  onZoom: (a: number, b: number) => void;
+  onReset: () => void;
+  onDraw?: () => void;
+}) {
+  const { def, built } = props;
+  return (
+    <div class="card">
+      <TimeChart
+        title={def.title}
+        testId={`chart-${def.id}`}
+        series={built.series}
+        data={built.data}
+        window={props.win}
+        format={def.format}
+        yRange={def.yRange}
+        onZoom={props.onZoom}
+        onReset={props.onReset}
+        onDraw={props.onDraw}
+      />
+    </div>
+  );
+}
+
+function StatTile({ tile, store }: { tile: TileDef; store: SeriesStore; version: number }) {
+  const series = store.select(tile.metric, tile.labels);
+  let values: (number | null)[] = [];
+  if (tile.sum) {
+    const n = Math.min(...series.map((s) => s.live.val.length), 60);
+    for (let i = n; i > 0; i--) {
+      let sum = 0;
+      for (const s of series) sum += s.live.val[s.live.val.length - i] ?? 0;
+      values.push(sum);
+    }
+  } else if (series[0]) {
+    const src = series[0].live.val.length > 0 ? series[0].live.val : series[0].history.val;
+    values = src.slice(-60);
+  }
+  const current = values.length > 0 ? values[values.length - 1] : null;
+  return (
+    <div class="tile" data-testid={`tile-${tile.id}`}>
+      <div class="tile-title">{tile.title}</div>
+      <div class="tile-value">{current === null || current === undefined ? '–' : tile.format(current)}</div>
+      <Sparkline values={values} />
+    </div>
+  );
+}
