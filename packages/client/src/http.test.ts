@@ -5,34 +5,16 @@
  * credentials with auth on; an unreachable hub and a timeout.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Hub, loadConfig } from '@vigil/server';
+import type { Hub } from '@vigil/server';
 import { VigilClientError } from './errors.js';
 import { VigilHttp } from './http.js';
-
-const dirs: string[] = [];
+import { removeHubDirs, startRealHub } from './testing/real-hub.js';
 
 async function startHub(overrides: Record<string, unknown> = {}): Promise<{ hub: Hub; url: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-http-'));
-  dirs.push(dir);
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    overrides: {
-      host: '127.0.0.1',
-      port: 0,
-      data_dir: dir,
-      log_level: 'silent',
-      metrics: { collect_interval: 0 },
-      ...overrides,
-    },
-  });
-  const hub = await Hub.create(config);
-  return { hub, url: (await hub.listen()).url };
+  const { hub, httpUrl } = await startRealHub(overrides);
+  return { hub, url: httpUrl };
 }
 
 async function rejects(p: Promise<unknown>): Promise<VigilClientError> {
@@ -45,9 +27,7 @@ async function rejects(p: Promise<unknown>): Promise<VigilClientError> {
   assert.fail('expected a rejection');
 }
 
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+after(removeHubDirs);
 
 describe('VigilHttp against the real hub', () => {
   let hub: Hub;

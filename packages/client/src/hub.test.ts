@@ -5,40 +5,15 @@
  * resume or an explicit `epoch_changed` gap followed by the new epoch's events.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Hub, loadConfig } from '@vigil/server';
 import { VigilClient } from './client.js';
 import type { GapContext, VigilEvent } from './events.js';
 import { sleep, until } from './testing/fake-server.js';
+import { removeHubDirs, startRealHub } from './testing/real-hub.js';
 
-const dirs: string[] = [];
+after(removeHubDirs);
 
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-async function startHub(port = 0): Promise<{ hub: Hub; port: number; url: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-client-'));
-  dirs.push(dir);
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    overrides: {
-      host: '127.0.0.1',
-      port,
-      data_dir: dir,
-      log_level: 'silent',
-      metrics: { collect_interval: 0 },
-      history: { max_events: 30_000 },
-    },
-  });
-  const hub = await Hub.create(config);
-  const bound = await hub.listen();
-  return { hub, port: bound.port, url: `ws://127.0.0.1:${bound.port}/ws` };
-}
+const startHub = (port = 0) => startRealHub({}, port);
 
 describe('against the real hub', () => {
   test('20,000 events with the connection terminated every 200 ms arrive exactly once, in order', async () => {

@@ -1,7 +1,7 @@
 /**
  * @module chart-theme
  * Colours the charts draw with: a series palette that reads on both themes, and the axis and grid colours of the
- * current theme, taken from the CSS custom properties so that charts and page agree.
+ * current theme, resolved from the CSS custom properties so that charts and page agree.
  */
 
 /** Series colours (chosen for contrast on dark and light backgrounds alike). */
@@ -17,16 +17,25 @@ export interface ChartColors {
   anomaly: string;
 }
 
+/** The theme's chart colours, resolved (a canvas cannot draw `light-dark()` or `var()`). */
 export function chartColors(): ChartColors {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  return {
-    axis: v('--chart-axis', '#8b949e'),
-    grid: v('--chart-grid', 'rgba(128,128,128,0.15)'),
-    text: v('--text-muted', '#8b949e'),
-    band: v('--chart-band', 'rgba(229,83,75,0.18)'),
-    anomaly: v('--chart-anomaly', '#e5534b'),
+  const probe = document.createElement('span');
+  probe.hidden = true;
+  document.body.append(probe);
+  const resolve = (name: string, fallback: string) => {
+    probe.style.color = fallback;
+    probe.style.color = `var(${name})`;
+    return getComputedStyle(probe).color || fallback;
   };
+  const colors = {
+    axis: resolve('--chart-axis', '#8b949e'),
+    grid: resolve('--chart-grid', 'rgba(128,128,128,0.15)'),
+    text: resolve('--text-muted', '#8b949e'),
+    band: resolve('--chart-band', 'rgba(229,83,75,0.18)'),
+    anomaly: resolve('--chart-anomaly', '#e5534b'),
+  };
+  probe.remove();
+  return colors;
 }
 
 /** A translucent version of a `#rrggbb` colour. */

@@ -42,7 +42,7 @@ export const HOST_CHARTS: ChartDef[] = [
   {
     id: 'memory',
     title: 'Memory',
-    format: (v) => formatBytes(v, 0),
+    format: (v) => formatBytes(v),
     lines: [
       { metric: 'system.memory.used_bytes', label: () => 'used', fill: true },
       { metric: 'system.memory.cached_bytes', label: () => 'cached' },
@@ -97,7 +97,7 @@ export const HOST_CHARTS: ChartDef[] = [
   {
     id: 'hub-memory',
     title: 'Hub memory',
-    format: (v) => formatBytes(v, 0),
+    format: (v) => formatBytes(v),
     lines: [
       { metric: 'process.memory.rss_bytes', label: () => 'RSS', fill: true },
       { metric: 'process.heap.used_bytes', label: () => 'heap used' },

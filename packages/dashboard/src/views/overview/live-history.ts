@@ -15,6 +15,20 @@ export interface HistoryQuery {
   labels?: Record<string, string>;
 }
 
+let known: { at: number; metrics: Promise<Set<string>> } | undefined;
+
+/** The hub's metric names, read at most once a minute (new host metrics are rare). */
+function knownMetrics(http: { series(): Promise<{ series: { metric: string }[] }> }): Promise<Set<string>> {
+  if (!known || Date.now() - known.at > 60_000) {
+    const metrics = http.series().then((r) => new Set(r.series.map((s) => s.metric)));
+    metrics.catch(() => {
+      known = undefined;
+    });
+    known = { at: Date.now(), metrics };
+  }
+  return known.metrics;
+}
+
 export function rangeKey(range: TimeRange): string {
   return range.live ? `live:${range.span}` : `${range.from}-${range.to}`;
 }
@@ -34,7 +48,7 @@ export function useRangeHistory(
       const [from, to] = windowOf(range);
       const step = stepFor(from, to, widthPx);
       // Only metrics the hub has: a query of a missing one is a 404, which a browser logs as an error.
-      const known = new Set((await http.series()).series.map((s) => s.metric));
+      const known = await knownMetrics(http);
       if (!active) return;
       const results = await Promise.allSettled(
         queries

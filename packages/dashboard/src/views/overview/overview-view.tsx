@@ -4,7 +4,7 @@
  * (no polling). Every chart follows the global time range; a drag-selection on any chart zooms them all (the range
  * API answers at a step fitted to the width), and a double-click returns to live.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { color } from '../../charts/chart-theme.js';
 import { align, type Column, columnOf, type SeriesStore } from '../../charts/series-store.js';
 import { Sparkline } from '../../charts/sparkline.js';
@@ -70,12 +70,12 @@ export function OverviewView() {
   const version = useStoreVersion(store, follow);
   const chartWidth = Math.max(300, Math.floor((innerWidth - 260) / 2));
   const ready = useRangeHistory(store, QUERIES, range, chartWidth);
-  const now = useNow(1000);
-  const [frozenAt, setFrozenAt] = useState(now);
-  useEffect(() => {
-    if (follow) setFrozenAt(Date.now());
-  }, [follow, version]);
-  const win = windowOf(range, follow ? Math.max(now, frozenAt) : frozenAt);
+  // Live, each batch of points re-renders and moves the window; the slow tick only keeps it moving when no point
+  // arrives. Paused, the window stays where it was.
+  useNow(follow ? 5000 : 3_600_000);
+  const frozenAt = useRef(Date.now());
+  if (follow) frozenAt.current = Date.now();
+  const win = windowOf(range, frozenAt.current);
   const key = rangeKey(range);
 
   const charts = useMemo(

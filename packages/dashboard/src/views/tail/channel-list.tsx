@@ -4,6 +4,7 @@
  * reads, every 2 s while the view is open).
  */
 import type { ChannelInfo } from '@vigil/protocol';
+import { memo } from 'preact/compat';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatNumber } from '../../lib/format.js';
 import { useHub } from '../../lib/hub-context.js';
@@ -12,7 +13,8 @@ interface Row extends ChannelInfo {
   rate: number | null;
 }
 
-export function ChannelList({ onPick }: { onPick: (channel: string) => void }) {
+/** Memoised: the tail view re-renders every animation frame under load; the channel list only every 2 s. */
+export const ChannelList = memo(function ChannelList({ onPick }: { onPick: (channel: string) => void }) {
   const { http } = useHub();
   const [rows, setRows] = useState<Row[]>([]);
   const last = useRef(new Map<string, { offset: number; at: number }>());
@@ -91,4 +93,4 @@ export function ChannelList({ onPick }: { onPick: (channel: string) => void }) {
       )}
     </section>
   );
-}
+});

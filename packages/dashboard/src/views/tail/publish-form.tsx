@@ -2,10 +2,11 @@
  * @module publish-form
  * Publishes one event to an application channel (`POST /api/v1/publish`), when the credential holds `publish`.
  */
+import { memo } from 'preact/compat';
 import { useState } from 'preact/hooks';
 import { useHub } from '../../lib/hub-context.js';
 
-export function PublishForm({ denied }: { denied: string | undefined }) {
+export const PublishForm = memo(function PublishForm({ denied }: { denied: string | undefined }) {
   const { http } = useHub();
   const [channel, setChannel] = useState('demo.hello');
   const [data, setData] = useState('{"text":"hello"}');
@@ -50,4 +51,4 @@ export function PublishForm({ denied }: { denied: string | undefined }) {
       )}
     </form>
   );
-}
+});

@@ -125,7 +125,7 @@ export function TailView(_props: { subpath: string }) {
           )}
           {buffer && (
             <div class="tail-toolbar">
-              <span class="muted" data-testid="tail-count">
+              <span class="muted" data-testid="tail-count" data-received={buffer.received}>
                 {formatNumber(buffer.received)} events on <code>{pattern}</code>
                 {buffer.paused &&
                   buffer.droppedWhilePaused > 0 &&
@@ -178,7 +178,7 @@ export function TailView(_props: { subpath: string }) {
           )}
         </div>
         <aside class="tail-side">
-          <ChannelList onPick={(c) => setPatternInput(c)} />
+          <ChannelList onPick={setPatternInput} />
           <PublishForm denied={publishDenied} />
         </aside>
       </div>
