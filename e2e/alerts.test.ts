@@ -58,7 +58,7 @@ describe('Alerts', { skip: skipReason }, () => {
     const shownAfter = Date.now() - postedAt;
     assert.ok(shownAfter <= 2000, `shown ${shownAfter} ms after the sample`);
     assert.match((await row.textContent()) ?? '', /critical/);
-    await page.getByTestId('toast').filter({ hasText: 'E2eSlow' }).waitFor();
+    await page.getByTestId('toast').filter({ hasText: 'Critical: E2eSlow' }).waitFor();
 
     await row.getByTestId('ack').click();
     await until(

@@ -1,8 +1,8 @@
 /**
  * @module alerts-store
  * The alerts of the session, shared by the top bar (firing count), the toasts and the Alerts view: one `useAlerts()`
- * (seeded by `alerts.list`, then live from the `alerts` channel), plus when each alert was first seen firing, so
- * that new firings can be highlighted.
+ * (seeded by `alerts.list`, then live from the `alerts` channel), plus when this page saw each alert begin firing,
+ * so that new firings can be highlighted and critical ones announced.
  */
 
 import { useAlerts } from '@vigil/client/react';
@@ -12,31 +12,30 @@ import { useContext, useMemo, useRef } from 'preact/hooks';
 
 export interface AlertsState {
   alerts: ReadonlyMap<string, AlertData>;
-  /** Alert id → when it was first seen firing in this page, for alerts that began firing after the page loaded. */
+  /** Alert id → when this page saw it begin firing (not alerts that were already firing when it loaded). */
   newlyFiring: ReadonlyMap<string, number>;
-  /** True once the first list has arrived (alerts before it are not "new"). */
-  seeded: boolean;
 }
 
-const AlertsContext = createContext<AlertsState>({ alerts: new Map(), newlyFiring: new Map(), seeded: false });
+const AlertsContext = createContext<AlertsState>({ alerts: new Map(), newlyFiring: new Map() });
+
+/** How far before the page loaded an alert may have started and still count as new (clock skew, load time). */
+const START_SLACK_MS = 1000;
 
 export function AlertsProvider({ children }: { children: ComponentChildren }) {
   const alerts = useAlerts();
-  const firstRender = useRef(Date.now());
-  const known = useRef(new Set<string>());
+  const loadedAt = useRef(Date.now());
+  const lastStatus = useRef(new Map<string, string>());
   const newly = useRef(new Map<string, number>());
-  const seeded = useRef(false);
   const value = useMemo<AlertsState>(() => {
     const now = Date.now();
-    // Alerts present at the first non-empty answer, or within a second of load, were already there.
-    const settling = !seeded.current && (alerts.size > 0 || now - firstRender.current > 1000);
     for (const [id, a] of alerts) {
-      if (known.current.has(id)) continue;
-      known.current.add(id);
-      if (seeded.current && a.status === 'firing') newly.current.set(id, now);
+      const prev = lastStatus.current.get(id);
+      lastStatus.current.set(id, a.status);
+      if (a.status !== 'firing' || prev === 'firing') continue;
+      // Seen here while pending, or started after the page loaded: it began firing now.
+      if (prev !== undefined || a.starts_at >= loadedAt.current - START_SLACK_MS) newly.current.set(id, now);
     }
-    if (settling) seeded.current = true;
-    return { alerts, newlyFiring: new Map(newly.current), seeded: seeded.current };
+    return { alerts, newlyFiring: new Map(newly.current) };
   }, [alerts]);
   return <AlertsContext.Provider value={value}>{children}</AlertsContext.Provider>;
 }
