@@ -34,6 +34,30 @@ export interface HubStats {
   gaps: number;
   /** Connections closed for staying too slow (4008) since start. */
   slow_consumer_closes: number;
+  /** The whole cluster: live nodes (this one included) and their totals; one node on the memory engine. */
+  cluster: ClusterStats;
+}
+
+/** One node of a cluster, as `GET /api/v1/cluster` and the `cluster.nodes` call report it. */
+export interface ClusterNode {
+  id: string;
+  /** host:port the node listens on. */
+  address: string;
+  started_at: number;
+  uptime_s: number;
+  connections: number;
+  subscriptions: number;
+  /** Holds the leader lease. */
+  leader: boolean;
+  /** ms since the epoch. */
+  last_heartbeat: number;
+}
+
+export interface ClusterStats {
+  nodes: number;
+  connections: number;
+  subscriptions: number;
+  per_node: ClusterNode[];
 }
 
 /** One row of `GET /api/v1/channels`. */

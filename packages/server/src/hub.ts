@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CloseCode, type HubStats, isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
+import { CloseCode, type ClusterNode, type HubStats, isValidChannel, matchChannel, VigilError } from '@vigil/protocol';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { AlertEngine } from './alerts/engine.js';
@@ -18,6 +18,13 @@ import type { Broker, HistoryPolicy, StoredEvent } from './broker/broker.js';
 import { type HistoryBudget, HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
+import {
+  type ClusterView,
+  LocalPresence,
+  MAX_CHANNELS_REPORTED,
+  type NodeFigures,
+  RedisPresence,
+} from './cluster/presence.js';
 import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
@@ -93,6 +100,10 @@ export class Hub {
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
   private ready = false;
   private stopping: Promise<void> | undefined;
+  /** host:port once listening. */
+  private address: string;
+  /** The nodes of this hub's cluster (one node on the memory engine). */
+  readonly cluster: ClusterView;
 
   private constructor(
     readonly config: Config,
@@ -100,6 +111,8 @@ export class Hub {
   ) {
     this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
     this.broker = options.broker ?? this.brokerFromConfig();
+    this.address = `${config.host}:${config.port}`;
+    this.cluster = this.presenceFromConfig();
     this.auth = config.auth ? new Authenticator(config.auth) : undefined;
     this.connectionLimits = new ConnectionLimits(config.limits);
     this.gateway = new Gateway(config.gateway, {
@@ -186,10 +199,30 @@ export class Hub {
     });
   }
 
+  private presenceFromConfig(): ClusterView {
+    const figures = (): NodeFigures => ({
+      address: this.address,
+      connections: this.counters.connectionsActive,
+      subscriptions: this.gateway.subscriptions.count,
+      subscribers: this.gateway.subscriptions.index.busiestChannels(MAX_CHANNELS_REPORTED),
+    });
+    const { broker, nodeId } = this.config;
+    if (broker.engine === 'memory') return new LocalPresence(nodeId, figures);
+    const log = this.log.child({ part: 'cluster' });
+    return new RedisPresence({
+      url: broker.url,
+      prefix: broker.prefix,
+      nodeId,
+      figures,
+      log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    });
+  }
+
   static async create(config: Config, options: HubOptions = {}): Promise<Hub> {
     mkdirSync(config.dataDir, { recursive: true });
     const hub = new Hub(config, options);
     await hub.broker.start();
+    await hub.cluster.start();
     for (const part of hub.parts) await part.start?.();
     return hub;
   }
@@ -200,6 +233,7 @@ export class Hub {
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.port;
     this.ready = true;
+    this.address = `${this.config.host}:${port}`;
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return { host: this.config.host, port, url: `http://${host}:${port}` };
   }
@@ -239,6 +273,7 @@ export class Hub {
     const c = this.counters;
     let gaps = c.queue.gaps;
     for (const n of c.gapsByReason.values()) gaps += n;
+    const nodes = await this.cluster.nodes();
     return {
       node: this.config.nodeId,
       version: VERSION,
@@ -254,7 +289,18 @@ export class Hub {
       queue_drops: c.queue.drops,
       gaps,
       slow_consumer_closes: c.disconnects.get(CloseCode.SLOW_CONSUMER) ?? 0,
+      cluster: {
+        nodes: nodes.length,
+        connections: nodes.reduce((n, x) => n + x.connections, 0),
+        subscriptions: nodes.reduce((n, x) => n + x.subscriptions, 0),
+        per_node: nodes,
+      },
     };
+  }
+
+  /** `GET /api/v1/cluster` and `cluster.nodes`: the live nodes of this hub's cluster. */
+  async clusterNodes(): Promise<{ node: string; nodes: ClusterNode[] }> {
+    return { node: this.config.nodeId, nodes: await this.cluster.nodes() };
   }
 
   /** Subscribers on this node whose pattern matches `channel`. */
@@ -286,6 +332,7 @@ export class Hub {
 
   private registerBuiltinMethods(): void {
     this.methods.register('stats', () => this.stats());
+    this.methods.register('cluster.nodes', () => this.clusterNodes());
     this.methods.register('channels.history', (params) => {
       if (!Value.Check(HistoryParams, params)) {
         const first = Value.Errors(HistoryParams, params).First();
@@ -305,6 +352,7 @@ export class Hub {
       await this.gateway.shutdown(Math.max(100, timeout - 1500));
       await this.app.close();
       for (const part of [...this.parts].reverse()) await part.stop?.();
+      await this.cluster.stop();
       this.state.close();
       await this.broker.close();
     })();

@@ -5,6 +5,7 @@
 export * from './broker/broker.js';
 export { HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
 export { MemoryBroker } from './broker/memory-broker.js';
+export { RedisBroker, type RedisBrokerOptions } from './broker/redis-broker.js';
 export { SERVE_USAGE, serve } from './cli/serve.js';
 export { type Config, ConfigError, loadConfig } from './config/load.js';
 export { Hub, type HubOptions, type HubStats, RESERVED_PATTERNS } from './hub.js';

@@ -32,6 +32,13 @@ export class SubscriptionIndex<T> {
     return this.exact.size;
   }
 
+  /** Subscribers per exact channel, the busiest `limit` of them. */
+  busiestChannels(limit: number): Record<string, number> {
+    const rows = [...this.exact].map(([channel, set]) => [channel, set.size] as const);
+    rows.sort((a, b) => b[1] - a[1]);
+    return Object.fromEntries(rows.slice(0, limit));
+  }
+
   add(pattern: string, item: T): void {
     this.total++;
     if (!pattern.includes('*') && !pattern.endsWith('>')) {

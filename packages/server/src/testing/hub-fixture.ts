@@ -189,13 +189,19 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Polls `cond` until it holds. The timeout is a safety net, never an assertion: it is at least 30 s whatever the
- * caller asks, so that a loaded machine only makes a test slower.
+ * Polls `cond` (which may be async: then every 50 ms) until it holds. The timeout is a safety net, never an
+ * assertion: it is at least 30 s whatever the caller asks, so that a loaded machine only makes a test slower.
  */
-export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + Math.max(timeoutMs, 30_000);
-  while (!cond()) {
+  for (;;) {
+    const held = cond();
+    if (typeof held === 'boolean' ? held : await held) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
+    await sleep(typeof held === 'boolean' ? 5 : 50);
   }
 }

@@ -13,6 +13,22 @@ import type { Broker, StoredEvent } from '../../broker/broker.js';
 import type { PublishRequest } from '../../gateway/gateway.js';
 import { ErrorResponse } from '../error-handler.js';
 
+const ClusterNode = Type.Object({
+  id: Type.String(),
+  address: Type.String({ description: 'host:port the node listens on.' }),
+  started_at: Type.Number(),
+  uptime_s: Type.Integer(),
+  connections: Type.Integer(),
+  subscriptions: Type.Integer(),
+  leader: Type.Boolean({ description: 'Whether the node holds the leader lease.' }),
+  last_heartbeat: Type.Number({ description: 'ms since the epoch.' }),
+});
+
+const ClusterReply = Type.Object({
+  node: Type.String({ description: 'The node that answered.' }),
+  nodes: Type.Array(ClusterNode),
+});
+
 const Stats = Type.Object({
   node: Type.String(),
   version: Type.String(),
@@ -28,6 +44,12 @@ const Stats = Type.Object({
   queue_drops: Type.Integer(),
   gaps: Type.Integer(),
   slow_consumer_closes: Type.Integer(),
+  cluster: Type.Object({
+    nodes: Type.Integer(),
+    connections: Type.Integer(),
+    subscriptions: Type.Integer(),
+    per_node: Type.Array(ClusterNode),
+  }),
 });
 
 const WhoAmIReply = Type.Object({
@@ -79,6 +101,7 @@ export interface CoreHost {
   readonly auth: Authenticator | undefined;
   readonly broker: Pick<Broker, 'channels'>;
   stats(): Promise<Static<typeof Stats>>;
+  clusterNodes(): Promise<Static<typeof ClusterReply>>;
   subscriberCount(channel: string): number;
   channelHistory(channel: string, since?: number, limit?: number): Promise<unknown>;
   publish(req: PublishRequest, source: string): Promise<StoredEvent>;
@@ -92,6 +115,19 @@ export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
       schema: { summary: "The hub's statistics", tags: ['hub'], response: { 200: Stats } },
     },
     () => hub.stats(),
+  );
+
+  app.get(
+    '/api/v1/cluster',
+    {
+      schema: {
+        summary: "The cluster's live nodes: id, address, uptime, connections, leader flag and last heartbeat",
+        tags: ['hub'],
+        response: { 200: ClusterReply },
+      },
+      config: access('read', 'none'),
+    },
+    () => hub.clusterNodes(),
   );
 
   app.get(
