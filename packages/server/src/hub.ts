@@ -204,7 +204,7 @@ export class Hub {
       address: this.address,
       connections: this.counters.connectionsActive,
       subscriptions: this.gateway.subscriptions.count,
-      subscribers: this.gateway.subscriptions.index.busiestChannels(MAX_CHANNELS_REPORTED),
+      subscribers: this.gateway.subscriptions.busiestChannels(MAX_CHANNELS_REPORTED),
     });
     const { broker, nodeId } = this.config;
     if (broker.engine === 'memory') return new LocalPresence(nodeId, figures);

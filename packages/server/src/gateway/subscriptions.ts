@@ -96,6 +96,11 @@ export class SubscriptionManager {
   }
 
   /** Subscriptions on this node whose pattern matches `channel`. */
+  /** Subscribers per exact channel on this node, the busiest `limit` of them (for cluster presence). */
+  busiestChannels(limit: number): Record<string, number> {
+    return this.index.busiestChannels(limit);
+  }
+
   subscriberCount(channel: string): number {
     let n = 0;
     this.index.forEachMatch(channel, () => {
