@@ -180,3 +180,28 @@ test('every scalar option has a VIGIL_* variable, typed like the file', () => {
     'history.max_channels',
   );
 });
+
+test('broker: memory by default; redis from the file, VIGIL_BROKER* or flags; a bad engine or URL names the key', () => {
+  const d = dir();
+  assert.deepEqual(loadConfig({ env: {}, cwd: d }).broker, {
+    engine: 'memory',
+    url: 'redis://127.0.0.1:6379',
+    prefix: 'vigil:',
+  });
+  const env = { VIGIL_BROKER: 'redis', VIGIL_BROKER_URL: 'redis://10.0.0.5:6380/2', VIGIL_BROKER_PREFIX: 'prod:' };
+  assert.deepEqual(loadConfig({ env, cwd: d }).broker, {
+    engine: 'redis',
+    url: 'redis://10.0.0.5:6380/2',
+    prefix: 'prod:',
+  });
+  const flags = loadConfig({ env: {}, cwd: d, flags: { broker: 'redis', broker_url: 'rediss://cache:6379' } }).broker;
+  assert.deepEqual([flags.engine, flags.url], ['redis', 'rediss://cache:6379']);
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_BROKER: 'kafka' }, cwd: d })),
+    'broker.engine',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_BROKER_URL: 'http://x' }, cwd: d })),
+    'broker.url',
+  );
+});

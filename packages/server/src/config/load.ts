@@ -119,12 +119,8 @@ export interface ConfigSources {
 /** The variables of every scalar option (see env.ts). */
 const ENV_OPTIONS = envOptions(ConfigSchema);
 
-/** Variables of nested keys: `VIGIL_BROKER=redis` sets `broker.engine`. */
-const NESTED_ENV_KEYS: [string, string, string][] = [
-  ['VIGIL_BROKER', 'broker', 'engine'],
-  ['VIGIL_BROKER_URL', 'broker', 'url'],
-  ['VIGIL_BROKER_PREFIX', 'broker', 'prefix'],
-];
+/** Short names: `VIGIL_BROKER=redis` is `VIGIL_BROKER_ENGINE=redis` (which wins when both are set). */
+const ENV_ALIASES: [string, string[]][] = [['VIGIL_BROKER', ['broker', 'engine']]];
 
 const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
 
@@ -185,15 +181,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     file = DEFAULT_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
   }
   const raw: Record<string, unknown> = file ? readFile(file) : {};
+  for (const [name, path] of ENV_ALIASES) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(raw, path, v);
+  }
   for (const [name, option] of ENV_OPTIONS) {
     const v = env[name];
     if (v === undefined || v === '') continue;
     setPath(raw, option.path, envValue(v, option.kind));
-  }
-  for (const [name, section, key] of NESTED_ENV_KEYS) {
-    const v = env[name];
-    if (v === undefined || v === '') continue;
-    raw[section] = { ...(isPlainObject(raw[section]) ? raw[section] : {}), [key]: v };
   }
   const secret = env.VIGIL_AUTH_JWT_SECRET;
   if (secret) {
