@@ -97,7 +97,14 @@ const vigilTarget: Target = {
     // The peers have no per-connection message limit; lift Vigil's so the one publisher connection is not throttled.
     mkdirSync(dataDir, { recursive: true });
     const config = join(dataDir, 'bench.config.json');
-    writeFileSync(config, JSON.stringify({ gateway: { rate_limit: { messages_per_s: 1e9, burst: 1e9 } } }));
+    // The load comes from one address: lift the per-connection rate and the per-address connection limits.
+    writeFileSync(
+      config,
+      JSON.stringify({
+        gateway: { rate_limit: { messages_per_s: 1e9, burst: 1e9 } },
+        limits: { max_connections_per_ip: 1e6, new_connections_per_ip_per_minute: 1e6, max_connections: 1e6 },
+      }),
+    );
     return [
       join(root, 'packages/server/dist/cli/main.js'),
       'serve',
