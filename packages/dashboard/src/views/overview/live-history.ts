@@ -17,8 +17,19 @@ export interface HistoryQuery {
 
 let known: { at: number; metrics: Promise<Set<string>> } | undefined;
 
-/** The hub's metric names, read at most once a minute (new host metrics are rare). */
-function knownMetrics(http: { series(): Promise<{ series: { metric: string }[] }> }): Promise<Set<string>> {
+/**
+ * The hub's metric names, read at most once a minute (new host metrics are rare), or again after 2 s when one that a
+ * chart wants is missing: a page opened as the hub starts sees the list before the collector's first samples.
+ */
+async function knownMetrics(
+  http: { series(): Promise<{ series: { metric: string }[] }> },
+  wanted: readonly string[],
+): Promise<Set<string>> {
+  const age = known ? Date.now() - known.at : Number.POSITIVE_INFINITY;
+  if (known && age <= 60_000 && age > 2000) {
+    const names = await known.metrics.catch(() => new Set<string>());
+    if (wanted.some((m) => !names.has(m))) known = undefined;
+  }
   if (!known || Date.now() - known.at > 60_000) {
     const metrics = http.series().then((r) => new Set(r.series.map((s) => s.metric)));
     metrics.catch(() => {
@@ -48,7 +59,10 @@ export function useRangeHistory(
       const [from, to] = windowOf(range);
       const step = stepFor(from, to, widthPx);
       // Only metrics the hub has: a query of a missing one is a 404, which a browser logs as an error.
-      const known = await knownMetrics(http);
+      const known = await knownMetrics(
+        http,
+        queries.map((q) => q.metric),
+      );
       if (!active) return;
       const results = await Promise.allSettled(
         queries
