@@ -59,6 +59,11 @@ export const ERRORS = {
     message: 'Payload too large',
     solve: 'Send smaller frames or bodies, or raise `limits.max_payload`.',
   },
+  unsupported_media_type: {
+    status: 415,
+    message: 'Unsupported content type',
+    solve: 'Send JSON bodies with `Content-Type: application/json`; only the text ingest routes take `text/plain`.',
+  },
   not_found: {
     status: 404,
     message: 'Not found',

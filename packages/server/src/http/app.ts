@@ -15,6 +15,7 @@ import { recordRoutes } from '../auth/route-access.js';
 import type { Config } from '../config/load.js';
 import { installRequestRate } from '../limits/request-rate.js';
 import type { HubPart } from '../part.js';
+import { installJsonContentType } from './content-type.js';
 import { installErrorHandler } from './error-handler.js';
 import { type CoreHost, coreRoutes } from './routes/core.js';
 import { indexRoutes } from './routes/index-page.js';
@@ -49,6 +50,7 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
   );
   recordRoutes(app);
   installErrorHandler(app);
+  installJsonContentType(app);
   const perCredential = installRequestRate(app, () => hub.config.limits);
   if (hub.auth) {
     installAuthHooks(app, hub.auth);

@@ -1,10 +1,11 @@
 /**
  * @module error-handler
  * Maps every failure that leaves through HTTP to `{error: {code, message, details?}}` with a registry code: our
- * VigilErrors, Fastify's schema validation, body parsing and size errors, and unknown routes.
+ * VigilErrors, Fastify's schema validation, body parsing, content type and size errors, and unknown routes.
  */
 import { ERRORS, type ErrorBody, type ErrorCode, VigilError } from '@vigil/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { mediaType, unsupportedMediaType } from './content-type.js';
 
 function send(
   code: ErrorCode,
@@ -25,6 +26,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       const first = err.validation[0];
       const where = `${(err as FastifyError).validationContext ?? 'body'}${first?.instancePath ?? ''}`;
       out = send('bad_request', `${where} ${first?.message ?? 'is invalid'}`, { path: where });
+    } else if ((err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const e = unsupportedMediaType(request, mediaType(request.headers['content-type']));
+      out = { status: e.status, body: { error: e.toBody() } };
     } else if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       out = send('payload_too_large', 'Request body is too large');
     } else if (typeof (err as FastifyError).statusCode === 'number' && (err as FastifyError).statusCode! < 500) {
