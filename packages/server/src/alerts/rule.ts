@@ -12,6 +12,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type Severity, VigilError } from '@vigil/protocol';
 import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
+import { explainError } from '../config/explain.js';
 import { checkMetricName } from '../metrics/sample.js';
 
 const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })]);
@@ -83,7 +84,7 @@ export function parseRule(input: unknown, source: Rule['source']): Rule {
   if (!Value.Check(RuleSchema, input)) {
     const first = Value.Errors(RuleSchema, input).First();
     const field = first?.path.replace(/^\//, '').replaceAll('/', '.') || 'rule';
-    fail(field, first?.message ?? 'is invalid');
+    fail(field, first ? explainError(first) : 'is invalid');
   }
   const r = input as RuleInput;
   const nameError = checkMetricName(r.metric);

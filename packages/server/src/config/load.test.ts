@@ -124,6 +124,51 @@ test('bad values name their key', () => {
   );
 });
 
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('a value outside a union lists what the key accepts', () => {
+  const cwd = dir();
+  assert.equal(
+    messageOf(() => loadConfig({ env: { VIGIL_LOG_LEVEL: 'loud' }, cwd })),
+    'log_level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")',
+  );
+  assert.equal(
+    messageOf(() => loadConfig({ env: {}, cwd, overrides: { broker: { engine: 'kafka' } } })),
+    'broker.engine: must be one of "memory", "redis" (got "kafka")',
+  );
+  assert.equal(
+    messageOf(() => loadConfig({ env: {}, cwd, overrides: { metrics: { synchronous: 'off' } } })),
+    'metrics.synchronous: must be one of "full", "normal" (got "off")',
+  );
+  assert.equal(
+    messageOf(() => loadConfig({ env: {}, cwd, overrides: { gateway: { ping_interval: '5 seconds' } } })),
+    'gateway.ping_interval: must be an integer ≥ 0 or a duration such as "10s", "5m" or "1h" (got "5 seconds")',
+  );
+  assert.equal(
+    messageOf(() =>
+      loadConfig({ env: {}, cwd, overrides: { history: { channels: [{ pattern: 'a', max_age: -5 }] } } }),
+    ),
+    'history.channels.0.max_age: must be an integer ≥ 0 or a duration such as "10s", "5m" or "1h" (got -5)',
+  );
+  const rule = { name: 'r', metric: 'm', kind: 'threshold', threshold: 1, severity: 'urgent' };
+  assert.match(
+    messageOf(() => loadConfig({ env: {}, cwd, overrides: { alerts: { rules: [rule] } } })),
+    /^alerts\.rules\.0\.severity: Invalid rule: severity must be one of "info", "warning", "error", "critical"/,
+  );
+  assert.match(
+    messageOf(() => loadConfig({ env: {}, cwd, overrides: { auth: { api_keys: [{ key: 5, scopes: ['read'] }] } } })),
+    /^auth\.api_keys\.0\.key: /,
+  );
+});
+
 test('a non-loopback address needs --insecure while auth is not configured', () => {
   const cwd = dir();
   assert.equal(

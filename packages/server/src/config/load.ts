@@ -20,6 +20,7 @@ import { type NotificationsConfig, toNotificationsConfig } from '../notify/confi
 import { type TasksConfig, toTasksConfig } from '../tasks/config.js';
 import { parseDuration } from './duration.js';
 import { envOptions, envValue, setPath } from './env.js';
+import { explainError } from './explain.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -212,7 +213,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const first = Value.Errors(ConfigSchema, withDefaults).First();
     const key = first ? pathToKey(first.path) : 'config';
     const got = first ? JSON.stringify(first.value) : '';
-    throw new ConfigError(key, `${first?.message ?? 'invalid'}${got !== undefined ? ` (got ${got})` : ''}`);
+    throw new ConfigError(key, `${first ? explainError(first) : 'invalid'}${got !== undefined ? ` (got ${got})` : ''}`);
   }
   const c = withDefaults as RawConfig;
   const auth = c.auth === undefined ? undefined : toAuthConfig(c.auth);
