@@ -1,27 +1,25 @@
 /**
  * @module http
- * The hub's REST API as the commands use it: JSON in and out, the bearer token, a timeout, and errors turned into
- * `HubError` (the hub's `{error: {code, message}}`) or a `CliError` saying the hub cannot be reached.
+ * The hub's REST API as the commands use it: the SDK's `VigilHttp` (JSON in and out, the bearer token, a timeout),
+ * with its errors turned into the CLI's: a hub error answer becomes a `HubError` (`vigil: <code>: <message>`), an
+ * unreachable or silent hub a `CliError` naming the hub's address.
  */
+import { VigilClientError, VigilHttp } from '@vigil/client';
 import { CliError, HubError } from './io.js';
 import type { Target } from './options.js';
 
 const TIMEOUT_MS = 10_000;
 
-function describeCause(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
 export class HubApi {
+  /** The SDK's REST client, for the typed calls (`http.stats()`, `http.query(…)`). */
+  readonly http: VigilHttp;
+
   constructor(
     readonly target: Target,
     private readonly timeoutMs = TIMEOUT_MS,
-  ) {}
+  ) {
+    this.http = new VigilHttp({ url: target.url, getToken: () => target.token, timeoutMs });
+  }
 
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
@@ -32,38 +30,29 @@ export class HubApi {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
-    const url = `${this.target.url}${path}`;
-    let res: Response;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      return await this.http.request<T>(method, path, { body });
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
-        throw new CliError(`the hub at ${this.target.url} did not answer within ${this.timeoutMs / 1000} s`);
-      }
-      throw new CliError(`cannot reach the hub at ${this.target.url}: ${describeCause(err)}`);
+      throw this.toCliError(err);
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
+  }
+
+  private toCliError(err: unknown): Error {
+    if (!(err instanceof VigilClientError)) return err instanceof Error ? err : new Error(String(err));
+    if (err.code === 'timeout') {
+      return new CliError(`the hub at ${this.target.url} did not answer within ${this.timeoutMs / 1000} s`);
     }
-    if (!res.ok) {
-      const error = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-      if (error && typeof error.code === 'string') {
-        throw new HubError(error.code, String(error.message ?? res.statusText), res.status, error.details);
-      }
-      throw new HubError(`http_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
+    if (err.code === 'request_failed') {
+      // The SDK's message is `<METHOD> <path>: <cause>`.
+      const cause = err.message.slice(err.message.indexOf(': ') + 2);
+      return new CliError(`cannot reach the hub at ${this.target.url}: ${cause}`);
     }
-    return parsed as T;
+    const { status, ...details } = err.details ?? {};
+    return new HubError(
+      err.code,
+      err.message,
+      typeof status === 'number' ? status : 0,
+      Object.keys(details).length > 0 ? details : undefined,
+    );
   }
 }

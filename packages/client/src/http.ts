@@ -87,6 +87,16 @@ const labelsParam = (labels: Record<string, string> | undefined) =>
 
 const seg = encodeURIComponent;
 
+/** A failed fetch's reason: Node's `fetch failed` hides the socket error (`ECONNREFUSED …`) in `cause`. */
+function describeCause(err: unknown): string {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class VigilHttp {
   private readonly base: string;
   private readonly timeoutMs: number;
@@ -131,7 +141,9 @@ export class VigilHttp {
       if (abort.signal.aborted) {
         throw new VigilClientError('timeout', `${method} ${path}: no answer within ${this.timeoutMs} ms`);
       }
-      throw new VigilClientError('request_failed', `${method} ${path}: ${(err as Error)?.message ?? String(err)}`);
+      throw new VigilClientError('request_failed', `${method} ${path}: ${describeCause(err)}`, {
+        url: `${this.base}${path}`,
+      });
     } finally {
       clearTimeout(timer);
     }
