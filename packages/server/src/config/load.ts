@@ -72,6 +72,8 @@ export interface Config {
     readonly hotWindowMs: number;
     readonly anomalyWindowMs: number;
     readonly maxPoints: number;
+    readonly maxQuerySeries: number;
+    readonly maxResponsePoints: number;
     readonly streamMaxRate: number;
     readonly streamTickMs: number;
     readonly retention: { readonly rawMs: number; readonly oneMinuteMs: number; readonly oneHourMs: number };
@@ -291,6 +293,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       hotWindowMs: ms(m.hot_window, 'metrics.hot_window'),
       anomalyWindowMs: ms(m.anomaly_window, 'metrics.anomaly_window'),
       maxPoints: m.max_points,
+      maxQuerySeries: m.max_query_series,
+      maxResponsePoints: m.max_response_points,
       streamMaxRate: m.stream_max_rate,
       streamTickMs: Math.max(10, ms(m.stream_tick, 'metrics.stream_tick')),
       retention: {

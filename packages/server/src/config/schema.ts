@@ -146,6 +146,16 @@ export const ConfigSchema = Type.Object(
         hot_window: Duration('15m', 'Full-resolution window kept in memory per series.'),
         anomaly_window: Duration('5m', 'Window of the rolling z-score.'),
         max_points: Type.Integer({ default: 11_000, minimum: 10, description: 'Most points per series in a query.' }),
+        max_query_series: Type.Integer({
+          default: 1000,
+          minimum: 1,
+          description: 'Most series one range query or window-statistics request may cover.',
+        }),
+        max_response_points: Type.Integer({
+          default: 100_000,
+          minimum: 10,
+          description: 'Most points in one range query answer, all series together.',
+        }),
         stream_max_rate: Type.Integer({
           default: 20_000,
           minimum: 1,

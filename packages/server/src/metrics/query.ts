@@ -6,6 +6,10 @@
  *
  * On rollup tiers, aggregates that need raw samples are approximated: `last` is the bucket average, `p95` the
  * bucket maximum, and `rate` the difference of bucket maxima per second (right for counters, which only grow).
+ *
+ * A query is bounded before any work: at most `maxQuerySeries` series and `maxResponsePoints` points in the answer
+ * (series times points per series). Its series are worked through one at a time, and the query gives the event loop
+ * back (setImmediate) whenever it has run for `SLICE_MS`, so other clients are served while a large query runs.
  */
 import { type RangeResult, VigilError } from '@vigil/protocol';
 import { parseDuration } from '../config/duration.js';
@@ -31,8 +35,35 @@ export type QueryResult = RangeResult;
 
 export interface QueryOptions {
   ringMs: number;
+  /** Most points per series. */
   maxPoints: number;
+  /** Most series one query may cover. */
+  maxQuerySeries: number;
+  /** Most points in one answer, all series together. */
+  maxResponsePoints: number;
   retention: RetentionPolicy;
+}
+
+/** Longest stretch a query (or its serialization) runs before it lets other work in. */
+export const SLICE_MS = 10;
+
+/** A cooperative pause: resolves after the event loop has handled pending I/O. */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Calls `fn` for each item, yielding to the event loop whenever SLICE_MS has passed since the last yield. */
+export async function forEachSliced<T, R>(items: readonly T[], fn: (item: T) => R | Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let sliceStart = performance.now();
+  for (const item of items) {
+    out.push(await fn(item));
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return out;
 }
 
 /** `now`, `now-15m`, `-15m`, ms since the epoch, or RFC 3339. */
@@ -54,7 +85,21 @@ export function parseTime(value: string | number | undefined, now: number, fallb
   });
 }
 
+/**
+ * The JSON text of a query answer, built one series at a time with the same yields as the query, so that a large
+ * answer does not hold the event loop while it is serialized.
+ */
+export async function queryResultJson(result: QueryResult): Promise<string> {
+  const { series, ...head } = result;
+  const parts = await forEachSliced(series, (s) => JSON.stringify(s));
+  const prefix = JSON.stringify(head);
+  return `${prefix.slice(0, -1)}${prefix.length > 2 ? ',' : ''}"series":[${parts.join(',')}]}`;
+}
+
 export class MetricQuery {
+  /** Queries being worked on now. */
+  running = 0;
+
   constructor(
     private readonly registry: SeriesRegistry,
     private readonly store: MetricStore,
@@ -90,24 +135,54 @@ export class MetricQuery {
       );
     }
     const tier = this.pickTier(step, from, now);
-    const series = this.registry.ofMetric(metric).filter((s) => labelsMatch(s.labels, req.labels));
-    return {
-      metric,
-      from,
-      to,
-      step,
-      agg,
-      tier,
-      series: await Promise.all(
-        series.map(async (s) => ({
+    const series = this.select(metric, req.labels);
+    const planned = series.length * points;
+    if (planned > this.o.maxResponsePoints) {
+      throw new VigilError(
+        'bad_request',
+        `The query asks for ${planned} points (${series.length} series × ${points}); the limit per answer is ` +
+          `${this.o.maxResponsePoints} (metrics.max_response_points). Use a larger step, a shorter range or a ` +
+          'narrower label filter.',
+        { path: 'step', limit: this.o.maxResponsePoints, points: planned, series: series.length },
+      );
+    }
+    this.running++;
+    try {
+      return {
+        metric,
+        from,
+        to,
+        step,
+        agg,
+        tier,
+        series: await forEachSliced(series, async (s) => ({
           labels: { ...s.labels },
           points:
             tier === 'raw'
               ? await this.fromRaw(s, from, to, step, agg)
               : await this.fromRollup(s, tier, from, to, step, agg),
         })),
-      ),
-    };
+      };
+    } finally {
+      this.running--;
+    }
+  }
+
+  /**
+   * The series of `metric` matching `labels`; more than `maxQuerySeries` of them answers `bad_request` naming the
+   * limit.
+   */
+  select(metric: string, labels: Record<string, string> | undefined): Series[] {
+    const series = this.registry.ofMetric(metric).filter((s) => labelsMatch(s.labels, labels));
+    if (series.length > this.o.maxQuerySeries) {
+      throw new VigilError(
+        'bad_request',
+        `The query covers ${series.length} series of '${metric}'; the limit is ${this.o.maxQuerySeries} ` +
+          '(metrics.max_query_series). Narrow it with a label filter.',
+        { path: 'labels', limit: this.o.maxQuerySeries, series: series.length },
+      );
+    }
+    return series;
   }
 
   pickTier(step: number, from: number, now: number): Tier {

@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
-import { MetricQuery } from './query.js';
+import { forEachSliced, MetricQuery } from './query.js';
 import type { Sample } from './sample.js';
 import { Scraper } from './scraper.js';
 import { labelsMatch, type Series, SeriesRegistry } from './series-registry.js';
@@ -67,6 +67,8 @@ export class MetricsService {
     this.query = new MetricQuery(this.registry, d.store, {
       ringMs: c.hotWindowMs,
       maxPoints: c.maxPoints,
+      maxQuerySeries: c.maxQuerySeries,
+      maxResponsePoints: c.maxResponsePoints,
       retention: c.retention,
     });
     this.scraper = new Scraper(c.scrape, (samples) => this.ingest(samples));
@@ -210,13 +212,11 @@ export class MetricsService {
     labels?: Record<string, string>,
     now = Date.now(),
   ): Promise<SeriesStats[]> {
-    const series = this.registry.ofMetric(metric).filter((s) => labelsMatch(s.labels, labels));
-    return Promise.all(
-      series.map(async (s) => {
-        const raw = await this.query.raw(s, now - windowMs, now);
-        return { labels: { ...s.labels }, ...windowStats(raw.ts, raw.values), zscore: finiteOrNull(s.lastZ) };
-      }),
-    );
+    const series = this.query.select(metric, labels);
+    return forEachSliced(series, async (s) => {
+      const raw = await this.query.raw(s, now - windowMs, now);
+      return { labels: { ...s.labels }, ...windowStats(raw.ts, raw.values), zscore: finiteOrNull(s.lastZ) };
+    });
   }
 
   /** Per metric over the last 5 minutes: series, samples, avg, min, max and trend of all its series together. */

@@ -13,6 +13,7 @@ import { type InfluxPrecision, parseInfluxLines } from '../../metrics/ingest/inf
 import { readJsonSamples } from '../../metrics/ingest/json-samples.js';
 import { parsePrometheusText } from '../../metrics/ingest/prometheus-text.js';
 import type { IngestIssue, IngestOutcome } from '../../metrics/pipeline.js';
+import { queryResultJson } from '../../metrics/query.js';
 import { type MetricsService, STATS_WINDOWS } from '../../metrics/service.js';
 import { ErrorResponse } from '../error-handler.js';
 
@@ -257,7 +258,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
         response: { 400: ErrorResponse },
       },
     },
-    async (req) => {
+    async (req, res) => {
       const q = req.query;
       const result = await metrics.query.run(req.params.name, {
         from: q.from,
@@ -269,7 +270,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
       if (result.series.length === 0 && metrics.registry.ofMetric(req.params.name).length === 0) {
         throw new VigilError('not_found', `No metric '${req.params.name}'`, { metric: req.params.name });
       }
-      return result;
+      return res.type('application/json; charset=utf-8').send(await queryResultJson(result));
     },
   );
 
