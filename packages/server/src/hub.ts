@@ -3,7 +3,6 @@
  * Wires the parts of one Vigil node together: configuration, broker, gateway, HTTP app, call methods and metrics.
  * `Hub.create()` builds it, `listen()` starts serving, `stop()` drains and closes.
  */
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -25,6 +24,7 @@ import {
   type NodeFigures,
   RedisPresence,
 } from './cluster/presence.js';
+import { prepareDataDir } from './config/data-dir.js';
 import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
@@ -219,7 +219,7 @@ export class Hub {
   }
 
   static async create(config: Config, options: HubOptions = {}): Promise<Hub> {
-    mkdirSync(config.dataDir, { recursive: true });
+    prepareDataDir(config.dataDir);
     const hub = new Hub(config, options);
     await hub.broker.start();
     await hub.cluster.start();

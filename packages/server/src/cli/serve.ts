@@ -1,7 +1,7 @@
 /**
  * @module serve
- * `vigil serve`: load the configuration (exit 2 naming the key when it is bad), start the hub, and shut down
- * gracefully on SIGINT/SIGTERM within `shutdown_timeout`.
+ * `vigil serve`: load the configuration (exit 2 naming the key when it is bad, or the data directory when the hub
+ * cannot create or write it), start the hub, and shut down gracefully on SIGINT/SIGTERM within `shutdown_timeout`.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -69,7 +69,16 @@ export async function serve(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const hub = await Hub.create(config);
+  let hub: Hub;
+  try {
+    hub = await Hub.create(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vigil: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   let address: Awaited<ReturnType<Hub['listen']>>;
   try {
     address = await hub.listen();

@@ -17,10 +17,16 @@ export interface ServeProcess {
   url(timeoutMs?: number): Promise<string>;
 }
 
-export function runVigil(args: string[], env: Record<string, string> = {}): ServeProcess {
+/** Runs `vigil` with `args`; `as` runs it as another user (the caller must be root). */
+export function runVigil(
+  args: string[],
+  env: Record<string, string> = {},
+  as?: { uid: number; gid: number },
+): ServeProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
     env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let stdout = '';
   let stderr = '';
