@@ -1,7 +1,8 @@
 /**
  * @module bench/fanout/report
  * Turns scenario results into ratios against the peers, checks them against the budgets of DESIGN.md, prints
- * readable tables, and writes the JSON report to `bench/results/fanout-<timestamp>.json`.
+ * readable tables, and writes the JSON report to `bench/results/fanout-<timestamp>.json`. A fan-out target runs
+ * several times; each figure of the table and of the ratios is the median of that figure over its good runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ export interface Report {
   durationS: number;
   environment: Record<string, string | number>;
   options: Record<string, unknown>;
-  fanout: Record<string, FanoutResult | { error: string }>;
+  /** Every run of each target, in order. */
+  fanout: Record<string, (FanoutResult | { error: string })[]>;
   idle: Record<string, IdleResult | { error: string }>;
   ratios: Ratio[];
 }
@@ -30,6 +32,21 @@ export interface Report {
 function ok<T extends object>(r: T | { error: string } | undefined): T | null {
   return r === undefined || 'error' in r ? null : r;
 }
+
+function goodRuns(runs: (FanoutResult | { error: string })[] | undefined): FanoutResult[] {
+  return (runs ?? []).filter((r): r is FanoutResult => !('error' in r));
+}
+
+/** The median of the defined values (the mean of the middle two for an even count); undefined when none. */
+export function median(values: (number | undefined)[]): number | undefined {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+type Figure = (r: FanoutResult) => number | undefined;
+const medianOf = (runs: FanoutResult[], f: Figure): number | undefined => median(runs.map(f));
 
 function ratio(name: string, a: number | undefined, b: number | undefined, budget: string | null): Ratio {
   const value =
@@ -43,30 +60,37 @@ function ratio(name: string, a: number | undefined, b: number | undefined, budge
 }
 
 export function computeRatios(report: Report): Ratio[] {
-  const ws = ok(report.fanout.ws);
-  const sio = ok(report.fanout.socketio);
-  const vigil = ok(report.fanout.vigil);
-  const wsBatch = ok(report.fanout['ws-batch']);
+  const ws = goodRuns(report.fanout.ws);
+  const sio = goodRuns(report.fanout.socketio);
+  const vigil = goodRuns(report.fanout.vigil);
+  const wsBatch = goodRuns(report.fanout['ws-batch']);
   const idleWs = ok(report.idle.ws);
   const idleVigil = ok(report.idle.vigil);
-  const peak = (r: FanoutResult | null): number | undefined => r?.peak?.deliveriesPerSec;
-  const p99 = (r: FanoutResult | null): number | undefined => r?.halfPeak?.latency.p99Ms;
-  const p50 = (r: FanoutResult | null): number | undefined => r?.halfPeak?.latency.p50Ms;
-  const refP99 = (r: FanoutResult | null): number | undefined => r?.atReference?.latency.p99Ms;
-  const mem = (r: { rssPerConnBytes: number } | null): number | undefined => r?.rssPerConnBytes;
+  const peak: Figure = (r) => r.peak?.deliveriesPerSec;
+  const p99: Figure = (r) => r.halfPeak?.latency.p99Ms;
+  const p50: Figure = (r) => r.halfPeak?.latency.p50Ms;
+  const refP99: Figure = (r) => r.atReference?.latency.p99Ms;
+  const rss: Figure = (r) => r.rssPerConnBytes;
+  const m = medianOf;
   return [
-    ratio('peak deliveries/s, Vigil/ws', peak(vigil), peak(ws), '>= 0.9'),
-    ratio('peak deliveries/s, Vigil/socket.io', peak(vigil), peak(sio), '>= 1.5'),
-    ratio('peak deliveries/s, Vigil/ws-batch', peak(vigil), peak(wsBatch), null),
-    ratio('p99 latency at half the ws peak rate (same load), Vigil/ws', refP99(vigil), refP99(ws), '<= 1.2'),
-    ratio('p99 latency at half the ws peak rate (same load), Vigil/socket.io', refP99(vigil), refP99(sio), null),
-    ratio('p99 latency at half its own peak, Vigil/ws', p99(vigil), p99(ws), null),
-    ratio('p99 latency at half its own peak, Vigil/socket.io', p99(vigil), p99(sio), null),
-    ratio('p50 latency at half its own peak, Vigil/ws', p50(vigil), p50(ws), null),
-    ratio('p50 latency at half its own peak, Vigil/socket.io', p50(vigil), p50(sio), null),
-    ratio('RSS per subscriber (fan-out), Vigil/ws', mem(vigil), mem(ws), null),
-    ratio('RSS per subscriber (fan-out), Vigil/socket.io', mem(vigil), mem(sio), null),
-    ratio('RSS per idle connection, Vigil/ws', mem(idleVigil), mem(idleWs), '<= 1.3'),
+    ratio('peak deliveries/s, Vigil/ws-batch', m(vigil, peak), m(wsBatch, peak), '>= 0.9'),
+    ratio('peak deliveries/s, Vigil/ws', m(vigil, peak), m(ws, peak), '>= 0.9'),
+    ratio('peak deliveries/s, Vigil/socket.io', m(vigil, peak), m(sio, peak), '>= 1.5'),
+    ratio('p99 latency at half the ws peak rate (same load), Vigil/ws', m(vigil, refP99), m(ws, refP99), '<= 1.2'),
+    ratio(
+      'p99 latency at half the ws peak rate (same load), Vigil/ws-batch',
+      m(vigil, refP99),
+      m(wsBatch, refP99),
+      null,
+    ),
+    ratio('p99 latency at half the ws peak rate (same load), Vigil/socket.io', m(vigil, refP99), m(sio, refP99), null),
+    ratio('p99 latency at half its own peak, Vigil/ws', m(vigil, p99), m(ws, p99), null),
+    ratio('p99 latency at half its own peak, Vigil/socket.io', m(vigil, p99), m(sio, p99), null),
+    ratio('p50 latency at half its own peak, Vigil/ws', m(vigil, p50), m(ws, p50), null),
+    ratio('p50 latency at half its own peak, Vigil/socket.io', m(vigil, p50), m(sio, p50), null),
+    ratio('RSS per subscriber (fan-out), Vigil/ws', m(vigil, rss), m(ws, rss), null),
+    ratio('RSS per subscriber (fan-out), Vigil/socket.io', m(vigil, rss), m(sio, rss), null),
+    ratio('RSS per idle connection, Vigil/ws', idleVigil?.rssPerConnBytes, idleWs?.rssPerConnBytes, '<= 1.3'),
   ];
 }
 
@@ -81,41 +105,51 @@ const num = (n: number | undefined, digits = 2): string =>
   n === undefined || !Number.isFinite(n) ? '-' : String(round(n, digits));
 const kib = (bytes: number | undefined): string => (bytes === undefined ? '-' : `${num(bytes / 1024, 1)} KiB`);
 const kilo = (n: number | undefined): string => (n === undefined ? '-' : `${num(n / 1000, 1)}k`);
+const pct = (n: number | undefined): string => (n === undefined ? '-' : `${Math.round(n)}%`);
 
 export function formatReport(report: Report): string {
   const out: string[] = [];
   const fanoutIds = Object.keys(report.fanout);
   if (fanoutIds.length > 0) {
     const o = report.options;
-    out.push(`\nFan-out: ${o.subscribers} subscribers, 1 publisher, ~${o.eventBytes}-byte event frames`);
-    const header = ['target', 'frame B', 'peak deliv/s', 'at ev/s', 'srv CPU', 'gen CPU', 'saturated'];
+    out.push(
+      `\nFan-out: ${o.subscribers} subscribers, 1 publisher, ~${o.eventBytes}-byte event frames; ` +
+        `medians of ${o.runs} interleaved runs`,
+    );
+    const header = ['target', 'runs', 'frame B', 'peak deliv/s', 'peaks', 'srv CPU', 'gen CPU', 'saturated'];
     const rows = [[...header, 'own½ p50', 'own½ p99', 'same p50', 'same p99', 'RSS/sub']];
     let reference: number | null = null;
     for (const id of fanoutIds) {
-      const r = report.fanout[id];
-      if ('error' in r) {
-        rows.push([id, 'error', ...Array<string>(rows[0].length - 2).fill('-')]);
+      const all = report.fanout[id] ?? [];
+      const runs = goodRuns(all);
+      if (runs.length === 0) {
+        rows.push([id, `0/${all.length}`, 'error', ...Array<string>(rows[0].length - 3).fill('-')]);
         continue;
       }
-      reference ??= r.referenceEventsPerSec;
+      reference ??= runs[0]!.referenceEventsPerSec;
+      const m = (f: Figure) => medianOf(runs, f);
+      const peakRun = runs.find((r) => r.peak?.deliveriesPerSec === m((x) => x.peak?.deliveriesPerSec));
       rows.push([
-        r.label,
-        String(r.eventFrameBytes),
-        (r.peakIsLowerBound ? '>= ' : '') + kilo(r.peak?.deliveriesPerSec),
-        num(r.peak?.eventsPerSec, 0),
-        r.peak ? `${Math.round(r.peak.cpu.serverPct)}%` : '-',
-        r.peak ? `${Math.round(r.peak.cpu.generatorPct)}%` : '-',
-        r.saturated,
-        num(r.halfPeak?.latency.p50Ms),
-        num(r.halfPeak?.latency.p99Ms),
-        num(r.atReference?.latency.p50Ms),
-        num(r.atReference?.latency.p99Ms),
-        kib(r.rssPerConnBytes),
+        runs[0]!.label,
+        `${runs.length}/${all.length}`,
+        String(runs[0]!.eventFrameBytes),
+        (runs.some((r) => r.peakIsLowerBound) ? '>= ' : '') + kilo(m((r) => r.peak?.deliveriesPerSec)),
+        runs.map((r) => kilo(r.peak?.deliveriesPerSec)).join(' '),
+        pct(m((r) => r.peak?.cpu.serverPct)),
+        pct(m((r) => r.peak?.cpu.generatorPct)),
+        peakRun?.saturated ?? runs.map((r) => r.saturated).join('/'),
+        num(m((r) => r.halfPeak?.latency.p50Ms)),
+        num(m((r) => r.halfPeak?.latency.p99Ms)),
+        num(m((r) => r.atReference?.latency.p50Ms)),
+        num(m((r) => r.atReference?.latency.p99Ms)),
+        kib(m((r) => r.rssPerConnBytes)),
       ]);
     }
     out.push(table(rows));
     out.push(
-      'CPU: % of one core during the peak step; saturated: who used >= 90% of a core in the first failed step.\n' +
+      'Each figure is the median over the good runs (runs: good/all); peaks: each run in order.\n' +
+        'CPU: % of one core during the peak step; saturated: who used >= 90% of a core in the first failed step ' +
+        '(of the median-peak run).\n' +
         "Latency in ms. own½: at half of the target's own peak rate; " +
         `same: at half of the raw ws peak${reference === null ? '' : ` (${num(reference, 1)} ev/s)`} for every target.`,
     );
@@ -150,8 +184,11 @@ export function formatReport(report: Report): string {
     }
     out.push(table(rows));
   }
-  const errors = [...Object.entries(report.fanout), ...Object.entries(report.idle)].filter(([, r]) => 'error' in r);
-  for (const [id, r] of errors) out.push(`\n${id}: ${(r as { error: string }).error}`);
+  const fanoutErrors = Object.entries(report.fanout).flatMap(([id, runs]) =>
+    runs.flatMap((r, i) => ('error' in r ? [[`${id} run ${i + 1}`, r.error] as const] : [])),
+  );
+  const idleErrors = Object.entries(report.idle).flatMap(([id, r]) => ('error' in r ? [[id, r.error] as const] : []));
+  for (const [id, error] of [...fanoutErrors, ...idleErrors]) out.push(`\n${id}: ${error}`);
   return out.join('\n');
 }
 

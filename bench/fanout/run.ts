@@ -1,11 +1,13 @@
 /**
  * @module bench/fanout/run
  * Entry point of the side-by-side benchmark (`npm run bench`). Runs the fan-out scenario against raw `ws`,
- * Socket.IO and Vigil, and the idle-connections scenario against raw `ws` and Vigil, each server in its own child
- * process with this process as the load generator; prints tables and writes `bench/results/fanout-<ts>.json`.
+ * `ws-batch`, Socket.IO and Vigil `--runs` times (default 3), interleaved (every target once per round, raw `ws`
+ * first), and the idle-connections scenario against raw `ws` and Vigil, each server in its own child process with
+ * this process as the load generator. Ratios are taken between the medians of each figure over the runs. Prints
+ * tables and writes `bench/results/fanout-<ts>.json`.
  *
- *   node --import tsx bench/fanout/run.ts [--scenario all|fanout|idle] [--targets ws,socketio,vigil[,ws-batch]]
- *     [--subscribers 1000] [--event-bytes 150] [--step-ms 1500] [--start-rate 50] [--latency-ms 4000]
+ *   node --import tsx bench/fanout/run.ts [--scenario all|fanout|idle] [--targets ws,ws-batch,socketio,vigil]
+ *     [--runs 3] [--subscribers 1000] [--event-bytes 150] [--step-ms 1500] [--start-rate 50] [--latency-ms 4000]
  *     [--idle-connections 10000] [--hold-ms 2000] [--vigil-arg <arg>]... [--no-build] [--out <dir>]
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'all' },
     targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
+    runs: { type: 'string', default: '3' },
     subscribers: { type: 'string', default: '1000' },
     'event-bytes': { type: 'string', default: '150' },
     'step-ms': { type: 'string', default: '1500' },
@@ -47,6 +50,9 @@ const targets = values.targets.split(',').map((t) => {
   if (!(TARGET_IDS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}`);
   return t as TargetId;
 });
+
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1 || runs > 9) throw new Error(`bad --runs ${values.runs} (1 to 9)`);
 
 const fanoutOpts: FanoutOptions = {
   subscribers: Number(values.subscribers),
@@ -106,7 +112,7 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       totalMemMiB: Math.round(os.totalmem() / 1048576),
     },
-    options: { scenario, targets, ...fanoutOpts, idle: idleOpts, vigilArgs: ctx.vigilArgs },
+    options: { scenario, targets, runs, ...fanoutOpts, idle: idleOpts, vigilArgs: ctx.vigilArgs },
     fanout: {},
     idle: {},
     ratios: [],
@@ -116,26 +122,30 @@ async function main(): Promise<void> {
 
   try {
     if (scenario !== 'idle') {
-      // Raw ws runs first: half of its peak is the common rate every target's latency is also measured at.
+      // Raw ws runs first: half of its first peak is the common rate every target's latency is also measured at.
       let referenceRate: number | undefined;
       const ordered = [...targets].sort((a, b) => Number(b === 'ws') - Number(a === 'ws'));
-      for (const id of ordered) {
-        if (id === 'vigil' && vigilMissing) {
-          report.fanout[id] = { error: `skipped: ${vigilMissing}` };
-          continue;
-        }
-        log(`\n[fanout] ${TARGETS[id].label}`);
-        try {
-          const result = await runFanout(TARGETS[id], fanoutOpts, ctx, referenceRate);
-          report.fanout[id] = result;
-          if (id === 'ws' && result.halfPeak) {
-            referenceRate = result.halfPeak.eventsPerSec;
-            result.referenceEventsPerSec = referenceRate;
-            result.atReference = result.halfPeak;
+      for (let round = 1; round <= runs; round++) {
+        for (const id of ordered) {
+          report.fanout[id] ??= [];
+          const results = report.fanout[id];
+          if (id === 'vigil' && vigilMissing) {
+            if (round === 1) results.push({ error: `skipped: ${vigilMissing}` });
+            continue;
           }
-        } catch (err) {
-          log(`  error: ${(err as Error).message}`);
-          report.fanout[id] = { error: (err as Error).message };
+          log(`\n[fanout] ${TARGETS[id].label}, run ${round} of ${runs}`);
+          try {
+            const result = await runFanout(TARGETS[id], fanoutOpts, ctx, referenceRate);
+            results.push(result);
+            if (id === 'ws' && result.halfPeak && referenceRate === undefined) {
+              referenceRate = result.halfPeak.eventsPerSec;
+              result.referenceEventsPerSec = referenceRate;
+              result.atReference = result.halfPeak;
+            }
+          } catch (err) {
+            log(`  error: ${(err as Error).message}`);
+            results.push({ error: (err as Error).message });
+          }
         }
       }
     }
