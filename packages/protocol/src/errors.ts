@@ -64,6 +64,11 @@ export const ERRORS = {
     message: 'Unsupported content type',
     solve: 'Send JSON bodies with `Content-Type: application/json`; only the text ingest routes take `text/plain`.',
   },
+  unknown_command: {
+    status: 400,
+    message: 'Unknown command',
+    solve: 'Send a command or message type that the dialect of this path lists in docs/dialects.md.',
+  },
   not_found: {
     status: 404,
     message: 'Not found',

@@ -27,6 +27,8 @@ import {
 import { prepareDataDir } from './config/data-dir.js';
 import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
+import { createDialects } from './dialects/index.js';
+import type { DialectServer } from './dialects/server.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
@@ -97,6 +99,8 @@ export class Hub {
   readonly connectionLimits: ConnectionLimits;
   readonly state: StateDb;
   readonly parts: HubPart[] = [];
+  /** The dialect paths (docs/dialects.md): other wire languages over the same gateway and parts. */
+  readonly dialects: DialectServer;
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
   private ready = false;
   private stopping: Promise<void> | undefined;
@@ -181,6 +185,12 @@ export class Hub {
     const tasks = createTasksPart(ctx, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
+    this.dialects = createDialects(this);
+    this.parts.push({
+      name: 'dialects',
+      routes: (scope) => this.dialects.routes(scope),
+      start: () => this.dialects.start(),
+    });
     if (config.dashboard.enabled) this.parts.push(createDashboardPart(config));
     this.app = buildHttpApp(this);
     this.gateway.attach(this.app.server);
@@ -349,7 +359,10 @@ export class Hub {
     this.stopping ??= (async () => {
       this.ready = false;
       const timeout = this.config.shutdownTimeoutMs;
-      await this.gateway.shutdown(Math.max(100, timeout - 1500));
+      await Promise.all([
+        this.gateway.shutdown(Math.max(100, timeout - 1500)),
+        this.dialects.stop(Math.max(100, timeout - 1500)),
+      ]);
       await this.app.close();
       for (const part of [...this.parts].reverse()) await part.stop?.();
       await this.cluster.stop();

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
 import { type AuthConfig, toAuthConfig } from '../auth/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
+import { type DialectsConfig, toDialectsConfig } from '../dialects/config.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import type { ConnectionLimitsConfig } from '../limits/connection-limits.js';
 import type { RequestRateConfig } from '../limits/request-rate.js';
@@ -87,6 +88,7 @@ export interface Config {
   readonly tasks: TasksConfig;
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
+  readonly dialects: DialectsConfig;
   readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number; readonly publishBodyLimit: number };
   readonly broker: { readonly engine: 'memory' | 'redis'; readonly url: string; readonly prefix: string };
   /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
@@ -238,6 +240,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const m = c.metrics;
   const alerts = toAlertsConfig(c.alerts);
   if ('key' in alerts) throw new ConfigError(alerts.key, alerts.reason);
+  const dialects = toDialectsConfig(c.dialects, g.path);
+  if ('key' in dialects) throw new ConfigError(dialects.key, dialects.reason);
   const config: Config = {
     host: c.host,
     port: c.port,
@@ -317,6 +321,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     tasks: toTasksConfig(c.tasks),
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),
+    dialects,
     http: {
       bodyLimit: c.http.body_limit,
       sseMaxQueueBytes: c.http.sse_max_queue_bytes,

@@ -6,6 +6,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { AlertsConfigSchema } from '../alerts/config.js';
 import { AuthConfigSchema } from '../auth/config.js';
+import { DialectsConfigSchema } from '../dialects/config.js';
 import { IncidentsConfigSchema } from '../incidents/config.js';
 import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
@@ -196,6 +197,7 @@ export const ConfigSchema = Type.Object(
     tasks: TasksConfigSchema,
     incidents: IncidentsConfigSchema,
     notifications: NotificationsConfigSchema,
+    dialects: DialectsConfigSchema,
     broker: Type.Object(
       {
         engine: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {

@@ -21,6 +21,12 @@ export function installedDashboardDir(): string | undefined {
   }
 }
 
+/** The WebSocket paths of the mounted dialects: a plain GET there is not the app. */
+function dialectPaths(config: Config): string[] {
+  const d = config.dialects;
+  return d.perfmon.enabled ? [d.perfmon.path] : [];
+}
+
 export function createDashboardPart(config: Config): HubPart {
   const dir = config.dashboard.dir ?? installedDashboardDir();
   const built = dir !== undefined && existsSync(join(dir, 'index.html'));
@@ -29,7 +35,7 @@ export function createDashboardPart(config: Config): HubPart {
     routes: (scope) =>
       dashboardRoutes(scope, {
         dir: built ? dir : undefined,
-        reservedPrefixes: ['/api', '/metrics', '/health', '/ready', config.gateway.path],
+        reservedPrefixes: ['/api', '/metrics', '/health', '/ready', config.gateway.path, ...dialectPaths(config)],
       }),
   };
 }

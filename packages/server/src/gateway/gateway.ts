@@ -73,8 +73,13 @@ export interface GatewayDeps {
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
+/** Takes an upgrade request for a path mounted on the gateway (a dialect's, say). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+
 export class Gateway {
   readonly wss: WebSocketServer;
+  /** Other WebSocket paths served on the same HTTP server (dialects), by path. */
+  private readonly mounts = new Map<string, UpgradeHandler>();
   readonly connections = new Set<Connection>();
   readonly subscriptions: SubscriptionManager;
   private readonly outbox: Outbox;
@@ -124,12 +129,21 @@ export class Gateway {
     if (auth) every(sweepIntervalMs(auth.wsAuthTimeoutMs), () => sweepAuth(this.connections, auth, close));
   }
 
-  /** Routes HTTP upgrades on `server` for our path to the gateway; anything else is refused. */
+  /** Serves upgrades for `path` with `handler` (while the gateway accepts connections). */
+  mount(path: string, handler: UpgradeHandler): void {
+    if (path === this.options.path || this.mounts.has(path)) throw new Error(`WebSocket path ${path} is taken`);
+    this.mounts.set(path, handler);
+  }
+
+  /** Routes HTTP upgrades on `server` for our path to the gateway, and mounted paths to theirs; others are refused. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== this.options.path) return refuse(socket, 404, 'Not Found', 'no WebSocket endpoint here');
+      const mounted = url.pathname === this.options.path ? undefined : this.mounts.get(url.pathname);
+      if (url.pathname !== this.options.path && mounted === undefined)
+        return refuse(socket, 404, 'Not Found', 'no WebSocket endpoint here');
       if (!this.accepting) return refuse(socket, 503, 'Service Unavailable', 'the hub is shutting down');
+      if (mounted) return mounted(req, socket, head, url);
       const offered = req.headers['sec-websocket-protocol'];
       if (offered !== undefined && pickSubprotocol(offered.split(',').map((p) => p.trim())) === false) {
         return refuse(
@@ -415,6 +429,11 @@ export class Gateway {
     // A client that floods requests without reading must not grow memory without bound.
     if (peer instanceof Connection && peer.pendingBytes() > this.options.maxQueueBytes * 4)
       this.closeConnection(peer, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+  }
+
+  /** Whether new connections are taken (false once shutdown has begun). */
+  get isAccepting(): boolean {
+    return this.accepting;
   }
 
   /** Marks a client (an SSE stream, say) for the next flush. */

@@ -5,7 +5,6 @@
  * 1,000), so a connection cannot churn subscriptions faster than it may send frames. A refused frame counts as a
  * violation; `maxViolations` within 10 s mean the connection should be closed (4029).
  */
-import type { Connection } from './connection.js';
 
 export interface RateLimit {
   messagesPerS: number;
@@ -15,11 +14,19 @@ export interface RateLimit {
 
 export const VIOLATION_WINDOW_MS = 10_000;
 
+/** The token bucket a client carries (a WebSocket connection, a dialect session). */
+export interface Bucket {
+  tokens: number;
+  refilledAt: number;
+  violations: number;
+  violationWindow: number;
+}
+
 /**
  * Takes `cost` tokens from the bucket (at most a full bucket): `pass`, `refuse` (drop the frame with an error) or
  * `close` (too many refusals).
  */
-export function takeFrame(conn: Connection, limit: RateLimit, now: number, cost = 1): 'pass' | 'refuse' | 'close' {
+export function takeFrame(conn: Bucket, limit: RateLimit, now: number, cost = 1): 'pass' | 'refuse' | 'close' {
   conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) / 1000) * limit.messagesPerS);
   conn.refilledAt = now;
   const need = Math.min(cost, limit.burst);

@@ -1,0 +1,74 @@
+/**
+ * @module dialects-config
+ * Configuration of the dialects (`dialects:` in the config file): per dialect whether it is mounted, its WebSocket
+ * path and its HTTP paths. The defaults never take the v1 gateway's `/ws`; a configuration may give `/ws` to one
+ * dialect once `gateway.path` has moved elsewhere. Every WebSocket path must be unique.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+
+const Path = (def: string, description: string) =>
+  Type.String({ default: def, pattern: '^/[A-Za-z0-9_./-]*$', maxLength: 200, description });
+
+export const DialectsConfigSchema = Type.Object(
+  {
+    perfmon: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Mount the perfmon dialect.' }),
+        path: Path('/perfmon/ws', 'WebSocket path of the perfmon dialect.'),
+        summary_path: Path('/perfmon/summary', 'HTTP path of its metric summary.'),
+        alerts_path: Path('/perfmon/alerts', 'HTTP path of its active alert list.'),
+        metrics_path: Path('/perfmon/metrics', 'HTTP path of its latest-value listing (never `/metrics`).'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export interface DialectsConfig {
+  readonly perfmon: {
+    readonly enabled: boolean;
+    readonly path: string;
+    readonly summaryPath: string;
+    readonly alertsPath: string;
+    readonly metricsPath: string;
+  };
+}
+
+/** Paths of the hub itself that no dialect HTTP route may take. */
+const HUB_PATHS = ['/metrics', '/health', '/ready', '/api'];
+
+export function toDialectsConfig(
+  raw: Static<typeof DialectsConfigSchema>,
+  gatewayPath: string,
+): DialectsConfig | { key: string; reason: string } {
+  const config: DialectsConfig = {
+    perfmon: {
+      enabled: raw.perfmon.enabled,
+      path: raw.perfmon.path,
+      summaryPath: raw.perfmon.summary_path,
+      alertsPath: raw.perfmon.alerts_path,
+      metricsPath: raw.perfmon.metrics_path,
+    },
+  };
+  const taken = new Map<string, string>([[gatewayPath, 'gateway.path']]);
+  const ws: [string, string, boolean][] = [['dialects.perfmon.path', config.perfmon.path, config.perfmon.enabled]];
+  for (const [key, path, enabled] of ws) {
+    if (!enabled) continue;
+    const other = taken.get(path);
+    if (other) return { key, reason: `${path} is already the path of ${other}; give each WebSocket its own path` };
+    taken.set(path, key);
+  }
+  const http: [string, string, boolean][] = [
+    ['dialects.perfmon.summary_path', config.perfmon.summaryPath, config.perfmon.enabled],
+    ['dialects.perfmon.alerts_path', config.perfmon.alertsPath, config.perfmon.enabled],
+    ['dialects.perfmon.metrics_path', config.perfmon.metricsPath, config.perfmon.enabled],
+  ];
+  for (const [key, path, enabled] of http) {
+    if (!enabled) continue;
+    if (HUB_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) || taken.has(path)) {
+      return { key, reason: `${path} belongs to the hub or to a WebSocket path; choose another` };
+    }
+  }
+  return config;
+}

@@ -1,0 +1,60 @@
+/**
+ * @module dialects
+ * Builds the dialect server of a hub and mounts the dialects its configuration enables (docs/dialects.md).
+ */
+import type { AlertEngine } from '../alerts/engine.js';
+import type { Authenticator } from '../auth/credentials.js';
+import type { Config } from '../config/load.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { MethodRegistry } from '../gateway/methods.js';
+import type { ConnectionLimits } from '../limits/connection-limits.js';
+import type { MetricsService } from '../metrics/service.js';
+import type { HubCounters } from '../observability/hub-counters.js';
+import { PerfmonDialect } from './perfmon.js';
+import { DialectServer } from './server.js';
+
+/** What the dialects read from the hub. */
+export interface DialectsHost {
+  readonly config: Config;
+  readonly gateway: Gateway;
+  readonly methods: MethodRegistry;
+  readonly counters: HubCounters;
+  readonly connectionLimits: ConnectionLimits;
+  readonly auth: Authenticator | undefined;
+  readonly alerts: AlertEngine;
+  readonly metricsService: MetricsService;
+  readonly log: {
+    info(o: object, m: string): void;
+    warn(o: object, m: string): void;
+    error(o: object, m: string): void;
+  };
+}
+
+export function createDialects(hub: DialectsHost): DialectServer {
+  const server = new DialectServer({
+    gateway: hub.gateway,
+    options: hub.gateway.options,
+    methods: hub.methods,
+    counters: hub.counters,
+    limits: hub.connectionLimits,
+    auth: hub.auth,
+    log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
+  });
+  const d = hub.config.dialects;
+  const call = (method: string, params?: unknown) => hub.methods.call(method, params, { session: 'http' });
+  if (d.perfmon.enabled) {
+    server.add(
+      new PerfmonDialect(d.perfmon, {
+        call,
+        activeAlertCount: () => hub.alerts.active().length,
+        ruleCount: () => hub.alerts.listRules().length,
+        sampleCount: async () => {
+          const s = await hub.metricsService.storeStats();
+          return s.sealedSamples + s.pendingSamples;
+        },
+        current: () => hub.metricsService.current({}),
+      }),
+    );
+  }
+  return server;
+}
