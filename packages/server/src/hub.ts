@@ -144,6 +144,7 @@ export class Hub {
         return { events, bytes };
       },
       storeStats: () => this.metricsService.storeStats(),
+      hot: () => this.metricsService.hotFigures(),
     });
     this.state = openStateDb(join(config.dataDir, 'state.db'));
     const store =

@@ -72,6 +72,7 @@ export interface Config {
     readonly maxSeries: number;
     readonly hotWindowMs: number;
     readonly anomalyWindowMs: number;
+    readonly hotMaxBytes: number;
     readonly maxPoints: number;
     readonly maxQuerySeries: number;
     readonly maxResponsePoints: number;
@@ -296,6 +297,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       maxSeries: m.max_series,
       hotWindowMs: ms(m.hot_window, 'metrics.hot_window'),
       anomalyWindowMs: ms(m.anomaly_window, 'metrics.anomaly_window'),
+      hotMaxBytes: m.hot_max_bytes,
       maxPoints: m.max_points,
       maxQuerySeries: m.max_query_series,
       maxResponsePoints: m.max_response_points,

@@ -146,6 +146,11 @@ export const ConfigSchema = Type.Object(
         max_series: Type.Integer({ default: 100_000, minimum: 1 }),
         hot_window: Duration('15m', 'Full-resolution window kept in memory per series.'),
         anomaly_window: Duration('5m', 'Window of the rolling z-score.'),
+        hot_max_bytes: Type.Integer({
+          default: 256 * MiB,
+          minimum: MiB,
+          description: 'Bytes the hot windows of all series may hold together (16 per sample).',
+        }),
         max_points: Type.Integer({ default: 11_000, minimum: 10, description: 'Most points per series in a query.' }),
         max_query_series: Type.Integer({
           default: 1000,

@@ -1,16 +1,78 @@
 /**
  * @module hot-ring
- * The in-memory ring of one series: every sample of the last `ringMs` (15 min by default) at full resolution, in
- * two growable typed arrays. It also keeps running sums over the newest `anomalyMs` (5 min by default) so that the
- * z-score of the latest sample costs O(1) per sample.
+ * The in-memory ring of one series: the samples of the last `ringMs` (15 min by default) at full resolution, in two
+ * typed arrays. It also keeps running sums over the newest `anomalyMs` (5 min by default) so that the z-score of the
+ * latest sample costs O(1) per sample.
+ *
+ * Every ring draws its arrays from one `HotBudget` (`metrics.hot_max_bytes`): a ring holds nothing until its first
+ * sample, grows by doubling only while the budget allows, and gives memory back: it halves when it holds a quarter of
+ * its room or less, and when the budget is short the largest rings are halved (keeping their newest samples) so that
+ * a smaller ring may grow. A ring that cannot grow drops its oldest sample for each new one. Samples dropped from a
+ * ring are still in the metric store, which reads fall back to (`oldest()` tells where the ring starts).
  */
 
 const INITIAL = 16;
 const MAX_POINTS = 1 << 16;
+/** Bytes per sample held: a Float64 timestamp and a Float64 value. */
+export const BYTES_PER_POINT = 16;
+const LEVELS = Math.log2(MAX_POINTS) + 1;
+
+/** The shared memory budget of all hot rings, and the rings by size (for finding the largest quickly). */
+export class HotBudget {
+  /** Bytes of ring arrays held now. */
+  used = 0;
+  /** The most `used` has been. */
+  peak = 0;
+  /** Samples dropped from rings to stay within the budget (they remain in the store). */
+  evicted = 0;
+  /** Rings by log2 of their capacity. */
+  private readonly levels: Set<HotRing>[] = Array.from({ length: LEVELS }, () => new Set<HotRing>());
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Rings holding memory now. */
+  get rings(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.size;
+    return n;
+  }
+
+  /** Moves `ring` from capacity `from` to capacity `to` (points; 0 for none), charging or crediting the bytes. */
+  resize(ring: HotRing, from: number, to: number): void {
+    if (from > 0) this.levels[Math.log2(from)]!.delete(ring);
+    if (to > 0) this.levels[Math.log2(to)]!.add(ring);
+    this.used += (to - from) * BYTES_PER_POINT;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
+  /**
+   * Makes room for `bytes` more, halving rings larger than `than` points (the largest first); true when the room is
+   * there.
+   */
+  reclaim(bytes: number, than: number, except: HotRing): boolean {
+    for (let level = LEVELS - 1; level >= 0 && this.used + bytes > this.maxBytes; level--) {
+      if (1 << level <= than) break;
+      for (const ring of [...this.levels[level]!]) {
+        if (ring === except) continue;
+        ring.shrink();
+        if (this.used + bytes <= this.maxBytes) break;
+      }
+    }
+    return this.used + bytes <= this.maxBytes;
+  }
+
+  /** Whether `bytes` more fit, making room from rings larger than `than` points when they do not. */
+  take(bytes: number, than: number, ring: HotRing): boolean {
+    return this.used + bytes <= this.maxBytes || this.reclaim(bytes, than, ring);
+  }
+}
+
+/** A budget with no limit, for rings used on their own. */
+const UNLIMITED = new HotBudget(Number.POSITIVE_INFINITY);
 
 export class HotRing {
-  private ts = new Float64Array(INITIAL);
-  private values = new Float64Array(INITIAL);
+  private ts = new Float64Array(0);
+  private values = new Float64Array(0);
   private head = 0;
   private size = 0;
   /** Number of newest samples inside the anomaly window, and their finite-value sums. */
@@ -19,8 +81,15 @@ export class HotRing {
   private zSum = 0;
   private zSumSq = 0;
 
+  constructor(private readonly budget: HotBudget = UNLIMITED) {}
+
   get length(): number {
     return this.size;
+  }
+
+  /** Points the arrays can hold. */
+  get capacity(): number {
+    return this.ts.length;
   }
 
   private at(i: number): number {
@@ -29,8 +98,16 @@ export class HotRing {
 
   push(ts: number, value: number, ringMs: number, anomalyMs: number): void {
     if (this.size === this.ts.length) {
-      if (this.size < MAX_POINTS) this.grow();
-      else this.dropOldest();
+      const cap = this.ts.length;
+      const next = cap === 0 ? INITIAL : cap * 2;
+      const fits = next <= MAX_POINTS && this.budget.take((next - cap) * BYTES_PER_POINT, next, this);
+      if (fits) this.resize(next);
+      else {
+        if (next <= MAX_POINTS) this.budget.evicted++;
+        // No room for even one sample: the series lives in the store only until the budget frees up.
+        if (this.size === 0) return;
+        this.dropOldest();
+      }
     }
     const i = this.at(this.size);
     this.ts[i] = ts;
@@ -42,14 +119,38 @@ export class HotRing {
       this.zSum += value;
       this.zSumSq += value * value;
     }
-    const ringFloor = ts - ringMs;
-    while (this.size > 1 && this.ts[this.head]! < ringFloor) this.dropOldest();
+    this.trim(ts - ringMs);
     const zFloor = ts - anomalyMs;
     while (this.zCount > 1) {
       const j = this.at(this.size - this.zCount);
       if (this.ts[j]! >= zFloor) break;
       this.leaveWindow(this.values[j]!);
     }
+  }
+
+  /** Drops samples older than `floor` (keeping the newest) and gives back room the ring no longer needs. */
+  trim(floor: number): void {
+    while (this.size > 1 && this.ts[this.head]! < floor) this.dropOldest();
+    const cap = this.ts.length;
+    if (cap > INITIAL && this.size <= cap / 4) this.resize(cap / 2);
+  }
+
+  /** Halves the ring, keeping its newest samples: the budget takes room back. */
+  shrink(): void {
+    const cap = this.ts.length;
+    if (cap === 0) return;
+    const next = cap > INITIAL ? cap / 2 : 0;
+    while (this.size > next) {
+      this.dropOldest();
+      this.budget.evicted++;
+    }
+    this.resize(next);
+  }
+
+  /** Gives all memory back (the series is gone). */
+  release(): void {
+    while (this.size > 0) this.dropOldest();
+    this.resize(0);
   }
 
   private leaveWindow(value: number): void {
@@ -67,8 +168,8 @@ export class HotRing {
     this.size--;
   }
 
-  private grow(): void {
-    const cap = this.ts.length * 2;
+  /** Moves the samples into arrays of `cap` points (at least `size`), charging the budget the difference. */
+  private resize(cap: number): void {
     const ts = new Float64Array(cap);
     const values = new Float64Array(cap);
     for (let k = 0; k < this.size; k++) {
@@ -76,6 +177,7 @@ export class HotRing {
       ts[k] = this.ts[i]!;
       values[k] = this.values[i]!;
     }
+    this.budget.resize(this, this.ts.length, cap);
     this.ts = ts;
     this.values = values;
     this.head = 0;

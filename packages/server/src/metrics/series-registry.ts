@@ -5,11 +5,11 @@
  * `cardinality_limit` naming the metric, while existing series keep flowing.
  */
 import { VigilError } from '@vigil/protocol';
-import { HotRing } from './hot-ring.js';
+import { HotBudget, HotRing } from './hot-ring.js';
 import { seriesKey } from './sample.js';
 
 export class Series {
-  readonly ring = new HotRing();
+  readonly ring: HotRing;
   readonly channel: string;
   lastTs = Number.NEGATIVE_INFINITY;
   lastValue = Number.NaN;
@@ -29,14 +29,18 @@ export class Series {
     readonly name: string,
     readonly labels: Readonly<Record<string, string>>,
     readonly key: string,
+    budget?: HotBudget,
   ) {
     this.channel = `metrics.${name}`;
+    this.ring = new HotRing(budget);
   }
 }
 
 export interface CardinalityLimits {
   maxSeriesPerMetric: number;
   maxSeries: number;
+  /** Bytes all hot rings together may hold (metrics.hot_max_bytes); default: no limit. */
+  hotMaxBytes?: number;
 }
 
 export class SeriesRegistry {
@@ -46,7 +50,12 @@ export class SeriesRegistry {
   /** Series by their labels in arrival order (see `resolve`). */
   private readonly byQuickKey = new Map<string, Series>();
 
-  constructor(private readonly limits: CardinalityLimits) {}
+  /** The memory budget every series' hot ring draws from. */
+  readonly hot: HotBudget;
+
+  constructor(private readonly limits: CardinalityLimits) {
+    this.hot = new HotBudget(limits.hotMaxBytes ?? Number.POSITIVE_INFINITY);
+  }
 
   get size(): number {
     return this.byKey.size;
@@ -65,7 +74,7 @@ export class SeriesRegistry {
     const key = seriesKey(name, labels);
     const existing = this.byKey.get(key);
     if (existing) return existing;
-    return this.add(new Series(id, name, Object.freeze({ ...labels }), key));
+    return this.add(new Series(id, name, Object.freeze({ ...labels }), key, this.hot));
   }
 
   /**
@@ -104,7 +113,7 @@ export class SeriesRegistry {
         },
       );
     }
-    const series = this.add(new Series(-1, name, Object.freeze({ ...labels }), key));
+    const series = this.add(new Series(-1, name, Object.freeze({ ...labels }), key, this.hot));
     this.remember(quick, series);
     series.ready = create().then(
       (id) => {
@@ -122,6 +131,7 @@ export class SeriesRegistry {
 
   private forget(series: Series): void {
     if (this.byKey.get(series.key) !== series) return;
+    series.ring.release();
     this.byKey.delete(series.key);
     this.byQuickKey.clear();
     const list = this.byName.get(series.name);

@@ -39,6 +39,9 @@ export interface CurrentValue {
 
 export type { MetricSummary, SeriesStats };
 
+/** How often idle series' hot rings are trimmed to the hot window. */
+const HOT_TRIM_INTERVAL_MS = 30_000;
+
 export const STATS_WINDOWS: Record<string, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000 };
 
 export class MetricsService {
@@ -54,7 +57,11 @@ export class MetricsService {
 
   constructor(private readonly d: MetricsServiceDeps) {
     const c = d.config;
-    this.registry = new SeriesRegistry({ maxSeriesPerMetric: c.maxSeriesPerMetric, maxSeries: c.maxSeries });
+    this.registry = new SeriesRegistry({
+      maxSeriesPerMetric: c.maxSeriesPerMetric,
+      maxSeries: c.maxSeries,
+      hotMaxBytes: c.hotMaxBytes,
+    });
     this.pipeline = new MetricsPipeline({
       store: d.store,
       registry: this.registry,
@@ -98,6 +105,7 @@ export class MetricsService {
     }
     this.timers.push(setInterval(() => this.publishStatus(), c.statusIntervalMs).unref());
     this.timers.push(setInterval(() => this.retention(), c.retentionIntervalMs).unref());
+    this.timers.push(setInterval(() => this.trimHot(), HOT_TRIM_INTERVAL_MS).unref());
     this.scraper.start();
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
   }
@@ -123,6 +131,18 @@ export class MetricsService {
     if (!this.collector) return;
     const samples = this.collector.collect(Date.now());
     if (samples.length > 0) this.ingest(samples);
+  }
+
+  /** Drops hot samples older than the hot window from series that stopped sending, giving their room back. */
+  trimHot(now = Date.now()): void {
+    const floor = now - this.d.config.hotWindowMs;
+    for (const s of this.registry.all()) s.ring.trim(floor);
+  }
+
+  /** Bytes the hot rings hold, their budget and the samples dropped from them to keep within it. */
+  hotFigures(): { bytes: number; maxBytes: number; peakBytes: number; evicted: number } {
+    const h = this.registry.hot;
+    return { bytes: h.used, maxBytes: h.maxBytes, peakBytes: h.peak, evicted: h.evicted };
   }
 
   private retention(): void {

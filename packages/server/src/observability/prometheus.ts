@@ -19,6 +19,8 @@ export interface MetricSources {
   history: () => Promise<{ events: number; bytes: number }>;
   /** The metric store's figures. */
   storeStats: () => StoreStats | Promise<StoreStats>;
+  /** The hot rings' memory: bytes held, the budget, and samples dropped to keep within it. */
+  hot: () => { bytes: number; maxBytes: number; evicted: number };
 }
 
 function setFromMap(metric: Counter | Gauge, label: string, values: Map<string | number, number>): void {
@@ -30,6 +32,31 @@ export function createHubMetrics(src: MetricSources): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
   const c = src.counters;
+  new Gauge({
+    name: 'vigil_metrics_hot_bytes',
+    help: 'Bytes held by the hot windows of all series (metrics.hot_max_bytes bounds them).',
+    registers: [registry],
+    collect() {
+      this.set(src.hot().bytes);
+    },
+  });
+  new Gauge({
+    name: 'vigil_metrics_hot_max_bytes',
+    help: "The hot windows' memory budget (metrics.hot_max_bytes).",
+    registers: [registry],
+    collect() {
+      this.set(src.hot().maxBytes);
+    },
+  });
+  new Counter({
+    name: 'vigil_metrics_hot_evicted_total',
+    help: 'Samples dropped from hot windows to stay within metrics.hot_max_bytes; reads take them from the store.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.hot().evicted);
+    },
+  });
   new Gauge({
     name: 'vigil_connections_active',
     help: 'Open WebSocket connections.',
