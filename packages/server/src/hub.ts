@@ -39,6 +39,7 @@ import { ConnectionLimits } from './limits/connection-limits.js';
 import { createMetricsPart } from './metrics/index.js';
 import type { MetricsService } from './metrics/service.js';
 import { createNotifiers, type Notifications } from './notify/index.js';
+import { httpSamples } from './observability/http-figures.js';
 import { HubCounters } from './observability/hub-counters.js';
 import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
 import type { HubPart, PartContext, PublishHandler } from './part.js';
@@ -171,6 +172,7 @@ export class Hub {
         connections: this.counters.connectionsActive,
         messages_total: this.counters.totalIn() + this.counters.totalOut(),
       }),
+      hubSamples: httpSamples(this.counters),
     });
     this.metricsService = metrics.service;
     this.parts.push(metrics.part);

@@ -24,7 +24,10 @@ export function installedDashboardDir(): string | undefined {
 /** The WebSocket paths of the mounted dialects: a plain GET there is not the app. */
 function dialectPaths(config: Config): string[] {
   const d = config.dialects;
-  return d.perfmon.enabled ? [d.perfmon.path] : [];
+  const paths: string[] = [];
+  if (d.perfmon.enabled) paths.push(d.perfmon.path);
+  if (d.envelope.enabled) paths.push(d.envelope.path);
+  return paths;
 }
 
 export function createDashboardPart(config: Config): HubPart {

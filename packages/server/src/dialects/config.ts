@@ -5,6 +5,7 @@
  * dialect once `gateway.path` has moved elsewhere. Every WebSocket path must be unique.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { DurationSchema as Duration, parseDuration } from '../config/duration.js';
 
 const Path = (def: string, description: string) =>
   Type.String({ default: def, pattern: '^/[A-Za-z0-9_./-]*$', maxLength: 200, description });
@@ -21,6 +22,21 @@ export const DialectsConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    envelope: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Mount the envelope dialect.' }),
+        path: Path('/envelope/ws', 'WebSocket path of the envelope dialect.'),
+        dashboard_path: Path('/dashboard', "Path that sends its users to Vigil's dashboard."),
+        status_interval: Duration('5s', 'How often `metrics_update` is pushed to its clients.'),
+        max_task_ids: Type.Integer({
+          default: 1000,
+          minimum: 1,
+          maximum: 100_000,
+          description: 'Most `task_ids` one subscribe filter may name.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -32,6 +48,13 @@ export interface DialectsConfig {
     readonly summaryPath: string;
     readonly alertsPath: string;
     readonly metricsPath: string;
+  };
+  readonly envelope: {
+    readonly enabled: boolean;
+    readonly path: string;
+    readonly dashboardPath: string;
+    readonly statusIntervalMs: number;
+    readonly maxTaskIds: number;
   };
 }
 
@@ -50,9 +73,19 @@ export function toDialectsConfig(
       alertsPath: raw.perfmon.alerts_path,
       metricsPath: raw.perfmon.metrics_path,
     },
+    envelope: {
+      enabled: raw.envelope.enabled,
+      path: raw.envelope.path,
+      dashboardPath: raw.envelope.dashboard_path,
+      statusIntervalMs: Math.max(100, parseDuration(raw.envelope.status_interval)!),
+      maxTaskIds: raw.envelope.max_task_ids,
+    },
   };
   const taken = new Map<string, string>([[gatewayPath, 'gateway.path']]);
-  const ws: [string, string, boolean][] = [['dialects.perfmon.path', config.perfmon.path, config.perfmon.enabled]];
+  const ws: [string, string, boolean][] = [
+    ['dialects.perfmon.path', config.perfmon.path, config.perfmon.enabled],
+    ['dialects.envelope.path', config.envelope.path, config.envelope.enabled],
+  ];
   for (const [key, path, enabled] of ws) {
     if (!enabled) continue;
     const other = taken.get(path);
@@ -63,6 +96,7 @@ export function toDialectsConfig(
     ['dialects.perfmon.summary_path', config.perfmon.summaryPath, config.perfmon.enabled],
     ['dialects.perfmon.alerts_path', config.perfmon.alertsPath, config.perfmon.enabled],
     ['dialects.perfmon.metrics_path', config.perfmon.metricsPath, config.perfmon.enabled],
+    ['dialects.envelope.dashboard_path', config.envelope.dashboardPath, config.envelope.enabled],
   ];
   for (const [key, path, enabled] of http) {
     if (!enabled) continue;

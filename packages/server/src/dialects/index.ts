@@ -10,6 +10,8 @@ import type { MethodRegistry } from '../gateway/methods.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubCounters } from '../observability/hub-counters.js';
+import type { TaskService } from '../tasks/index.js';
+import { EnvelopeDialect } from './envelope.js';
 import { PerfmonDialect } from './perfmon.js';
 import { DialectServer } from './server.js';
 
@@ -23,6 +25,7 @@ export interface DialectsHost {
   readonly auth: Authenticator | undefined;
   readonly alerts: AlertEngine;
   readonly metricsService: MetricsService;
+  readonly tasks: TaskService;
   readonly log: {
     info(o: object, m: string): void;
     warn(o: object, m: string): void;
@@ -53,6 +56,20 @@ export function createDialects(hub: DialectsHost): DialectServer {
           return s.sealedSamples + s.pendingSamples;
         },
         current: () => hub.metricsService.current({}),
+      }),
+    );
+  }
+  if (d.envelope.enabled) {
+    server.add(
+      new EnvelopeDialect(d.envelope, {
+        status: () => hub.metricsService.currentStatus(),
+        activeTasks: () =>
+          hub.tasks
+            .list({ limit: 1000 })
+            .filter((t) => t.status === 'running' || t.status === 'stalled') as unknown as Record<string, unknown>[],
+        activeAlerts: () => hub.alerts.active() as unknown as Record<string, unknown>[],
+        http: () => hub.counters.http,
+        startedAt: hub.counters.startedAt,
       }),
     );
   }

@@ -49,6 +49,12 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
     httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
   );
   recordRoutes(app);
+  const http = hub.counters.http;
+  app.addHook('onResponse', async (_req, reply) => {
+    http.requests++;
+    if (reply.statusCode >= 500) http.errors++;
+    http.totalMs += reply.elapsedTime;
+  });
   installErrorHandler(app);
   installJsonContentType(app);
   const perCredential = installRequestRate(app, () => hub.config.limits);

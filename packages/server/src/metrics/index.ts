@@ -8,12 +8,15 @@ import { metricsRoutes } from '../http/routes/metrics.js';
 import type { HubPart, PartContext } from '../part.js';
 import type { MetricStore } from '../storage/metric-store.js';
 import { publishMetric, registerMetricsMethods } from './methods.js';
+import type { Sample } from './sample.js';
 import { MetricsService } from './service.js';
 
 export interface MetricsPartDeps {
   store: MetricStore;
   /** Extra figures for `system.status`: connections and messages in and out so far. */
   hubFigures: () => { connections: number; messages_total: number };
+  /** Samples of the hub's own figures added to each collect. */
+  hubSamples?: (now: number) => Sample[];
 }
 
 export function createMetricsPart(ctx: PartContext, deps: MetricsPartDeps): { part: HubPart; service: MetricsService } {
@@ -22,6 +25,7 @@ export function createMetricsPart(ctx: PartContext, deps: MetricsPartDeps): { pa
     store: deps.store,
     emit: (channel, kind, data) => ctx.emit(channel, kind, data),
     hubFigures: deps.hubFigures,
+    hubSamples: deps.hubSamples,
     log: (level, msg, extra) => ctx.log[level](extra ?? {}, msg),
   });
   registerMetricsMethods(ctx.methods, ctx.snapshots, service);

@@ -22,6 +22,8 @@ export interface MetricsServiceDeps {
   emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
   /** Extra figures for `system.status`: connections and messages per second. */
   hubFigures: () => { connections: number; messages_total: number };
+  /** Samples of the hub's own figures added to each collect (the HTTP API's requests, errors, response time). */
+  hubSamples?: (now: number) => Sample[];
   log: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -129,7 +131,10 @@ export class MetricsService {
 
   private collect(): void {
     if (!this.collector) return;
-    const samples = this.collector.collect(Date.now());
+    const now = Date.now();
+    const samples = this.collector.collect(now);
+    const own = this.d.hubSamples?.(now);
+    if (own) samples.push(...own);
     if (samples.length > 0) this.ingest(samples);
   }
 

@@ -16,6 +16,8 @@ export class HubCounters {
   readonly gapsByReason = new Map<string, number>();
   readonly disconnects = new Map<number, number>();
   published = 0;
+  /** The hub's own HTTP API: requests answered, those answered 5xx, and their response times added up (ms). */
+  readonly http = { requests: 0, errors: 0, totalMs: 0 };
 
   countIn(op: string): void {
     this.messagesIn.set(op, (this.messagesIn.get(op) ?? 0) + 1);
