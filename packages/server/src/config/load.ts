@@ -14,6 +14,7 @@ import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
 import { type AuthConfig, toAuthConfig } from '../auth/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { type DialectsConfig, toDialectsConfig } from '../dialects/config.js';
+import { type CorsConfig, normalizeOrigin } from '../http/cors.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import type { ConnectionLimitsConfig } from '../limits/connection-limits.js';
 import type { RequestRateConfig } from '../limits/request-rate.js';
@@ -90,7 +91,12 @@ export interface Config {
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
   readonly dialects: DialectsConfig;
-  readonly http: { readonly bodyLimit: number; readonly sseMaxQueueBytes: number; readonly publishBodyLimit: number };
+  readonly http: {
+    readonly bodyLimit: number;
+    readonly sseMaxQueueBytes: number;
+    readonly publishBodyLimit: number;
+    readonly cors: CorsConfig;
+  };
   readonly broker: { readonly engine: 'memory' | 'redis'; readonly url: string; readonly prefix: string };
   /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
   readonly dashboard: { readonly enabled: boolean; readonly dir: string | undefined };
@@ -328,6 +334,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       bodyLimit: c.http.body_limit,
       sseMaxQueueBytes: c.http.sse_max_queue_bytes,
       publishBodyLimit: c.http.publish_body_limit ?? Math.min(g.max_payload, c.http.body_limit),
+      cors: {
+        allowedOrigins: c.http.cors.allowed_origins.map(normalizeOrigin),
+        maxAgeMs: ms(c.http.cors.max_age, 'http.cors.max_age'),
+      },
     },
     broker: { engine: c.broker.engine, url: c.broker.url, prefix: c.broker.prefix },
     dashboard: {

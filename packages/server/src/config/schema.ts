@@ -239,6 +239,17 @@ export const ConfigSchema = Type.Object(
       {
         body_limit: Type.Integer({ default: 10_485_760, minimum: 1024, description: 'Largest HTTP body, bytes.' }),
         sse_max_queue_bytes: Type.Integer({ default: 1_048_576, minimum: 4096 }),
+        cors: Type.Object(
+          {
+            allowed_origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/?#\\s]+/?)$' }), {
+              default: [],
+              description:
+                'Browser origins (`https://ops.example.com`, or `*` for any) that may call the REST API and the SSE stream from another site; empty: off.',
+            }),
+            max_age: Duration('10m', 'How long a browser may cache the answer to a preflight request.'),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         publish_body_limit: Type.Optional(
           Type.Integer({
             minimum: 1024,

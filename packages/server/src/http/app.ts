@@ -16,6 +16,7 @@ import type { Config } from '../config/load.js';
 import { installRequestRate } from '../limits/request-rate.js';
 import type { HubPart } from '../part.js';
 import { installJsonContentType } from './content-type.js';
+import { installCors } from './cors.js';
 import { installErrorHandler } from './error-handler.js';
 import { type CoreHost, coreRoutes } from './routes/core.js';
 import { indexRoutes } from './routes/index-page.js';
@@ -57,7 +58,9 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
   });
   installErrorHandler(app);
   installJsonContentType(app);
+  const preflights = installCors(app, () => hub.config.http.cors);
   const perCredential = installRequestRate(app, () => hub.config.limits);
+  preflights();
   if (hub.auth) {
     installAuthHooks(app, hub.auth);
     perCredential();
