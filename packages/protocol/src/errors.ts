@@ -85,6 +85,11 @@ export const ERRORS = {
     solve:
       'Publish to channels that already exist (put ids in the data, not the channel name), or raise `history.max_channels`.',
   },
+  host_limit: {
+    status: 429,
+    message: 'Host limit reached',
+    solve: 'Remove hosts that are gone (`DELETE /api/v1/hosts/:id`) or raise `fleet.max_hosts`.',
+  },
   connection_limit: {
     status: 429,
     message: 'Connection limit reached',

@@ -6,6 +6,7 @@ export * from './channels.js';
 export * from './codec.js';
 export * from './errors.js';
 export * from './filter.js';
+export * from './fleet.js';
 export * from './frames.js';
 export * from './kinds.js';
 export type * from './rest.js';

@@ -29,6 +29,7 @@ import type { Config } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
 import { createDialects } from './dialects/index.js';
 import type { DialectServer } from './dialects/server.js';
+import { createFleetPart, type FleetService } from './fleet/index.js';
 import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
@@ -52,7 +53,17 @@ import { createTasksPart, type TaskService } from './tasks/index.js';
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Channels written only by the hub itself; clients may not publish to them unless a part claims them. */
-export const RESERVED_PATTERNS = ['alerts', 'incidents', 'tasks', 'system.>', 'metrics.>'];
+export const RESERVED_PATTERNS = [
+  'alerts',
+  'incidents',
+  'tasks',
+  'system.>',
+  'metrics.>',
+  'hosts.>',
+  'nodes',
+  'resources',
+  'topology',
+];
 
 export interface HubOptions {
   logger?: Logger;
@@ -91,6 +102,7 @@ export class Hub {
   readonly alerts: AlertEngine;
   readonly tasks: TaskService;
   readonly incidents: IncidentService;
+  readonly fleet: FleetService;
   readonly notifications: Notifications;
   readonly app: FastifyInstance;
   readonly log: Logger;
@@ -188,6 +200,15 @@ export class Hub {
     const tasks = createTasksPart(ctx, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
+    const fleet = createFleetPart(ctx, {
+      metrics: this.metricsService,
+      alerts: this.alerts,
+      clusterNodes: () => this.cluster.nodes(),
+      version: VERSION,
+      now: options.clock,
+    });
+    this.fleet = fleet.service;
+    this.parts.push(fleet.part);
     this.dialects = createDialects(this);
     this.parts.push({
       name: 'dialects',

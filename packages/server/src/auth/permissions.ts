@@ -93,6 +93,8 @@ const METHODS: Readonly<Record<string, Requirement>> = {
   'alerts.list': { scope: 'read', channel: 'alerts' },
   'alerts.ack': { scope: 'admin', channel: 'alerts' },
   'tasks.list': { scope: 'read', channel: 'tasks' },
+  'hosts.list': { scope: 'read', channel: 'nodes' },
+  'hosts.get': { scope: 'read', channel: 'nodes' },
   'incidents.list': { scope: 'read', channel: 'incidents' },
 };
 

@@ -108,6 +108,15 @@ describe('route permissions, generated from the live route list', () => {
     await post('/api/v1/publish', { channel: 'payments.eu', data: { card: 'sntl-card' } });
     await post('/api/v1/publish', { channel: 'orders.x', data: { order: 1 } });
     await post('/api/v1/metrics', { name: 'sntl.metric', value: 5, labels: { host: 'sntl-host' } });
+    await post('/api/v1/publish', {
+      channel: 'hosts.sntl-agent',
+      kind: 'agent_register',
+      data: {
+        ...{ hostname: 'sntl-box', machine_id: '', os: 'Linux', kernel: '6', arch: 'x64', cores: 1, memory_bytes: 1 },
+        ...{ boot_time: 0, agent_version: '0', interval_ms: 1000, labels: { team: 'sntl-team' } },
+      },
+    });
+    ids.push('sntl-agent');
     ids.push(String((await post('/api/v1/tasks', { name: 'sntl-task' })).id));
     const silence = await post('/api/v1/silences', {
       matchers: [{ name: 'host', value: 'sntl-silenced' }],

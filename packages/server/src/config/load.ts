@@ -14,6 +14,7 @@ import { type AlertsConfig, toAlertsConfig } from '../alerts/config.js';
 import { type AuthConfig, toAuthConfig } from '../auth/config.js';
 import type { HistoryRule } from '../broker/history-policy.js';
 import { type DialectsConfig, toDialectsConfig } from '../dialects/config.js';
+import { type FleetConfig, toFleetConfig } from '../fleet/config.js';
 import { type CorsConfig, normalizeOrigin } from '../http/cors.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import type { ConnectionLimitsConfig } from '../limits/connection-limits.js';
@@ -88,6 +89,7 @@ export interface Config {
   };
   readonly alerts: AlertsConfig;
   readonly tasks: TasksConfig;
+  readonly fleet: FleetConfig;
   readonly incidents: IncidentsConfig;
   readonly notifications: NotificationsConfig;
   readonly dialects: DialectsConfig;
@@ -327,6 +329,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     },
     alerts,
     tasks: toTasksConfig(c.tasks),
+    fleet: toFleetConfig(c.fleet),
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),
     dialects,

@@ -7,6 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { AlertsConfigSchema } from '../alerts/config.js';
 import { AuthConfigSchema } from '../auth/config.js';
 import { DialectsConfigSchema } from '../dialects/config.js';
+import { FleetConfigSchema } from '../fleet/config.js';
 import { IncidentsConfigSchema } from '../incidents/config.js';
 import { NotificationsConfigSchema } from '../notify/config.js';
 import { TasksConfigSchema } from '../tasks/config.js';
@@ -200,6 +201,7 @@ export const ConfigSchema = Type.Object(
     ),
     alerts: AlertsConfigSchema,
     tasks: TasksConfigSchema,
+    fleet: FleetConfigSchema,
     incidents: IncidentsConfigSchema,
     notifications: NotificationsConfigSchema,
     dialects: DialectsConfigSchema,

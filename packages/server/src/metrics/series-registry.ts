@@ -180,12 +180,16 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Record<string, strin
   return n === Object.keys(a).length;
 }
 
-/** Does `labels` contain every pair of `wanted`? */
+/** Does `labels` contain every pair of `wanted`? A wanted empty value matches a missing label. */
 export function labelsMatch(
   labels: Readonly<Record<string, string>>,
   wanted: Record<string, string> | undefined,
 ): boolean {
   if (!wanted) return true;
-  for (const k in wanted) if (labels[k] !== wanted[k]) return false;
+  for (const k in wanted) {
+    const want = wanted[k];
+    // As in Prometheus, an empty value selects the series that lack the label.
+    if (want === '' ? labels[k] !== undefined && labels[k] !== '' : labels[k] !== want) return false;
+  }
   return true;
 }

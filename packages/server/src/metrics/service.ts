@@ -156,16 +156,20 @@ export class MetricsService {
       .catch((err: unknown) => this.d.log('error', 'retention failed', { err: String(err) }));
   }
 
+  /** The hub's own value of a collector metric: agents' samples carry a `host` label and are left out. */
   private value(name: string, labels?: Record<string, string>): number | null {
     for (const s of this.registry.ofMetric(name)) {
-      if (labelsMatch(s.labels, labels) && Number.isFinite(s.lastValue)) return s.lastValue;
+      if (s.labels.host === undefined && labelsMatch(s.labels, labels) && Number.isFinite(s.lastValue))
+        return s.lastValue;
     }
     return null;
   }
 
   private sumOf(name: string): number | null {
     let total: number | null = null;
-    for (const s of this.registry.ofMetric(name)) if (Number.isFinite(s.lastValue)) total = (total ?? 0) + s.lastValue;
+    for (const s of this.registry.ofMetric(name)) {
+      if (s.labels.host === undefined && Number.isFinite(s.lastValue)) total = (total ?? 0) + s.lastValue;
+    }
     return total;
   }
 
@@ -178,7 +182,7 @@ export class MetricsService {
     this.lastMessages = { at: now, total: figures.messages_total };
     const disks = this.registry
       .ofMetric('system.disk.used_percent')
-      .filter((s) => Number.isFinite(s.lastValue))
+      .filter((s) => s.labels.host === undefined && Number.isFinite(s.lastValue))
       .map((s) => ({ mount: s.labels.mount ?? '', used_percent: round(s.lastValue) }));
     const status = {
       status: 'ok',
