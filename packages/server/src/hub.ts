@@ -45,8 +45,10 @@ import { HubCounters } from './observability/hub-counters.js';
 import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
 import type { HubPart, PartContext, PublishHandler } from './part.js';
 import type { MetricStore } from './storage/metric-store.js';
+import { PostgresStateStore } from './storage/postgres-state-store.js';
+import { SqliteStateStore } from './storage/sqlite-state-store.js';
 import { SqliteMetricStore } from './storage/sqlite-store.js';
-import { openStateDb, type StateDb } from './storage/state-db.js';
+import type { StateStore } from './storage/state-store.js';
 import { createTasksPart, type TaskService } from './tasks/index.js';
 
 /** The version of this hub, from its package. */
@@ -69,6 +71,8 @@ export interface HubOptions {
   logger?: Logger;
   broker?: Broker;
   store?: MetricStore;
+  /** Where alerts, incidents, tasks and the like are kept; by default from `store:` in the config. */
+  stateStore?: StateStore;
   /** Clock of the alert, incident and task logic (tests drive it); default Date.now. */
   clock?: () => number;
 }
@@ -110,7 +114,7 @@ export class Hub {
   readonly auth: Authenticator | undefined;
   /** Bounds on WebSocket sessions and SSE streams (limits.*). */
   readonly connectionLimits: ConnectionLimits;
-  readonly state: StateDb;
+  readonly state: StateStore;
   readonly parts: HubPart[] = [];
   /** The dialect paths (docs/dialects.md): other wire languages over the same gateway and parts. */
   readonly dialects: DialectServer;
@@ -159,7 +163,7 @@ export class Hub {
       storeStats: () => this.metricsService.storeStats(),
       hot: () => this.metricsService.hotFigures(),
     });
-    this.state = openStateDb(join(config.dataDir, 'state.db'));
+    this.state = options.stateStore ?? this.stateStoreFromConfig();
     const store =
       options.store ??
       new SqliteMetricStore({
@@ -233,6 +237,19 @@ export class Hub {
     });
   }
 
+  private stateStoreFromConfig(): StateStore {
+    const { store, dataDir } = this.config;
+    if (store.engine === 'sqlite') {
+      return new SqliteStateStore({ path: join(dataDir, 'state.db'), maxFailures: store.maxFailures });
+    }
+    return new PostgresStateStore({
+      url: store.url,
+      schema: store.schema,
+      poolSize: store.poolSize,
+      maxFailures: store.maxFailures,
+    });
+  }
+
   private presenceFromConfig(): ClusterView {
     const figures = (): NodeFigures => ({
       address: this.address,
@@ -256,6 +273,12 @@ export class Hub {
     prepareDataDir(config.dataDir);
     const hub = new Hub(config, options);
     await hub.broker.start();
+    try {
+      await hub.state.open();
+    } catch (err) {
+      await hub.broker.close();
+      throw err;
+    }
     await hub.cluster.start();
     for (const part of hub.parts) await part.start?.();
     return hub;
@@ -390,7 +413,7 @@ export class Hub {
       await this.app.close();
       for (const part of [...this.parts].reverse()) await part.stop?.();
       await this.cluster.stop();
-      this.state.close();
+      await this.state.close();
       await this.broker.close();
     })();
     return this.stopping;

@@ -13,7 +13,7 @@ import type { Config } from './config/load.js';
 import type { PublishRequest } from './gateway/gateway.js';
 import type { MethodRegistry } from './gateway/methods.js';
 import type { SnapshotRegistry } from './gateway/snapshots.js';
-import type { StateDb } from './storage/state-db.js';
+import type { StateStore } from './storage/state-store.js';
 
 export interface HubPart {
   readonly name: string;
@@ -31,8 +31,8 @@ export interface PartContext {
   readonly log: Logger;
   readonly methods: MethodRegistry;
   readonly snapshots: SnapshotRegistry;
-  /** The hub's state database. */
-  readonly state: StateDb;
+  /** The hub's state store (SQLite or PostgreSQL). */
+  readonly state: StateStore;
   /** Publishes an event from inside the hub. */
   emit(channel: string, kind: string, data: unknown, ts?: number): Promise<StoredEvent>;
   /** Lets the part take the publishes of clients to channels matching `pattern`. */

@@ -10,7 +10,8 @@ import { VigilError } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { Series, SeriesRegistry } from '../metrics/series-registry.js';
 import { labelsMatch } from '../metrics/series-registry.js';
-import type { AlertQuery, AlertStore, StoredAlert, Transition } from './alert-store.js';
+import type { AlertWrite, StateStore } from '../storage/state-store.js';
+import type { AlertQuery, StoredAlert, Transition } from './alert-store.js';
 import type { AlertsConfig } from './config.js';
 import { type FlapPolicy, newState, type Observation, observe, type RuleState, type Step, step } from './evaluate.js';
 import { parseRule, type Rule } from './rule.js';
@@ -30,7 +31,7 @@ interface Tracked {
 export interface AlertEngineDeps {
   config: AlertsConfig;
   registry: SeriesRegistry;
-  store: AlertStore;
+  store: StateStore;
   emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
   now?: () => number;
   log?: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -65,6 +66,11 @@ export class AlertEngine implements AlertBus {
   /** Recent firing times per rule and series, kept after an alert resolves so that flapping can be seen. */
   private readonly firings = new Map<string, number[]>();
   private timer: NodeJS.Timeout | undefined;
+  /** Alert writes not yet handed to the store; they go together after the current turn. */
+  private pending: AlertWrite[] = [];
+  private flushScheduled = false;
+  /** The store's writes, one batch after another. */
+  private writes: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly flap: FlapPolicy;
   evaluations = 0;
@@ -76,18 +82,23 @@ export class AlertEngine implements AlertBus {
   }
 
   /** Loads rules, silences and active alerts, then starts the timer. */
-  start(): void {
+  async start(): Promise<void> {
     const now = this.now();
     for (const rule of this.d.config.rules) this.addRule(rule, now);
-    for (const row of this.d.store.rules()) {
+    const [rules, silences, active] = await Promise.all([
+      this.d.store.rules(),
+      this.d.store.silences(),
+      this.d.store.activeAlerts(),
+    ]);
+    for (const row of rules) {
       try {
         this.addRule(parseRule(JSON.parse(row.spec), 'api'), now);
       } catch (err) {
         this.d.log?.('warn', 'stored rule no longer valid; skipped', { rule: row.name, err: String(err) });
       }
     }
-    for (const row of this.d.store.silences()) this.silences.restore(row);
-    for (const a of this.d.store.activeAlerts()) {
+    for (const row of silences) this.silences.restore(row);
+    for (const a of active) {
       this.live.set(a.id, a);
       if (a.source === 'external') {
         this.external.set(a.fingerprint, a);
@@ -115,9 +126,33 @@ export class AlertEngine implements AlertBus {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.d.store.commit();
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /** Queues an alert write; all queued writes go to the store together after the current turn. */
+  private later(write: AlertWrite): void {
+    this.pending.push(write);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Hands the queued alert writes to the store; resolves once every write queued so far is stored. */
+  flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (batch.length > 0) {
+      this.pending = [];
+      this.writes = this.writes.then(() =>
+        this.d.store.saveAlerts(batch).catch((err: unknown) => {
+          this.d.log?.('error', 'could not store alert changes', { err: String(err), alerts: batch.length });
+        }),
+      );
+    }
+    return this.writes;
   }
 
   onChange(listener: AlertListener): void {
@@ -156,7 +191,7 @@ export class AlertEngine implements AlertBus {
   }
 
   /** Creates (or, with `replace`, replaces) an API rule. Config rules are read-only. */
-  putRule(spec: unknown, replace: string | undefined): Rule {
+  async putRule(spec: unknown, replace: string | undefined): Promise<Rule> {
     const rule = parseRule(spec, 'api');
     const existing = this.rules.get(replace ?? rule.name);
     if (replace !== undefined) {
@@ -170,19 +205,19 @@ export class AlertEngine implements AlertBus {
       throw new VigilError('forbidden', `Rule '${rule.name}' comes from the config file; change it there`);
     }
     if (existing) this.unindex(existing.name);
-    this.d.store.saveRule(rule.name, rule.spec, this.now());
     this.addRule(rule, this.now());
+    await this.d.store.saveRule(rule.name, rule.spec, this.now());
     for (const s of this.d.registry.ofMetric(rule.metric))
       if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
     return rule;
   }
 
-  deleteRule(name: string): void {
+  async deleteRule(name: string): Promise<void> {
     const rule = this.rules.get(name);
     if (!rule) throw new VigilError('not_found', `No rule '${name}'`);
     if (rule.source === 'config') throw new VigilError('forbidden', `Rule '${name}' comes from the config file`);
     this.unindex(name);
-    this.d.store.deleteRule(name);
+    await this.d.store.deleteRule(name);
   }
 
   // ---- evaluation ----
@@ -387,15 +422,16 @@ export class AlertEngine implements AlertBus {
         this.d.log?.('error', 'alert listener failed', { err: String(err) });
       }
     }
-    this.d.store.saveAlert({ ...a, labels: { ...a.labels }, annotations: { ...a.annotations } }, transition);
+    this.later({ alert: { ...a, labels: { ...a.labels }, annotations: { ...a.annotations } }, transition });
   }
 
   // ---- acknowledgement, silences, external alerts ----
 
-  ack(id: string, by: string, comment?: string): Alert {
+  async ack(id: string, by: string, comment?: string): Promise<Alert> {
     const a = this.live.get(id);
     if (!a) {
-      const stored = this.d.store.getAlert(id);
+      await this.flush();
+      const stored = await this.d.store.getAlert(id);
       if (!stored) throw new VigilError('not_found', `No alert '${id}'`);
       throw new VigilError('bad_request', `Alert '${id}' is already resolved`);
     }
@@ -415,23 +451,25 @@ export class AlertEngine implements AlertBus {
   }
 
   /** Acknowledges every active alert of a rule. */
-  ackRule(rule: string, by: string, comment?: string): Alert[] {
+  async ackRule(rule: string, by: string, comment?: string): Promise<Alert[]> {
     const ids = [...this.live.values()].filter((a) => a.rule === rule).map((a) => a.id);
     if (ids.length === 0) throw new VigilError('not_found', `No active alert for rule '${rule}'`);
-    return ids.map((id) => this.ack(id, by, comment));
+    const acked: Alert[] = [];
+    for (const id of ids) acked.push(await this.ack(id, by, comment));
+    return acked;
   }
 
-  createSilence(input: unknown) {
+  async createSilence(input: unknown) {
     const s = this.silences.create(input);
-    this.d.store.saveSilence(this.silences.toRow(s));
+    await this.d.store.saveSilence(this.silences.toRow(s));
     this.tick();
     return s;
   }
 
-  expireSilence(id: string) {
+  async expireSilence(id: string) {
     const s = this.silences.expire(id);
     if (!s) throw new VigilError('not_found', `No silence '${id}'`);
-    this.d.store.saveSilence(this.silences.toRow(s));
+    await this.d.store.saveSilence(this.silences.toRow(s));
     this.tick();
     return s;
   }
@@ -507,8 +545,11 @@ export class AlertEngine implements AlertBus {
 
   // ---- reads ----
 
-  get(id: string): Alert | undefined {
-    const a = this.live.get(id) ?? this.d.store.getAlert(id);
+  async get(id: string): Promise<Alert | undefined> {
+    const live = this.live.get(id);
+    if (live) return alertData(live);
+    await this.flush();
+    const a = await this.d.store.getAlert(id);
     return a && alertData(a);
   }
 
@@ -521,13 +562,13 @@ export class AlertEngine implements AlertBus {
     return this.activeAlerts();
   }
 
-  history(q: AlertQuery): Alert[] {
-    this.d.store.commit();
-    return this.d.store.query(q).map(alertData);
+  async history(q: AlertQuery): Promise<Alert[]> {
+    await this.flush();
+    return (await this.d.store.queryAlerts(q)).map(alertData);
   }
 
-  transitions(id: string): Transition[] {
-    this.d.store.commit();
+  async transitions(id: string): Promise<Transition[]> {
+    await this.flush();
     return this.d.store.transitions(id);
   }
 }

@@ -8,7 +8,6 @@ import { Value } from '@sinclair/typebox/value';
 import { VigilError } from '@vigil/protocol';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubPart, PartContext } from '../part.js';
-import { AlertStore } from './alert-store.js';
 import { AlertEngine } from './engine.js';
 import { alertRoutes } from './routes.js';
 
@@ -37,25 +36,25 @@ export function createAlertsPart(
   const engine = new AlertEngine({
     config: hub.config.alerts,
     registry: metrics.registry,
-    store: new AlertStore(hub.state),
+    store: hub.state,
     emit: (channel, kind, data) => hub.emit(channel, kind, data),
     now: opts.now,
     log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
   });
   metrics.pipeline.onSample((series) => engine.onSample(series));
-  hub.methods.register('alerts.list', (params) => {
+  hub.methods.register('alerts.list', async (params) => {
     const p = params ?? {};
     if (!Value.Check(ListParams, p)) bad('alerts.list', p, ListParams);
     if (p.state === undefined && p.rule === undefined && p.since === undefined) {
       return { alerts: engine.activeAlerts().slice(0, p.limit ?? 10_000) };
     }
-    return { alerts: engine.history({ state: p.state, rule: p.rule, since: p.since, limit: p.limit ?? 500 }) };
+    return { alerts: await engine.history({ state: p.state, rule: p.rule, since: p.since, limit: p.limit ?? 500 }) };
   });
-  hub.methods.register('alerts.ack', (params) => {
+  hub.methods.register('alerts.ack', async (params) => {
     if (!Value.Check(AckParams, params)) bad('alerts.ack', params, AckParams);
     const by = params.by ?? 'anonymous';
-    if ('id' in params) return { alerts: [engine.ack(params.id, by, params.comment)] };
-    return { alerts: engine.ackRule(params.rule, by, params.comment) };
+    if ('id' in params) return { alerts: [await engine.ack(params.id, by, params.comment)] };
+    return { alerts: await engine.ackRule(params.rule, by, params.comment) };
   });
   return {
     engine,

@@ -40,7 +40,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
       schema: { summary: 'Create an alert rule', tags, body: {}, response: created },
     },
     async (req, reply) => {
-      const rule = engine.putRule(req.body, undefined);
+      const rule = await engine.putRule(req.body, undefined);
       return reply.status(201).send({ ...rule.spec, source: rule.source });
     },
   );
@@ -62,7 +62,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
       schema: { summary: 'Replace an API rule', tags, body: {}, response: errors },
     },
     async (req) => {
-      const rule = engine.putRule(req.body, req.params.name);
+      const rule = await engine.putRule(req.body, req.params.name);
       return { ...rule.spec, source: rule.source };
     },
   );
@@ -74,7 +74,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
       schema: { summary: 'Delete an API rule (its active alerts resolve)', tags, response: errors },
     },
     async (req, reply) => {
-      engine.deleteRule(req.params.name);
+      await engine.deleteRule(req.params.name);
       return reply.status(204).send();
     },
   );
@@ -104,7 +104,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
         since = /^\d+$/.test(q.since) ? Number(q.since) : Date.parse(q.since);
         if (Number.isNaN(since)) throw new VigilError('bad_request', 'since must be ms since the epoch or RFC 3339');
       }
-      return { alerts: engine.history({ state: q.state, rule: q.rule, since, limit: q.limit ?? 500 }) };
+      return { alerts: await engine.history({ state: q.state, rule: q.rule, since, limit: q.limit ?? 500 }) };
     },
   );
 
@@ -115,9 +115,9 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
       schema: { summary: 'One alert with its transitions', tags, response: errors },
     },
     async (req) => {
-      const alert = engine.get(req.params.id);
+      const alert = await engine.get(req.params.id);
       if (!alert) throw new VigilError('not_found', `No alert '${req.params.id}'`);
-      return { ...alert, transitions: engine.transitions(req.params.id) };
+      return { ...alert, transitions: await engine.transitions(req.params.id) };
     },
   );
 
@@ -168,7 +168,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
         response: created,
       },
     },
-    async (req, reply) => reply.status(201).send(engine.createSilence(req.body)),
+    async (req, reply) => reply.status(201).send(await engine.createSilence(req.body)),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -44,7 +44,7 @@ export interface ExternalAlertInput {
 export interface AlertBus {
   onChange(listener: AlertListener): void;
   raiseExternal(input: ExternalAlertInput): Alert;
-  get(id: string): Alert | undefined;
+  get(id: string): Promise<Alert | undefined>;
   /** Active (pending or firing) alerts. */
   active(): Alert[];
 }

@@ -128,9 +128,9 @@ describe('route permissions, generated from the live route list', () => {
     await post('/api/v1/alerts', { name: 'SntlExternal', labels: { host: 'sntl-ext' } });
     const alerts = h.hub.alerts.activeAlerts();
     for (const a of alerts) ids.push(a.id);
-    await until(() => h.hub.incidents.list({}).length > 0, 20_000, 'an incident');
-    for (const i of h.hub.incidents.list({})) ids.push(i.id);
-    await until(() => h.hub.notifications.failureCount() > 0, 20_000, 'a failed notification');
+    await until(async () => (await h.hub.incidents.list({})).length > 0, 20_000, 'an incident');
+    for (const i of await h.hub.incidents.list({})) ids.push(i.id);
+    await until(async () => (await h.hub.notifications.failureCount()) > 0, 20_000, 'a failed notification');
   });
   after(() => h.stop());
 

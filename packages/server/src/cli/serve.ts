@@ -8,12 +8,14 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { Hub } from '../hub.js';
 
 export const SERVE_USAGE = `Usage: vigil serve [--host H] [--port P] [--data DIR] [--config FILE] [--insecure]
-                   [--broker memory|redis] [--broker-url URL]
+                   [--broker memory|redis] [--broker-url URL] [--store sqlite|postgres] [--store-url URL]
 
 Starts the hub. Environment: VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_CONFIG, VIGIL_LOG_LEVEL, VIGIL_NODE_ID,
-VIGIL_INSECURE, VIGIL_BROKER, VIGIL_BROKER_URL, VIGIL_BROKER_PREFIX. Flags override the environment, which
+VIGIL_INSECURE, VIGIL_BROKER, VIGIL_BROKER_URL, VIGIL_BROKER_PREFIX, VIGIL_STORE, VIGIL_STORE_URL,
+VIGIL_STORE_SCHEMA. Flags override the environment, which
 overrides the config file. --insecure allows binding a non-loopback address while authentication is not configured.
---broker redis runs this hub as one node of a cluster sharing channels through Redis (see docs/cluster.md).`;
+--broker redis runs this hub as one node of a cluster sharing channels through Redis, --store postgres shares
+alerts, incidents and tasks through PostgreSQL (see docs/cluster.md).`;
 
 export async function serve(argv: string[]): Promise<number> {
   let values: {
@@ -24,6 +26,8 @@ export async function serve(argv: string[]): Promise<number> {
     insecure?: boolean;
     broker?: string;
     'broker-url'?: string;
+    store?: string;
+    'store-url'?: string;
     help?: boolean;
   };
   try {
@@ -37,6 +41,8 @@ export async function serve(argv: string[]): Promise<number> {
         insecure: { type: 'boolean' },
         broker: { type: 'string' },
         'broker-url': { type: 'string' },
+        store: { type: 'string' },
+        'store-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -60,6 +66,8 @@ export async function serve(argv: string[]): Promise<number> {
         insecure: values.insecure,
         broker: values.broker,
         broker_url: values['broker-url'],
+        store: values.store,
+        store_url: values['store-url'],
       },
     });
   } catch (err) {

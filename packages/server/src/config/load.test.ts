@@ -250,3 +250,45 @@ test('broker: memory by default; redis from the file, VIGIL_BROKER* or flags; a 
     'broker.url',
   );
 });
+
+test('store: sqlite by default; postgres from the file, VIGIL_STORE* or flags; bad values name the key', () => {
+  const d = dir();
+  assert.deepEqual(loadConfig({ env: {}, cwd: d }).store, {
+    engine: 'sqlite',
+    url: 'postgres://127.0.0.1:5432/vigil',
+    schema: 'public',
+    poolSize: 10,
+    maxFailures: 10_000,
+  });
+  const env = {
+    VIGIL_STORE: 'postgres',
+    VIGIL_STORE_URL: 'postgresql://vigil:pw@db:5433/ops',
+    VIGIL_STORE_SCHEMA: 'vigil_prod',
+    VIGIL_STORE_POOL_SIZE: '4',
+  };
+  assert.deepEqual(loadConfig({ env, cwd: d }).store, {
+    engine: 'postgres',
+    url: 'postgresql://vigil:pw@db:5433/ops',
+    schema: 'vigil_prod',
+    poolSize: 4,
+    maxFailures: 10_000,
+  });
+  const flags = loadConfig({ env: {}, cwd: d, flags: { store: 'postgres', store_url: 'postgres://db/x' } }).store;
+  assert.deepEqual([flags.engine, flags.url], ['postgres', 'postgres://db/x']);
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_STORE: 'mysql' }, cwd: d })),
+    'store.engine',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_STORE_URL: 'mysql://x' }, cwd: d })),
+    'store.url',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_STORE_SCHEMA: 'Bad-Name' }, cwd: d })),
+    'store.schema',
+  );
+  assert.equal(
+    keyOf(() => loadConfig({ env: { VIGIL_STORE_POOL_SIZE: '0' }, cwd: d })),
+    'store.pool_size',
+  );
+});

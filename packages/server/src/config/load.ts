@@ -100,6 +100,13 @@ export interface Config {
     readonly cors: CorsConfig;
   };
   readonly broker: { readonly engine: 'memory' | 'redis'; readonly url: string; readonly prefix: string };
+  readonly store: {
+    readonly engine: 'sqlite' | 'postgres';
+    readonly url: string;
+    readonly schema: string;
+    readonly poolSize: number;
+    readonly maxFailures: number;
+  };
   /** `dir` undefined: the build of the @vigil/dashboard package, when it is installed and built. */
   readonly dashboard: { readonly enabled: boolean; readonly dir: string | undefined };
   /** The file the configuration came from, if any. */
@@ -123,6 +130,8 @@ export interface ConfigSources {
     insecure?: boolean;
     broker?: string;
     broker_url?: string;
+    store?: string;
+    store_url?: string;
   };
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -134,7 +143,10 @@ export interface ConfigSources {
 const ENV_OPTIONS = envOptions(ConfigSchema);
 
 /** Short names: `VIGIL_BROKER=redis` is `VIGIL_BROKER_ENGINE=redis` (which wins when both are set). */
-const ENV_ALIASES: [string, string[]][] = [['VIGIL_BROKER', ['broker', 'engine']]];
+const ENV_ALIASES: [string, string[]][] = [
+  ['VIGIL_BROKER', ['broker', 'engine']],
+  ['VIGIL_STORE', ['store', 'engine']],
+];
 
 const DEFAULT_FILES = ['vigil.config.yaml', 'vigil.config.yml', 'vigil.config.json'];
 
@@ -219,6 +231,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (flags.broker !== undefined) broker.engine = flags.broker;
     if (flags.broker_url !== undefined) broker.url = flags.broker_url;
     raw.broker = broker;
+  }
+  if (flags.store !== undefined || flags.store_url !== undefined) {
+    const store = isPlainObject(raw.store) ? { ...raw.store } : {};
+    if (flags.store !== undefined) store.engine = flags.store;
+    if (flags.store_url !== undefined) store.url = flags.store_url;
+    raw.store = store;
   }
 
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
@@ -343,6 +361,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       },
     },
     broker: { engine: c.broker.engine, url: c.broker.url, prefix: c.broker.prefix },
+    store: {
+      engine: c.store.engine,
+      url: c.store.url,
+      schema: c.store.schema,
+      poolSize: c.store.pool_size,
+      maxFailures: c.store.max_failures,
+    },
     dashboard: {
       enabled: c.dashboard.enabled,
       dir: c.dashboard.dir === undefined ? undefined : resolve(cwd, c.dashboard.dir),

@@ -225,6 +225,39 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    store: Type.Object(
+      {
+        engine: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {
+          default: 'sqlite',
+          description:
+            'Where alerts, rules, silences, incidents, tasks and the notification dead-letter log live. sqlite: ' +
+            '`<data_dir>/state.db` of this node; postgres: a PostgreSQL database the nodes of a cluster share.',
+        }),
+        url: Type.String({
+          default: 'postgres://127.0.0.1:5432/vigil',
+          pattern: '^postgres(ql)?://',
+          description: 'PostgreSQL connection URL (engine postgres).',
+        }),
+        schema: Type.String({
+          default: 'public',
+          pattern: '^[a-z_][a-z0-9_]{0,62}$',
+          description: 'PostgreSQL schema of the tables (created when missing); the nodes of one cluster share it.',
+        }),
+        pool_size: Type.Integer({
+          default: 10,
+          minimum: 1,
+          maximum: 100,
+          description: 'Most PostgreSQL connections one node holds.',
+        }),
+        max_failures: Type.Integer({
+          default: 10_000,
+          minimum: 1,
+          maximum: 10_000_000,
+          description: 'Rows kept in the dead-letter log of failed notifications; past it the oldest go.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     dashboard: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve the dashboard at `/`.' }),

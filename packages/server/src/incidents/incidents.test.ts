@@ -36,22 +36,22 @@ describe('incidents', () => {
     await server.stop();
   });
 
-  function setup(overrides: Partial<IncidentsConfig> = {}): IncidentService {
+  async function setup(overrides: Partial<IncidentsConfig> = {}): Promise<IncidentService> {
     host = testHost(incidentsConfig(overrides));
     const { part, service } = createIncidentsPart(host, bus, {
       scheduler: fake,
       random: () => 1,
       delivery: { maxAttempts: 2, backoffMs: 1000, timeoutMs: 2000 },
     });
-    part.start?.();
+    await part.start?.();
     stop = () => part.stop?.();
     return service;
   }
 
-  const byTitle = (s: IncidentService) => new Map(s.list().map((i) => [i.title, i]));
+  const byTitle = async (s: IncidentService) => new Map((await await s.list()).map((i) => [i.title, i]));
 
-  test('firing alerts are grouped into incidents by the group_by labels', () => {
-    const s = setup({ groupBy: ['alertname', 'env'] });
+  test('firing alerts are grouped into incidents by the group_by labels', async () => {
+    const s = await setup({ groupBy: ['alertname', 'env'] });
     const a = bus.fire({ rule: 'HighCPU', labels: { env: 'prod', host: 'a' } });
     const b = bus.fire({ rule: 'HighCPU', severity: 'critical', labels: { env: 'prod', host: 'b' } });
     bus.fire({ rule: 'HighCPU', labels: { env: 'dev', host: 'c' } });
@@ -60,7 +60,7 @@ describe('incidents', () => {
     bus.fire({ rule: 'Quiet', silenced: true });
     const ext = bus.raiseExternal({ name: 'HighCPU', status: 'firing', severity: 'error', labels: { env: 'prod' } });
 
-    const incidents = byTitle(s);
+    const incidents = await byTitle(s);
     assert.deepEqual([...incidents.keys()].sort(), ['DiskFull (env=prod)', 'HighCPU (env=dev)', 'HighCPU (env=prod)']);
     const prod = incidents.get('HighCPU (env=prod)')!;
     assert.deepEqual(prod.alerts, [a.id, b.id, ext.id], 'the external alert joins the same way');
@@ -94,18 +94,18 @@ describe('incidents', () => {
     });
   });
 
-  test('an incident resolves on its own when all its alerts resolve; the next firing alert opens a new one', () => {
-    const s = setup();
+  test('an incident resolves on its own when all its alerts resolve; the next firing alert opens a new one', async () => {
+    const s = await setup();
     const a = bus.fire({ rule: 'HighCPU', labels: { host: 'a' } });
     const b = bus.fire({ rule: 'HighCPU', labels: { host: 'b' } });
-    const id = s.list()[0]!.id;
+    const id = (await s.list())[0]!.id;
     fake.advance(M);
     bus.resolve(a.id);
-    assert.equal(s.get(id)!.status, 'open');
-    assert.equal(s.get(id)!.firing, 1);
+    assert.equal((await s.get(id))!.status, 'open');
+    assert.equal((await s.get(id))!.firing, 1);
     fake.advance(M);
     bus.resolve(b.id);
-    const done = s.get(id)!;
+    const done = (await s.get(id))!;
     assert.equal(done.status, 'resolved');
     assert.equal(done.resolved_at, fake.now());
     assert.equal(done.resolved_by, undefined);
@@ -114,38 +114,38 @@ describe('incidents', () => {
     assert.equal(host!.events.at(-1)!.data.status, 'resolved');
 
     bus.fire({ rule: 'HighCPU', labels: { host: 'a' } });
-    const [newest] = s.list();
+    const [newest] = await s.list();
     assert.notEqual(newest!.id, id);
     assert.equal(newest!.status, 'open');
     assert.deepEqual(
-      s.list({ status: 'resolved' }).map((i) => i.id),
+      (await s.list({ status: 'resolved' })).map((i) => i.id),
       [id],
     );
   });
 
-  test('with auto_resolve off an incident stays open until resolved by hand', () => {
-    const s = setup({ autoResolve: false });
+  test('with auto_resolve off an incident stays open until resolved by hand', async () => {
+    const s = await setup({ autoResolve: false });
     const a = bus.fire({ rule: 'HighCPU' });
     bus.resolve(a.id);
-    const [inc] = s.list();
+    const [inc] = await s.list();
     assert.deepEqual([inc!.status, inc!.firing], ['open', 0]);
-    const resolved = s.resolve(inc!.id, 'ana', 'fixed the cron job');
+    const resolved = await s.resolve(inc!.id, 'ana', 'fixed the cron job');
     assert.equal(resolved.status, 'resolved');
     assert.equal(resolved.resolved_by, 'ana');
     assert.equal(resolved.comments[0]!.text, 'fixed the cron job');
   });
 
   test('an unacknowledged incident escalates: priority rises, targets are notified in turn, until acknowledged', async () => {
-    const s = setup({
+    const s = await setup({
       checkIntervalMs: M,
       escalation: { afterMs: 10 * M, repeat: true, targets: [`${server.url}/first`, `${server.url}/second`] },
     });
     bus.fire({ rule: 'HighCPU', severity: 'warning' });
-    const id = s.list()[0]!.id;
+    const id = (await s.list())[0]!.id;
     fake.advance(9 * M);
-    assert.equal(s.get(id)!.escalation_level, 0);
+    assert.equal((await s.get(id))!.escalation_level, 0);
     fake.advance(M);
-    let inc = s.get(id)!;
+    let inc = (await s.get(id))!;
     assert.deepEqual([inc.escalation_level, inc.priority, inc.last_escalated_at], [1, 'P2', fake.now()]);
     assert.equal(host!.kinds().at(-1), 'incident_escalated');
     assert.equal(host!.events.at(-1)!.data.priority, 'P2');
@@ -157,81 +157,73 @@ describe('incidents', () => {
     assert.match(inc.timeline.at(-1)!.detail, /level 1, priority P3 → P2, notified http:\/\/127\.0\.0\.1:\d+\/first/);
 
     fake.advance(10 * M);
-    inc = s.get(id)!;
+    inc = (await s.get(id))!;
     assert.deepEqual([inc.escalation_level, inc.priority], [2, 'P1']);
     await until(() => server.requests.length === 2, 'the second escalation target');
     assert.equal(server.requests[1]!.url, '/second');
 
-    s.acknowledge(id, 'bob');
+    await s.acknowledge(id, 'bob');
     fake.advance(60 * M);
-    inc = s.get(id)!;
+    inc = (await s.get(id))!;
     assert.deepEqual([inc.status, inc.escalation_level, inc.priority], ['acknowledged', 2, 'P1']);
     assert.equal(host!.kinds().filter((k) => k === 'incident_escalated').length, 2);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(server.requests.length, 2, 'no escalation after the acknowledgement');
   });
 
-  test('escalation stops at P0, does not repeat without `repeat`, and is off with after = 0', () => {
-    const s = setup({ checkIntervalMs: M, escalation: { afterMs: 5 * M, repeat: true, targets: [] } });
+  test('escalation stops at P0, does not repeat without `repeat`, and is off with after = 0', async () => {
+    const s = await setup({ checkIntervalMs: M, escalation: { afterMs: 5 * M, repeat: true, targets: [] } });
     bus.fire({ rule: 'Crit', severity: 'critical' });
     fake.advance(15 * M);
-    const [inc] = s.list();
+    const [inc] = await s.list();
     assert.deepEqual([inc!.escalation_level, inc!.priority], [3, 'P0']);
     assert.match(inc!.timeline.at(-1)!.detail, /priority stays P0/);
-    stop?.();
+    await stop?.();
     host?.close();
 
-    const once = setup({ checkIntervalMs: M, escalation: { afterMs: 5 * M, repeat: false, targets: [] } });
+    const once = await setup({ checkIntervalMs: M, escalation: { afterMs: 5 * M, repeat: false, targets: [] } });
     bus.fire({ rule: 'Once' });
     fake.advance(60 * M);
-    assert.equal(once.list()[0]!.escalation_level, 1);
-    stop?.();
+    assert.equal((await once.list())[0]!.escalation_level, 1);
+    await stop?.();
     host?.close();
 
-    const off = setup({ checkIntervalMs: M, escalation: { afterMs: 0, repeat: true, targets: [] } });
+    const off = await setup({ checkIntervalMs: M, escalation: { afterMs: 0, repeat: true, targets: [] } });
     bus.fire({ rule: 'Never' });
     assert.equal(fake.pending(), 0, 'no escalation timer at all');
     fake.advance(600 * M);
-    assert.equal(off.list()[0]!.escalation_level, 0);
+    assert.equal((await off.list())[0]!.escalation_level, 0);
   });
 
   test('an escalation that cannot be delivered is retried, then recorded in the dead-letter log', async () => {
     server.failAll = true;
-    setup({ checkIntervalMs: M, escalation: { afterMs: M, repeat: false, targets: [`${server.url}/pager`] } });
+    await setup({ checkIntervalMs: M, escalation: { afterMs: M, repeat: false, targets: [`${server.url}/pager`] } });
     bus.fire({ rule: 'HighCPU', labels: { host: 'a' } });
     fake.advance(M);
     await until(() => server.requests.length === 1 && fake.pending() === 2, 'the first attempt and its backoff');
     fake.advance(1000);
     await until(() => server.requests.length === 2, 'the retry');
-    const failures = () =>
-      host!.state
-        .prepare('SELECT kind, url, group_key, attempts, last_error, payload FROM notification_failures')
-        .all() as {
-        kind: string;
-        url: string;
-        group_key: string;
-        attempts: number;
-        last_error: string;
-        payload: string;
-      }[];
-    await until(() => failures().length === 1, 'the dead-letter row');
-    const [row] = failures();
+    const failures = () => host!.state.listFailures({});
+    await until(async () => (await failures()).length === 1, 'the dead-letter row');
+    const [row] = await failures();
     assert.deepEqual(
-      { ...row, payload: undefined },
+      { ...row, id: undefined, at: undefined, payload: undefined },
       {
         kind: 'escalation',
         url: `${server.url}/pager`,
         group_key: '{alertname="HighCPU"}',
         attempts: 2,
         last_error: 'HTTP 500: boom',
+        id: undefined,
+        at: undefined,
         payload: undefined,
       },
     );
-    assert.equal((JSON.parse(row!.payload) as { type: string }).type, 'incident_escalated');
+    assert.equal((row!.payload as { type: string }).type, 'incident_escalated');
   });
 
   test('incidents.list is a call method', async () => {
-    setup();
+    await setup();
     bus.fire({ rule: 'A' });
     const b = bus.fire({ rule: 'B' });
     bus.resolve(b.id);

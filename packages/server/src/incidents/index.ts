@@ -12,18 +12,17 @@ import type { MethodRegistry } from '../gateway/methods.js';
 import { DeadLetterLog } from '../notify/dead-letter.js';
 import { realScheduler, type Scheduler } from '../notify/scheduler.js';
 import type { HubPart } from '../part.js';
-import type { StateDb } from '../storage/state-db.js';
+import type { StateStore } from '../storage/state-store.js';
 import type { IncidentsConfig } from './config.js';
 import { DEFAULT_ESCALATION_DELIVERY, type EscalationDelivery, EscalationSender } from './escalation.js';
 import { incidentRoutes } from './routes.js';
 import { IncidentService } from './service.js';
-import { IncidentStore } from './store.js';
 import type { IncidentStatus } from './types.js';
 
 /** What the part needs from the hub; `Hub` satisfies it. */
 export interface IncidentsHost {
   readonly config: { readonly incidents: IncidentsConfig };
-  readonly state: StateDb;
+  readonly state: StateStore;
   readonly methods: Pick<MethodRegistry, 'register'>;
   emit(channel: string, kind: string, data: unknown): Promise<unknown>;
   readonly log?: Pick<Logger, 'warn'>;
@@ -63,16 +62,17 @@ export function createIncidentsPart(
   opts: IncidentsOptions = {},
 ): { part: HubPart; service: IncidentService } {
   const scheduler = opts.scheduler ?? realScheduler(opts.now);
+  const deadLetters = new DeadLetterLog(hub.state, (msg, extra) => hub.log?.warn(extra, msg));
   const escalations = new EscalationSender({
     scheduler,
-    deadLetters: new DeadLetterLog(hub.state),
+    deadLetters,
     delivery: { ...DEFAULT_ESCALATION_DELIVERY, ...opts.delivery },
     random: opts.random,
     log: hub.log,
   });
   const service = new IncidentService({
     config: hub.config.incidents,
-    store: new IncidentStore(hub.state),
+    store: hub.state,
     scheduler,
     escalations,
     log: hub.log,
@@ -83,17 +83,21 @@ export function createIncidentsPart(
     },
   });
   alerts.onChange((alert) => service.handleAlert(alert));
-  hub.methods.register('incidents.list', (params) => ({ incidents: service.list(listParams(params)) }));
+  hub.methods.register('incidents.list', async (params) => ({ incidents: await service.list(listParams(params)) }));
   return {
     service,
     part: {
       name: 'incidents',
-      start() {
-        service.reconcile(alerts.active(), (id) => alerts.get(id));
+      async start() {
+        await service.load();
+        await service.reconcile(alerts.active(), (id) => alerts.get(id));
         service.start();
       },
       routes: (app) => incidentRoutes(app, service),
-      stop: () => service.stop(),
+      async stop() {
+        await service.stop();
+        await deadLetters.settled();
+      },
     },
   };
 }

@@ -84,7 +84,8 @@ describe('incidents REST API', () => {
 
   test('ack, assign, comment and resolve, each with its event on `incidents`', async () => {
     bus.fire({ rule: 'Latency', labels: { host: 'b' } });
-    const id = service.list()[0]!.id;
+    await service.idle();
+    const id = (await service.list())[0]!.id;
     const url = `/api/v1/incidents/${id}`;
     const from = host.events.length;
 
@@ -144,7 +145,8 @@ describe('incidents REST API', () => {
   });
 
   test('validation errors name the field; unknown incidents are not_found', async () => {
-    const id = service.list({ status: 'open' })[0]!.id;
+    await service.idle();
+    const id = (await service.list({ status: 'open' }))[0]!.id;
     const cases: [string, object | undefined, RegExp][] = [
       ['ack', {}, /by/],
       ['ack', { by: 5 }, /by/],
@@ -170,7 +172,7 @@ describe('incidents REST API', () => {
       const res = await post(`/api/v1/incidents/inc_missing/${action}`, body);
       assert.deepEqual([res.statusCode, errorOf(res).code], [404, 'not_found'], action);
     }
-    assert.equal(service.getOrThrow(id).status, 'open', 'failed requests changed nothing');
+    assert.equal((await service.getOrThrow(id)).status, 'open', 'failed requests changed nothing');
   });
 });
 

@@ -90,7 +90,7 @@ export function incidentRoutes(app: FastifyInstance, service: IncidentService): 
         response: { 200: Type.Object({ incidents: Type.Array(IncidentSchema) }), 400: ErrorResponse },
       },
     },
-    (req) => ({ incidents: service.list({ status: req.query.status, limit: req.query.limit }) }),
+    async (req) => ({ incidents: await service.list({ status: req.query.status, limit: req.query.limit }) }),
   );
 
   app.get<{ Params: Static<typeof Params> }>(

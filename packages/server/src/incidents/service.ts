@@ -5,8 +5,9 @@
  * (`auto_resolve`). People acknowledge, assign, comment and resolve. An open incident left unacknowledged for
  * `escalation.after` escalates: its priority rises one step and the next escalation target is notified.
  *
- * Every change is written to the state database before it is published on `incidents`, so a restart resumes where
- * the hub stopped, escalation clocks included.
+ * Every change is written to the state store before it is published on `incidents`, so a restart resumes where the
+ * hub stopped, escalation clocks included. Alert changes, people's actions and escalation checks run one at a time,
+ * in the order they came, so that the store's answers and the working set never disagree.
  */
 import { randomBytes } from 'node:crypto';
 import { VigilError } from '@vigil/protocol';
@@ -14,10 +15,11 @@ import type { Logger } from 'pino';
 import type { Alert } from '../alerts/types.js';
 import { groupLabelsOf, labelSetString } from '../notify/labels.js';
 import type { Scheduler, TimerHandle } from '../notify/scheduler.js';
+import type { StateStore } from '../storage/state-store.js';
 import type { IncidentsConfig } from './config.js';
 import { type EscalationSender, escalationTarget } from './escalation.js';
 import { higherPriority, higherSeverity, priorityOf, raisePriority } from './priority.js';
-import type { IncidentRecord, IncidentStore } from './store.js';
+import type { IncidentRecord } from './store.js';
 import type { Incident, IncidentEventKind, IncidentStatus, TimelineEntry } from './types.js';
 
 /** Timelines keep their first entry and the newest ones up to this length. */
@@ -25,7 +27,7 @@ const MAX_TIMELINE = 1000;
 
 export interface IncidentServiceDeps {
   readonly config: IncidentsConfig;
-  readonly store: IncidentStore;
+  readonly store: StateStore;
   readonly scheduler: Scheduler;
   readonly escalations: EscalationSender;
   publish(kind: IncidentEventKind, incident: Incident): void;
@@ -51,56 +53,102 @@ export class IncidentService {
   private readonly byAlert = new Map<string, string>();
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** The tail of the queue of changes; each runs after the one before. */
+  private turn: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: IncidentServiceDeps) {
-    for (const record of deps.store.loadActive()) this.index(record);
+  constructor(private readonly deps: IncidentServiceDeps) {}
+
+  /** Runs `fn` after every change queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
+  /** Resolves once every change queued so far has been stored and published. */
+  idle(): Promise<void> {
+    return this.serial(async () => {});
+  }
+
+  /** Loads the open and acknowledged incidents from the store. */
+  load(): Promise<void> {
+    return this.serial(async () => {
+      this.active.clear();
+      this.byGroup.clear();
+      this.byAlert.clear();
+      for (const record of await this.deps.store.activeIncidents()) this.index(record);
+    });
   }
 
   /** The AlertBus listener. It never throws into the alert engine: a failure is logged. */
   handleAlert(alert: Readonly<Alert>): void {
     if (this.stopped) return;
-    try {
-      if (alert.status === 'firing') this.onFiring(alert);
-      else if (alert.status === 'resolved') this.onResolved(alert);
-    } catch (err) {
+    const copy = structuredClone(alert) as Alert;
+    const now = this.deps.scheduler.now();
+    void this.serial(async () => {
+      if (this.stopped) return;
+      if (copy.status === 'firing') await this.onFiring(copy, now);
+      else if (copy.status === 'resolved') await this.onResolved(copy, now);
+    }).catch((err: unknown) => {
       this.deps.log?.warn({ err, alert: alert.id }, 'could not update incidents for an alert');
-    }
+    });
   }
 
   /**
    * Catches up after a start: firing alerts join incidents, and members that resolved while the hub was down are
    * marked resolved (`lookup` answers for alerts that are no longer active).
    */
-  reconcile(active: readonly Alert[], lookup: (id: string) => Alert | undefined): void {
+  async reconcile(active: readonly Alert[], lookup: (id: string) => Promise<Alert | undefined>): Promise<void> {
     for (const alert of active) this.handleAlert(alert);
-    for (const record of [...this.active.values()]) {
-      for (const [id, status] of record.members) {
-        const alert = status === 'firing' ? lookup(id) : undefined;
-        if (alert?.status === 'resolved') this.onResolved(alert);
+    await this.serial(async () => {
+      for (const record of [...this.active.values()]) {
+        for (const [id, status] of record.members) {
+          const alert = status === 'firing' ? await lookup(id) : undefined;
+          if (alert?.status === 'resolved') await this.onResolved(alert, this.deps.scheduler.now());
+        }
       }
-    }
+    });
   }
 
-  get(id: string): Incident | undefined {
-    const inc = this.active.get(id)?.incident ?? this.deps.store.get(id)?.incident;
-    return inc && structuredClone(inc);
+  /** The incident as of every change queued before the call. */
+  get(id: string): Promise<Incident | undefined> {
+    return this.serial(async () => {
+      const inc = this.active.get(id)?.incident ?? (await this.deps.store.getIncident(id))?.incident;
+      return inc && structuredClone(inc);
+    });
   }
 
   /** Like `get`, but a missing incident is a `not_found` error. */
-  getOrThrow(id: string): Incident {
-    return structuredClone(this.must(id).incident);
+  getOrThrow(id: string): Promise<Incident> {
+    return this.serial(async () => structuredClone((await this.must(id)).incident));
   }
 
-  list(opts: { status?: IncidentStatus; limit?: number } = {}): Incident[] {
-    return this.deps.store.list({ status: opts.status, limit: opts.limit ?? 100 });
+  list(opts: { status?: IncidentStatus | undefined; limit?: number | undefined } = {}): Promise<Incident[]> {
+    return this.serial(() => this.deps.store.listIncidents({ status: opts.status, limit: opts.limit ?? 100 }));
   }
 
-  acknowledge(id: string, by: string, comment?: string): Incident {
-    const record = this.must(id);
+  acknowledge(id: string, by: string, comment?: string): Promise<Incident> {
+    return this.serial(() => this.doAcknowledge(id, by, comment));
+  }
+
+  assign(id: string, assignee: string | null, by?: string): Promise<Incident> {
+    return this.serial(() => this.doAssign(id, assignee, by));
+  }
+
+  comment(id: string, by: string, text: string): Promise<Incident> {
+    return this.serial(() => this.doComment(id, by, text));
+  }
+
+  resolve(id: string, by?: string, comment?: string): Promise<Incident> {
+    return this.serial(() => this.doResolve(id, by, comment));
+  }
+
+  private async doAcknowledge(id: string, by: string, comment?: string): Promise<Incident> {
+    const record = await this.must(id);
     const inc = record.incident;
     if (inc.status === 'resolved') throw this.conflict(inc, 'acknowledge');
     const now = this.deps.scheduler.now();
-    if (inc.status === 'acknowledged') return comment ? this.comment(id, by, comment) : structuredClone(inc);
+    if (inc.status === 'acknowledged') return comment ? this.doComment(id, by, comment) : structuredClone(inc);
     inc.status = 'acknowledged';
     inc.acknowledged_at = now;
     inc.acknowledged_by = by;
@@ -109,8 +157,8 @@ export class IncidentService {
     return this.commit(record, 'incident_updated', now);
   }
 
-  assign(id: string, assignee: string | null, by?: string): Incident {
-    const record = this.must(id);
+  private async doAssign(id: string, assignee: string | null, by?: string): Promise<Incident> {
+    const record = await this.must(id);
     const inc = record.incident;
     const now = this.deps.scheduler.now();
     const previous = inc.assignee;
@@ -123,15 +171,15 @@ export class IncidentService {
     return this.commit(record, 'incident_assigned', now);
   }
 
-  comment(id: string, by: string, text: string): Incident {
-    const record = this.must(id);
+  private async doComment(id: string, by: string, text: string): Promise<Incident> {
+    const record = await this.must(id);
     const now = this.deps.scheduler.now();
     this.addComment(record.incident, by, text, now);
     return this.commit(record, 'incident_commented', now);
   }
 
-  resolve(id: string, by?: string, comment?: string): Incident {
-    const record = this.must(id);
+  private async doResolve(id: string, by?: string, comment?: string): Promise<Incident> {
+    const record = await this.must(id);
     const inc = record.incident;
     if (inc.status === 'resolved') return structuredClone(inc);
     const now = this.deps.scheduler.now();
@@ -141,10 +189,14 @@ export class IncidentService {
   }
 
   /** Escalates every open incident whose time is up; returns those escalated. Runs every `check_interval`. */
-  checkEscalations(): Incident[] {
+  checkEscalations(): Promise<Incident[]> {
+    const now = this.deps.scheduler.now();
+    return this.serial(() => this.escalate(now));
+  }
+
+  private async escalate(now: number): Promise<Incident[]> {
     const { afterMs, repeat, targets } = this.deps.config.escalation;
     if (afterMs <= 0 || this.stopped) return [];
-    const now = this.deps.scheduler.now();
     const escalated: Incident[] = [];
     for (const record of this.active.values()) {
       const inc = record.incident;
@@ -161,7 +213,7 @@ export class IncidentService {
         type: 'escalated',
         detail: `Not acknowledged: escalation level ${inc.escalation_level}, ${change}${target ? `, notified ${target}` : ''}`,
       });
-      escalated.push(this.commit(record, 'incident_escalated', now));
+      escalated.push(await this.commit(record, 'incident_escalated', now));
       if (target) this.deps.escalations.send(structuredClone(inc), target);
     }
     return escalated;
@@ -172,42 +224,38 @@ export class IncidentService {
     if (this.deps.config.escalation.afterMs > 0 && this.timer === undefined) this.tick();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.deps.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
     this.deps.escalations.stop();
+    await this.turn;
   }
 
   private tick(): void {
     this.timer = this.deps.scheduler.setTimeout(() => {
       this.timer = undefined;
       if (this.stopped) return;
-      try {
-        this.checkEscalations();
-      } catch (err) {
-        this.deps.log?.warn({ err }, 'escalation check failed');
-      }
+      this.checkEscalations().catch((err: unknown) => this.deps.log?.warn({ err }, 'escalation check failed'));
       this.tick();
     }, this.deps.config.checkIntervalMs);
   }
 
-  private onFiring(alert: Readonly<Alert>): void {
+  private async onFiring(alert: Readonly<Alert>, now: number): Promise<void> {
     const knownId = this.byAlert.get(alert.id);
     if (knownId) {
       const record = this.active.get(knownId)!;
-      const severityChanged = this.raiseSeverity(record.incident, alert);
+      const severityChanged = this.raiseSeverity(record.incident, alert, now);
       if (record.members.get(alert.id) === 'firing' && !severityChanged) return;
       record.members.set(alert.id, 'firing');
       record.incident.firing = this.firingCount(record);
-      this.commit(record, 'incident_updated', this.deps.scheduler.now(), [alert.id]);
+      await this.commit(record, 'incident_updated', now, [alert.id]);
       return;
     }
     // Silenced alerts neither open nor join incidents; they do once the silence ends, if still firing.
-    if (alert.silenced || this.deps.store.incidentOfAlert(alert.id)) return;
+    if (alert.silenced || (await this.deps.store.incidentOfAlert(alert.id))) return;
     const labels = groupLabelsOf(alert, this.deps.config.groupBy);
     const groupKey = labelSetString(labels);
-    const now = this.deps.scheduler.now();
     const openId = this.byGroup.get(groupKey);
     if (openId) {
       const record = this.active.get(openId)!;
@@ -217,8 +265,8 @@ export class IncidentService {
       inc.alerts.push(alert.id);
       inc.firing = this.firingCount(record);
       this.addTimeline(inc, { at: now, type: 'alert_added', detail: `Alert ${describeAlert(alert)} joined` });
-      this.raiseSeverity(inc, alert);
-      this.commit(record, 'incident_updated', now, [alert.id]);
+      this.raiseSeverity(inc, alert, now);
+      await this.commit(record, 'incident_updated', now, [alert.id]);
       return;
     }
     const incident: Incident = {
@@ -240,33 +288,32 @@ export class IncidentService {
     };
     const record: IncidentRecord = { incident, members: new Map([[alert.id, 'firing']]) };
     this.index(record);
-    this.commit(record, 'incident_created', now, [alert.id]);
+    await this.commit(record, 'incident_created', now, [alert.id]);
   }
 
-  private onResolved(alert: Readonly<Alert>): void {
+  private async onResolved(alert: Readonly<Alert>, now: number): Promise<void> {
     const id = this.byAlert.get(alert.id);
     const record = id ? this.active.get(id) : undefined;
     if (!record || record.members.get(alert.id) === 'resolved') return;
     const inc = record.incident;
-    const now = this.deps.scheduler.now();
     record.members.set(alert.id, 'resolved');
     inc.firing = this.firingCount(record);
     this.addTimeline(inc, { at: now, type: 'alert_resolved', detail: `Alert ${describeAlert(alert)} resolved` });
     if (inc.firing === 0 && this.deps.config.autoResolve) {
       this.close(record, now, undefined, 'All alerts resolved');
-      this.commit(record, 'incident_resolved', now, [alert.id]);
+      await this.commit(record, 'incident_resolved', now, [alert.id]);
     } else {
-      this.commit(record, 'incident_updated', now, [alert.id]);
+      await this.commit(record, 'incident_updated', now, [alert.id]);
     }
   }
 
   /** Severity follows the worst alert; priority only rises while the incident is not resolved. */
-  private raiseSeverity(inc: Incident, alert: Readonly<Alert>): boolean {
+  private raiseSeverity(inc: Incident, alert: Readonly<Alert>, now: number): boolean {
     const severity = higherSeverity(inc.severity, alert.severity);
     if (severity === inc.severity) return false;
     const priority = higherPriority(inc.priority, priorityOf(severity));
     this.addTimeline(inc, {
-      at: this.deps.scheduler.now(),
+      at: now,
       type: 'severity_raised',
       detail:
         `Severity ${inc.severity} → ${severity}` +
@@ -288,14 +335,14 @@ export class IncidentService {
     for (const alertId of record.members.keys()) this.byAlert.delete(alertId);
   }
 
-  private commit(
+  private async commit(
     record: IncidentRecord,
     kind: IncidentEventKind,
     now: number,
     changed: readonly string[] = [],
-  ): Incident {
+  ): Promise<Incident> {
     record.incident.updated_at = now;
-    this.deps.store.save(record, changed);
+    await this.deps.store.saveIncident(record, changed);
     const snapshot = structuredClone(record.incident);
     this.deps.publish(kind, snapshot);
     return snapshot;
@@ -325,8 +372,8 @@ export class IncidentService {
     if (inc.timeline.length > MAX_TIMELINE) inc.timeline.splice(1, inc.timeline.length - MAX_TIMELINE);
   }
 
-  private must(id: string): IncidentRecord {
-    const record = this.active.get(id) ?? this.deps.store.get(id);
+  private async must(id: string): Promise<IncidentRecord> {
+    const record = this.active.get(id) ?? (await this.deps.store.getIncident(id));
     if (!record) throw new VigilError('not_found', `No incident '${id}'`, { id });
     return record;
   }

@@ -1,13 +1,13 @@
 /**
  * @module incidents-test-support
- * A stand-in for the Hub in incident tests: a real state database in a temporary directory, a real method registry,
+ * A stand-in for the Hub in incident tests: a real SQLite state store in a temporary directory, a real method registry,
  * and an `emit` that records every published event.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MethodRegistry } from '../gateway/methods.js';
-import { openStateDb, type StateDb } from '../storage/state-db.js';
+import { SqliteStateStore } from '../storage/sqlite-state-store.js';
 import type { IncidentsConfig } from './config.js';
 import type { IncidentsHost } from './index.js';
 import type { Incident } from './types.js';
@@ -38,7 +38,7 @@ export function incidentsConfig(overrides: Partial<IncidentsConfig> = {}): Incid
 }
 
 export function testHost(config: IncidentsConfig, dir = mkdtempSync(join(tmpdir(), 'vigil-incidents-'))): TestHost {
-  const state: StateDb = openStateDb(join(dir, 'state.db'));
+  const state = new SqliteStateStore({ path: join(dir, 'state.db') }).openSync();
   const events: RecordedEvent[] = [];
   return {
     config: { incidents: config },
@@ -52,7 +52,7 @@ export function testHost(config: IncidentsConfig, dir = mkdtempSync(join(tmpdir(
     },
     kinds: () => events.map((e) => e.kind),
     close(keep = false) {
-      state.close();
+      void state.close();
       if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };

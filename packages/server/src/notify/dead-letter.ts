@@ -1,9 +1,9 @@
 /**
  * @module dead-letter
- * The dead-letter log of notifications that failed for good (`notification_failures` in the state database): alert
- * webhooks and incident escalations alike. Bounded: past `maxRows` the oldest rows go.
+ * The dead-letter log of notifications that failed for good (alert webhooks and incident escalations alike), kept
+ * in the state store. Bounded by the store: past its `max_failures` rows the oldest go.
  */
-import { migrate, type StateDb } from '../storage/state-db.js';
+import type { StateStore } from '../storage/state-store.js';
 
 export type FailureKind = 'alert_webhook' | 'escalation';
 
@@ -21,75 +21,36 @@ export interface NotificationFailure {
 
 export type NewFailure = Omit<NotificationFailure, 'id'>;
 
-interface Row {
-  id: number;
-  at: number;
-  kind: FailureKind;
-  url: string;
-  group_key: string;
-  attempts: number;
-  last_error: string;
-  payload: string;
-}
-
-const MIGRATIONS = [
-  `CREATE TABLE notification_failures (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     at INTEGER NOT NULL,
-     kind TEXT NOT NULL,
-     url TEXT NOT NULL,
-     group_key TEXT NOT NULL,
-     attempts INTEGER NOT NULL,
-     last_error TEXT NOT NULL,
-     payload TEXT NOT NULL
-   );
-   CREATE INDEX notification_failures_at ON notification_failures (at)`,
-];
-
 export class DeadLetterLog {
+  private pending = new Set<Promise<unknown>>();
+
   constructor(
-    private readonly db: StateDb,
-    private readonly maxRows = 10_000,
-  ) {
-    migrate(db, 'notify', MIGRATIONS);
+    private readonly store: StateStore,
+    private readonly log?: (msg: string, extra: Record<string, unknown>) => void,
+  ) {}
+
+  /** Records a failure; a store error is logged, never thrown into the sender. */
+  record(failure: NewFailure): void {
+    const p = this.store
+      .recordFailure(failure)
+      .catch((err: unknown) => this.log?.('could not record a failed notification', { err: String(err) }))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
   }
 
-  record(failure: NewFailure): number {
-    const id = Number(
-      this.db
-        .prepare(
-          `INSERT INTO notification_failures (at, kind, url, group_key, attempts, last_error, payload)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          failure.at,
-          failure.kind,
-          failure.url,
-          failure.group_key,
-          failure.attempts,
-          failure.last_error,
-          JSON.stringify(failure.payload),
-        ).lastInsertRowid,
-    );
-    if (id % 100 === 0) this.prune();
-    return id;
+  /** Resolves once every failure recorded so far is in the store. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 
   /** Newest first. */
-  list(opts: { limit?: number; since?: number } = {}): NotificationFailure[] {
-    const rows = this.db
-      .prepare('SELECT * FROM notification_failures WHERE at >= ? ORDER BY id DESC LIMIT ?')
-      .all(opts.since ?? 0, opts.limit ?? 100) as Row[];
-    return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as unknown }));
+  async list(opts: { limit?: number | undefined; since?: number | undefined } = {}): Promise<NotificationFailure[]> {
+    await this.settled();
+    return this.store.listFailures(opts);
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM notification_failures').get() as { n: number }).n;
-  }
-
-  private prune(): void {
-    this.db
-      .prepare('DELETE FROM notification_failures WHERE id <= (SELECT MAX(id) FROM notification_failures) - ?')
-      .run(this.maxRows);
+  async count(): Promise<number> {
+    await this.settled();
+    return this.store.countFailures();
   }
 }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AlertBus } from '../alerts/types.js';
 import type { HubPart } from '../part.js';
-import type { StateDb } from '../storage/state-db.js';
+import type { StateStore } from '../storage/state-store.js';
 import type { NotificationsConfig } from './config.js';
 import { DeadLetterLog } from './dead-letter.js';
 import { notifyRoutes } from './routes.js';
@@ -16,7 +16,7 @@ import { type NotifierStats, WebhookNotifier } from './webhook-notifier.js';
 /** What the part needs from the hub; `Hub` satisfies it. */
 export interface NotifyHost {
   readonly config: { readonly notifications: NotificationsConfig; readonly host: string; readonly port: number };
-  readonly state: StateDb;
+  readonly state: StateStore;
   readonly log?: Pick<Logger, 'warn'>;
 }
 
@@ -34,7 +34,7 @@ export interface Notifications {
   notifiers: WebhookNotifier[];
   deadLetters: DeadLetterLog;
   /** Notifications that failed for good, as held in the dead-letter log. */
-  failureCount(): number;
+  failureCount(): Promise<number>;
   stats(): (NotifierStats & { url: string; receiver: string })[];
 }
 
@@ -45,7 +45,7 @@ function defaultExternalURL(host: string, port: number): string {
 export function createNotifiers(hub: NotifyHost, alerts: AlertBus, opts: NotifyOptions = {}): Notifications {
   const config = hub.config.notifications;
   const scheduler = opts.scheduler ?? realScheduler();
-  const deadLetters = new DeadLetterLog(hub.state);
+  const deadLetters = new DeadLetterLog(hub.state, (msg, extra) => hub.log?.warn(extra, msg));
   const externalURL = opts.externalURL ?? config.externalUrl ?? defaultExternalURL(hub.config.host, hub.config.port);
   const notifiers = config.webhooks.map(
     (webhook) =>
@@ -72,8 +72,9 @@ export function createNotifiers(hub: NotifyHost, alerts: AlertBus, opts: NotifyO
         for (const alert of alerts.active()) for (const n of notifiers) n.handle(alert, 'transition', undefined);
       },
       routes: (app) => notifyRoutes(app, deadLetters),
-      stop() {
+      async stop() {
         for (const n of notifiers) n.stop();
+        await deadLetters.settled();
       },
     },
   };

@@ -36,9 +36,9 @@ export function notifyRoutes(app: FastifyInstance, deadLetters: DeadLetterLog): 
         response: { 200: Type.Object({ total: Type.Integer(), failures: Type.Array(Failure) }), 400: ErrorResponse },
       },
     },
-    (req) => ({
-      total: deadLetters.count(),
-      failures: deadLetters.list({ limit: req.query.limit, since: req.query.since }),
+    async (req) => ({
+      total: await deadLetters.count(),
+      failures: await deadLetters.list({ limit: req.query.limit, since: req.query.since }),
     }),
   );
 }

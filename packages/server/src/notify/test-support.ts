@@ -33,7 +33,7 @@ export class ScriptedAlertBus implements AlertBus {
     this.listeners.push(listener);
   }
 
-  get(id: string): Alert | undefined {
+  async get(id: string): Promise<Alert | undefined> {
     const a = this.alerts.get(id);
     return a && { ...a };
   }
@@ -227,9 +227,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` (real time) until it holds; the timeout is a safety net of at least 30 s, never an assertion. */
-export async function until(cond: () => boolean, what = 'condition', timeoutMs = 30_000): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what = 'condition',
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + Math.max(timeoutMs, 30_000);
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(2);
   }

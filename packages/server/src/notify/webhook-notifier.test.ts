@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { installErrorHandler } from '../http/error-handler.js';
-import { openStateDb, type StateDb } from '../storage/state-db.js';
+import { SqliteStateStore } from '../storage/sqlite-state-store.js';
 import type { WebhookConfig } from './config.js';
 import { createNotifiers, type Notifications } from './index.js';
 import type { AlertmanagerPayload } from './payload.js';
@@ -22,7 +22,7 @@ const M = 60 * S;
 
 describe('WebhookNotifier', () => {
   let dir: string;
-  let db: StateDb;
+  let db: SqliteStateStore;
   let server: RecordingServer;
   let fake: FakeScheduler;
   let bus: ScriptedAlertBus;
@@ -30,7 +30,7 @@ describe('WebhookNotifier', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-notify-'));
-    db = openStateDb(join(dir, 'state.db'));
+    db = new SqliteStateStore({ path: join(dir, 'state.db') }).openSync();
     server = await new RecordingServer().start();
     fake = new FakeScheduler();
     bus = new ScriptedAlertBus(() => fake.now());
@@ -40,7 +40,7 @@ describe('WebhookNotifier', () => {
     await n?.part.stop?.();
     n = undefined;
     await server.stop();
-    db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -229,7 +229,7 @@ describe('WebhookNotifier', () => {
     assert.equal(server.requests.length, 2);
     assert.deepEqual(server.requests[1]!.body, server.requests[0]!.body);
     assert.deepEqual(n!.notifiers[0]!.stats(), { sent: 1, failed: 0, groups: 1, in_flight: 0 });
-    assert.equal(n!.failureCount(), 0);
+    assert.equal(await n!.failureCount(), 0);
   });
 
   test('gives up after max_attempts and records the failure in the dead-letter log', async () => {
@@ -243,8 +243,8 @@ describe('WebhookNotifier', () => {
     }
     await until(() => n!.notifiers[0]!.stats().in_flight === 0, 'giving up');
     assert.equal(server.requests.length, 3);
-    assert.equal(n!.failureCount(), 1);
-    const [failure] = n!.deadLetters.list();
+    assert.equal(await n!.failureCount(), 1);
+    const [failure] = await n!.deadLetters.list();
     assert.equal(failure!.kind, 'alert_webhook');
     assert.equal(failure!.url, `${server.url}/hook`);
     assert.equal(failure!.group_key, '{}:{alertname="HighCPU"}');
@@ -287,6 +287,6 @@ describe('WebhookNotifier', () => {
     await n!.part.stop!();
     await until(() => notifier.stats().in_flight === 0, 'the retry loops to end');
     assert.equal(fake.pending(), 0, 'no timer left');
-    assert.equal(n!.failureCount(), 0, 'a stop is not a failure');
+    assert.equal(await n!.failureCount(), 0, 'a stop is not a failure');
   });
 });

@@ -209,11 +209,7 @@ export class WebhookNotifier {
       last_error: result.error ?? 'unknown error',
       payload,
     };
-    try {
-      this.deps.deadLetters.record(failure);
-    } catch (err) {
-      this.deps.log?.warn({ err, url: this.config.url }, 'could not record a failed notification');
-    }
+    this.deps.deadLetters.record(failure);
     this.deps.log?.warn(
       { url: this.config.url, group_key: group.key, attempts: result.attempts, error: result.error },
       'webhook notification failed for good',

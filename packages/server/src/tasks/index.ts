@@ -24,14 +24,14 @@ export function createTasksPart(
 ): { part: HubPart; service: TaskService } {
   const log = hub.log.child({ part: 'tasks' });
   const service = new TaskService({
-    db: hub.state,
+    store: hub.state,
     config: hub.config.tasks,
     emit: (channel, kind, data) => hub.emit(channel, kind, data),
     alerts: options.alerts,
     now: options.now,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   });
-  hub.methods.register('tasks.list', (params) => ({ tasks: service.list(checkListParams(params)) }));
+  hub.methods.register('tasks.list', async (params) => ({ tasks: await service.list(checkListParams(params)) }));
   const part: HubPart = {
     name: 'tasks',
     start: () => service.start(),

@@ -52,7 +52,7 @@ export function taskRoutes(app: FastifyInstance, service: TaskService): void {
         response: { 200: Type.Object({ tasks: Type.Array(TaskSchema) }), 400: ErrorResponse },
       },
     },
-    (req) => ({ tasks: service.list(req.query) }),
+    async (req) => ({ tasks: await service.list(req.query) }),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(

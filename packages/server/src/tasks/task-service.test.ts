@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Alert, AlertBus, ExternalAlertInput } from '../alerts/types.js';
-import { openStateDb, type StateDb } from '../storage/state-db.js';
+import { SqliteStateStore } from '../storage/sqlite-state-store.js';
 import type { TasksConfig } from './config.js';
 import { TaskService } from './task-service.js';
 import type { Task } from './task-store.js';
@@ -36,7 +36,7 @@ class RecordingAlerts implements AlertBus {
       updated_at: 0,
     };
   }
-  get(): Alert | undefined {
+  async get(): Promise<Alert | undefined> {
     return undefined;
   }
   active(): Alert[] {
@@ -53,7 +53,7 @@ const CONFIG: TasksConfig = {
 
 describe('TaskService', () => {
   let dir: string;
-  let db: StateDb;
+  let db: SqliteStateStore;
   let clock: number;
   let events: { channel: string; kind: string; data: Task }[];
   let alerts: RecordingAlerts;
@@ -61,7 +61,7 @@ describe('TaskService', () => {
 
   const make = (config: TasksConfig = CONFIG) =>
     new TaskService({
-      db,
+      store: db,
       config,
       emit: async (channel, kind, data) => {
         events.push({ channel, kind, data: structuredClone(data as Task) });
@@ -72,14 +72,14 @@ describe('TaskService', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-tasks-'));
-    db = openStateDb(join(dir, 'state.db'));
+    db = new SqliteStateStore({ path: join(dir, 'state.db') }).openSync();
     clock = 1_700_000_000_000;
     events = [];
     alerts = new RecordingAlerts();
     service = make();
   });
-  afterEach(() => {
-    db.close();
+  afterEach(async () => {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -193,7 +193,7 @@ describe('TaskService', () => {
     assert.deepEqual(await service.check(), { stalled: 0, purged: 0 });
     clock += 1;
     assert.deepEqual(await service.check(), { stalled: 1, purged: 0 });
-    const stalled = service.require(t.id);
+    const stalled = await service.require(t.id);
     assert.deepEqual([stalled.status, stalled.stalled_since, stalled.eta_s], ['stalled', t.started_at + 60_000, null]);
     assert.equal(events.at(-1)!.data.status, 'stalled');
     assert.deepEqual(alerts.raised, [
@@ -229,7 +229,7 @@ describe('TaskService', () => {
     const t = await quiet.create({ name: 'a' });
     clock += 120_000;
     assert.equal((await quiet.check()).stalled, 1);
-    assert.equal(quiet.require(t.id).status, 'stalled');
+    assert.equal((await quiet.require(t.id)).status, 'stalled');
     assert.equal(alerts.raised.length, 0);
 
     const off = make({ ...CONFIG, stallAfterMs: 0 });
@@ -246,8 +246,8 @@ describe('TaskService', () => {
     assert.equal((await service.check()).purged, 0);
     clock += 1;
     assert.equal((await service.check()).purged, 1);
-    assert.equal(service.get(old.id), undefined);
-    assert.equal(service.require(keep.id).status, 'stalled');
+    assert.equal(await service.get(old.id), undefined);
+    assert.equal((await service.require(keep.id)).status, 'stalled');
   });
 
   test('list is newest first, filtered by status and limited', async () => {
@@ -258,14 +258,14 @@ describe('TaskService', () => {
     }
     await service.update(ids[1]!, { status: 'failed' });
     assert.deepEqual(
-      service.list().map((t) => t.name),
+      (await service.list()).map((t) => t.name),
       ['t4', 't3', 't2', 't1', 't0'],
     );
     assert.deepEqual(
-      service.list({ status: 'failed' }).map((t) => t.id),
+      (await service.list({ status: 'failed' })).map((t) => t.id),
       [ids[1]],
     );
-    assert.equal(service.list({ limit: 2 }).length, 2);
+    assert.equal((await service.list({ limit: 2 })).length, 2);
   });
 
   test('state and ETA survive reopening the database', async () => {
@@ -274,11 +274,11 @@ describe('TaskService', () => {
       clock += 1000;
       await service.update(t.id, { processed: s * 10 });
     }
-    const before = service.require(t.id);
-    db.close();
-    db = openStateDb(join(dir, 'state.db'));
+    const before = await service.require(t.id);
+    await db.close();
+    db = new SqliteStateStore({ path: join(dir, 'state.db') }).openSync();
     const reopened = make();
-    assert.deepEqual(reopened.require(t.id), before);
+    assert.deepEqual(await reopened.require(t.id), before);
     clock += 1000;
     const u = await reopened.update(t.id, { processed: 110 });
     assert.equal(u.eta_s, 89, 'the rate carried over the restart');

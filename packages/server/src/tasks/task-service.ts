@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { VigilError } from '@vigil/protocol';
 import type { AlertBus } from '../alerts/types.js';
-import type { StateDb } from '../storage/state-db.js';
+import type { StateStore } from '../storage/state-store.js';
 import type { TasksConfig } from './config.js';
 import { etaSeconds, observe, type RateState, rescale } from './eta.js';
-import { FINISHED_STATUSES, type Task, type TaskRecord, type TaskStatus, TaskStore } from './task-store.js';
+import { FINISHED_STATUSES, type Task, type TaskRecord, type TaskStatus } from './task-store.js';
 
 export const TASKS_CHANNEL = 'tasks';
 export const TASK_UPDATE = 'task_update';
@@ -35,7 +35,7 @@ export interface TaskPatch {
 }
 
 export interface TaskServiceDeps {
-  db: StateDb;
+  store: StateStore;
   config: TasksConfig;
   emit: (channel: string, kind: string, data: unknown) => Promise<unknown>;
   alerts?: AlertBus | undefined;
@@ -69,14 +69,15 @@ function checkDetails(details: Record<string, unknown>): void {
 }
 
 export class TaskService {
-  private readonly store: TaskStore;
+  private readonly store: StateStore;
   private readonly now: () => number;
   private readonly newId: () => string;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<unknown> | undefined;
+  private readonly updating = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: TaskServiceDeps) {
-    this.store = new TaskStore(deps.db);
+    this.store = deps.store;
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? randomUUID;
   }
@@ -100,20 +101,20 @@ export class TaskService {
     await this.checking;
   }
 
-  get(id: string): Task | undefined {
-    return this.store.get(id)?.task;
+  async get(id: string): Promise<Task | undefined> {
+    return (await this.store.getTask(id))?.task;
   }
 
   /** The task, or `not_found`. */
-  require(id: string): Task {
-    const task = this.get(id);
+  async require(id: string): Promise<Task> {
+    const task = await this.get(id);
     if (!task) throw new VigilError('not_found', `No task '${id}'`, { id });
     return task;
   }
 
   /** Newest first. */
-  list(opts: { status?: TaskStatus | undefined; limit?: number | undefined } = {}): Task[] {
-    return this.store.list({ status: opts.status, limit: opts.limit ?? DEFAULT_LIST_LIMIT });
+  list(opts: { status?: TaskStatus | undefined; limit?: number | undefined } = {}): Promise<Task[]> {
+    return this.store.listTasks({ status: opts.status, limit: opts.limit ?? DEFAULT_LIST_LIMIT });
   }
 
   async create(input: CreateTaskInput): Promise<Task> {
@@ -136,7 +137,7 @@ export class TaskService {
       started_at: now,
       updated_at: now,
     };
-    this.store.insert({ task, rate });
+    await this.store.insertTask({ task, rate });
     await this.publish(task);
     return task;
   }
@@ -146,8 +147,19 @@ export class TaskService {
    * it). A finished task is final: a patch that would change it is `bad_request`, one that changes nothing (a retried
    * final report) returns it as it is.
    */
-  async update(id: string, patch: TaskPatch): Promise<Task> {
-    const record = this.store.get(id);
+  update(id: string, patch: TaskPatch): Promise<Task> {
+    // Updates of one task run one after another: each reads what the one before wrote.
+    const run = (this.updating.get(id) ?? Promise.resolve()).then(() => this.apply(id, patch));
+    const tail = run.catch(() => {});
+    this.updating.set(id, tail);
+    void tail.then(() => {
+      if (this.updating.get(id) === tail) this.updating.delete(id);
+    });
+    return run;
+  }
+
+  private async apply(id: string, patch: TaskPatch): Promise<Task> {
+    const record = await this.store.getTask(id);
     if (!record) throw new VigilError('not_found', `No task '${id}'`, { id });
     const prev = record.task;
     const next: Task = { ...prev };
@@ -190,7 +202,7 @@ export class TaskService {
       rate = next.progress === null ? null : observe(rate, now, next.progress);
       next.eta_s = etaSeconds(rate, now);
     }
-    this.store.update({ task: next, rate });
+    await this.store.updateTask({ task: next, rate });
     if (prev.status === 'stalled') this.alert(next, 'resolved');
     await this.publish(next);
     return next;
@@ -203,15 +215,15 @@ export class TaskService {
   async check(): Promise<{ stalled: number; purged: number }> {
     const { stallAfterMs, retentionMs } = this.deps.config;
     const now = this.now();
-    const stale = stallAfterMs > 0 ? this.store.staleRunning(now - stallAfterMs) : [];
+    const stale = stallAfterMs > 0 ? await this.store.staleRunningTasks(now - stallAfterMs) : [];
     for (const record of stale) await this.markStalled(record, record.task.updated_at + stallAfterMs);
-    const purged = this.store.purgeFinished(now - retentionMs);
+    const purged = await this.store.purgeFinishedTasks(now - retentionMs);
     return { stalled: stale.length, purged };
   }
 
   private async markStalled(record: TaskRecord, since: number): Promise<void> {
     const task: Task = { ...record.task, status: 'stalled', stalled_since: since, eta_s: null };
-    this.store.update({ task, rate: record.rate });
+    await this.store.updateTask({ task, rate: record.rate });
     this.alert(task, 'firing');
     await this.publish(task);
   }

@@ -178,7 +178,7 @@ test('tasks and their state survive a restart on the same data directory; stall 
     await first.tasks.update(running.id, { processed: 40, errors: 1 });
     const failed = await first.tasks.create({ name: 'export' });
     await first.tasks.update(failed.id, { status: 'failed', details: { reason: 'disk full' } });
-    const before = [first.tasks.require(running.id), first.tasks.require(failed.id)] as const;
+    const before = [await first.tasks.require(running.id), await first.tasks.require(failed.id)] as const;
     assert.equal(before[0].status, 'running');
     await first.stop();
     await sleep(before[0].updated_at + 1100 - Date.now());

@@ -6,9 +6,14 @@
  */
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 
 export function redisUrl(): string {
   return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+export function databaseUrl(): string {
+  return process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 }
 
 const HOW_TO_START: Record<string, string> = {
@@ -29,12 +34,44 @@ export async function redisReachable(url: string): Promise<boolean> {
   }
 }
 
+export async function postgresReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A schema name no other run uses (`vigil_test_<random>`). */
+export function randomSchema(): string {
+  return `vigil_test_${Math.random().toString(36).slice(2, 12)}`;
+}
+
+/** Drops a schema made by a test run, with everything in it. */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name '${schema}'`);
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Resolves true when the service answers. Otherwise: with VIGIL_REQUIRE_SERVICES set, registers a failing test; without
  * it, registers one skipped test whose name says which service was missing and how to start it.
  */
-export async function requireService(service: 'redis', url: string): Promise<boolean> {
-  if (await redisReachable(url)) return true;
+export async function requireService(service: 'redis' | 'postgres', url: string): Promise<boolean> {
+  if (await (service === 'redis' ? redisReachable(url) : postgresReachable(url))) return true;
   const line = `${service} is not reachable at ${url}; ${HOW_TO_START[service]}`;
   if (process.env.VIGIL_REQUIRE_SERVICES) {
     test(`${service} is required (VIGIL_REQUIRE_SERVICES is set)`, () => {
