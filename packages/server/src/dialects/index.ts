@@ -63,10 +63,7 @@ export function createDialects(hub: DialectsHost): DialectServer {
     server.add(
       new EnvelopeDialect(d.envelope, {
         status: () => hub.metricsService.currentStatus(),
-        activeTasks: () =>
-          hub.tasks
-            .list({ limit: 1000 })
-            .filter((t) => t.status === 'running' || t.status === 'stalled') as unknown as Record<string, unknown>[],
+        activeTasks: () => hub.tasks.active().slice(0, 1000) as unknown as Record<string, unknown>[],
         activeAlerts: () => hub.alerts.active() as unknown as Record<string, unknown>[],
         http: () => hub.counters.http,
         startedAt: hub.counters.startedAt,

@@ -250,6 +250,30 @@ describe('TaskService', () => {
     assert.equal((await service.require(keep.id)).status, 'stalled');
   });
 
+  test('active() holds running and stalled tasks, most recently updated first, and is reloaded at start', async () => {
+    const a = await service.create({ name: 'a' });
+    clock += 1000;
+    const b = await service.create({ name: 'b' });
+    clock += 1000;
+    await service.update(a.id, { processed: 1 });
+    assert.deepEqual(
+      service.active().map((t) => t.name),
+      ['a', 'b'],
+    );
+    await service.update(b.id, { status: 'succeeded' });
+    assert.deepEqual(
+      service.active().map((t) => [t.name, t.processed]),
+      [['a', 1]],
+    );
+    const again = make();
+    await again.start();
+    try {
+      assert.deepEqual(again.active(), service.active());
+    } finally {
+      await again.stop();
+    }
+  });
+
   test('list is newest first, filtered by status and limited', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {

@@ -18,6 +18,8 @@ export const STALL_ALERT = 'task_stalled';
 /** Largest `details` object kept, as JSON. */
 export const MAX_DETAILS_BYTES = 16_384;
 export const DEFAULT_LIST_LIMIT = 100;
+/** Most unfinished tasks kept in memory for `active()`; past it the least recently updated go. */
+export const MAX_ACTIVE_KEPT = 10_000;
 
 export interface CreateTaskInput {
   name: string;
@@ -75,6 +77,8 @@ export class TaskService {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<unknown> | undefined;
   private readonly updating = new Map<string, Promise<unknown>>();
+  /** Unfinished tasks, least recently updated first, as this node last wrote or loaded them. */
+  private readonly unfinished = new Map<string, Task>();
 
   constructor(private readonly deps: TaskServiceDeps) {
     this.store = deps.store;
@@ -84,6 +88,10 @@ export class TaskService {
 
   /** Checks at once (so stalls that happened while the hub was down are seen), then every `checkIntervalMs`. */
   async start(): Promise<void> {
+    for (const status of ['stalled', 'running'] as const) {
+      const tasks = await this.store.listTasks({ status, limit: MAX_ACTIVE_KEPT });
+      for (const t of tasks.sort((a, b) => a.updated_at - b.updated_at)) this.remember(t);
+    }
     await this.check();
     this.timer = setInterval(() => {
       this.checking ??= this.check()
@@ -103,6 +111,18 @@ export class TaskService {
 
   async get(id: string): Promise<Task | undefined> {
     return (await this.store.getTask(id))?.task;
+  }
+
+  /** Running and stalled tasks, most recently updated first (as this node last wrote or loaded them). */
+  active(): Task[] {
+    return [...this.unfinished.values()].reverse();
+  }
+
+  private remember(task: Task): void {
+    this.unfinished.delete(task.id);
+    if (isFinished(task.status)) return;
+    this.unfinished.set(task.id, task);
+    if (this.unfinished.size > MAX_ACTIVE_KEPT) this.unfinished.delete(this.unfinished.keys().next().value!);
   }
 
   /** The task, or `not_found`. */
@@ -138,6 +158,7 @@ export class TaskService {
       updated_at: now,
     };
     await this.store.insertTask({ task, rate });
+    this.remember(task);
     await this.publish(task);
     return task;
   }
@@ -203,6 +224,7 @@ export class TaskService {
       next.eta_s = etaSeconds(rate, now);
     }
     await this.store.updateTask({ task: next, rate });
+    this.remember(next);
     if (prev.status === 'stalled') this.alert(next, 'resolved');
     await this.publish(next);
     return next;
@@ -224,6 +246,7 @@ export class TaskService {
   private async markStalled(record: TaskRecord, since: number): Promise<void> {
     const task: Task = { ...record.task, status: 'stalled', stalled_since: since, eta_s: null };
     await this.store.updateTask({ task, rate: record.rate });
+    this.remember(task);
     this.alert(task, 'firing');
     await this.publish(task);
   }
