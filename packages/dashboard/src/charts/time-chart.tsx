@@ -113,6 +113,7 @@ export function TimeChart(props: TimeChartProps) {
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           },
         ],
+        setCursor: [legendAtLatest],
         drawClear: [(u) => drawSpans(u, latest.current.marks?.spans, c.band)],
         draw: [
           (u) => {
@@ -147,6 +148,7 @@ export function TimeChart(props: TimeChartProps) {
       if (shown !== undefined && shown === !!s.hidden) u.setSeries(i + 1, { show: !s.hidden });
     });
     u.setData(props.data, true);
+    legendAtLatest(u);
   });
 
   return (
@@ -155,6 +157,20 @@ export function TimeChart(props: TimeChartProps) {
       <div class="chart-plot" ref={host} role="img" aria-label={`${props.title} chart`} />
     </figure>
   );
+}
+
+/**
+ * With no cursor over the chart, the legend shows each series' latest value (and its time) rather than dashes, as
+ * a live chart's reader expects; hovering shows the values under the cursor.
+ */
+function legendAtLatest(u: uPlot): void {
+  if (u.cursor.idx !== null && u.cursor.idx !== undefined) return;
+  const idxs: (number | null)[] = u.data.map((col) => {
+    for (let j = col.length - 1; j >= 0; j--) if (col[j] !== null && col[j] !== undefined) return j;
+    return null;
+  });
+  idxs[0] = idxs.slice(1).reduce<number | null>((m, i) => (i !== null && (m === null || i > m) ? i : m), null);
+  u.setLegend({ idxs }, false);
 }
 
 /** An x-axis label: the time of day, with seconds for short windows and the date for windows over a day. */

@@ -183,6 +183,18 @@ function ChartCard(props: {
   );
 }
 
+/** A formatted value with its unit (`302.1 KiB/s`) set smaller, so that a tile's value keeps to one line. */
+function TileValue({ text }: { text: string }) {
+  const space = text.lastIndexOf(' ');
+  if (space <= 0) return <>{text}</>;
+  return (
+    <>
+      {text.slice(0, space)}
+      <span class="tile-unit"> {text.slice(space + 1)}</span>
+    </>
+  );
+}
+
 function StatTile({ tile, store }: { tile: TileDef; store: SeriesStore; version: number }) {
   const series = store.select(tile.metric, tile.labels);
   let values: (number | null)[] = [];
@@ -201,7 +213,9 @@ function StatTile({ tile, store }: { tile: TileDef; store: SeriesStore; version:
   return (
     <div class="tile" data-testid={`tile-${tile.id}`}>
       <div class="tile-title">{tile.title}</div>
-      <div class="tile-value">{current === null || current === undefined ? '–' : tile.format(current)}</div>
+      <div class="tile-value">
+        {current === null || current === undefined ? '–' : <TileValue text={tile.format(current)} />}
+      </div>
       <Sparkline values={values} />
     </div>
   );

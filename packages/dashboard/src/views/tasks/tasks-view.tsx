@@ -10,6 +10,11 @@ import { StatusBadge } from '../../components/badges.js';
 import { formatDateTime, formatDuration, formatNumber } from '../../lib/format.js';
 import { useNow } from '../../lib/use-now.js';
 
+/** An ETA that has run out while the task still runs says so, rather than a frozen `0s`. */
+function formatEta(seconds: number): string {
+  return seconds < 1 ? 'due now' : formatDuration(seconds * 1000);
+}
+
 /** Seconds left: the hub's ETA as of the last update, minus the time since. */
 export function etaLeft(t: TaskData, now: number): number | null {
   if (t.eta_s === null || (t.status !== 'running' && t.status !== 'stalled')) return null;
@@ -94,9 +99,7 @@ function TaskTable({ list, now }: { list: TaskData[]; now: number }) {
                 {formatNumber(t.processed)} / {t.total === null ? '?' : formatNumber(t.total)}
               </td>
               <td class={`num ${t.errors > 0 ? 'bad' : ''}`}>{t.errors}</td>
-              <td data-testid="eta">
-                {eta === null ? (t.status === 'running' ? '–' : '') : formatDuration(eta * 1000)}
-              </td>
+              <td data-testid="eta">{eta === null ? (t.status === 'running' ? '–' : '') : formatEta(eta)}</td>
               <td class="nowrap">{formatDateTime(t.started_at)}</td>
             </tr>
           );
@@ -137,7 +140,7 @@ function TaskDetail({ task, id, now }: { task: TaskData | undefined; id: string;
         <dt>Errors</dt>
         <dd>{task.errors}</dd>
         <dt>ETA</dt>
-        <dd>{eta === null ? '–' : formatDuration(eta * 1000)}</dd>
+        <dd>{eta === null ? '–' : formatEta(eta)}</dd>
         <dt>Started</dt>
         <dd>{formatDateTime(task.started_at)}</dd>
         <dt>Last report</dt>
