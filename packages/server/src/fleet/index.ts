@@ -8,7 +8,7 @@ import type { ClusterNode } from '@vigil/protocol';
 import type { AlertBus } from '../alerts/types.js';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubPart, PartContext } from '../part.js';
-import { SqliteHostStore } from './host-store.js';
+import { StateHostStore } from './host-store.js';
 import { fleetRoutes } from './routes.js';
 import { checked, HostIdParams, ListHostsQuery, parseLabelFilter } from './schemas.js';
 import { FleetService, HOSTS_PREFIX, NODES_CHANNEL, RESOURCES_CHANNEL, TOPOLOGY_CHANNEL } from './service.js';
@@ -28,7 +28,7 @@ export function createFleetPart(ctx: PartContext, deps: FleetPartDeps): { part: 
   const service = new FleetService({
     config: ctx.config.fleet,
     nodeId: ctx.config.nodeId,
-    store: new SqliteHostStore(ctx.state),
+    store: new StateHostStore(ctx.state, (msg, extra) => log.warn(extra, msg)),
     metrics: deps.metrics,
     alerts: deps.alerts,
     emit: (channel, kind, data) => ctx.emit(channel, kind, data),

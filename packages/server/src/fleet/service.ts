@@ -88,9 +88,9 @@ export class FleetService {
     this.selfId = d.config.selfId || hostIdFromName(hostname());
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.startedAt = this.now();
-    for (const r of this.d.store.load()) this.hosts.set(r.host.id, r);
+    for (const r of await this.d.store.load()) this.hosts.set(r.host.id, r);
     // The newest stored sample of each host, so a batch re-sent across a hub restart is still dropped.
     for (const s of this.d.metrics.registry.all()) {
       const id = s.labels.host;
@@ -104,9 +104,10 @@ export class FleetService {
     this.timers.push(setInterval(() => this.publishSummaries(), summaryIntervalMs).unref());
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.flush();
+    await this.d.store.settled();
   }
 
   // ---- reads ----

@@ -6,6 +6,7 @@
  * an advisory lock, so nodes starting together migrate once. Append new steps; never edit an applied one.
  */
 import pg from 'pg';
+import { HOST_COLUMNS, type HostRecord, type HostRow, hostFromRow, hostToRow } from '../fleet/host-store.js';
 import type { Incident } from '../incidents/types.js';
 import type { Task, TaskStatus } from '../tasks/task-store.js';
 import {
@@ -73,6 +74,9 @@ export const POSTGRES_STATE_MIGRATIONS: readonly string[] = [
      url TEXT NOT NULL, group_key TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
      payload TEXT NOT NULL);
    CREATE INDEX notification_failures_at ON notification_failures (at);`,
+  `CREATE TABLE hosts (id TEXT PRIMARY KEY, source TEXT NOT NULL, status TEXT NOT NULL, labels TEXT NOT NULL,
+     info TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, status_since BIGINT NOT NULL,
+     node TEXT NOT NULL, summary TEXT, last_batch_ts BIGINT NOT NULL);`,
 ];
 
 /** BIGINT (20) and NUMERIC counts come back as JS numbers: every value stored is below 2^53. */
@@ -403,6 +407,27 @@ export class PostgresStateStore implements StateStore {
   async purgeFinishedTasks(before: number): Promise<number> {
     const result = await this.db.query('DELETE FROM tasks WHERE ended_at IS NOT NULL AND ended_at <= $1', [before]);
     return result.rowCount ?? 0;
+  }
+
+  // ---- fleet ----
+
+  async hosts(): Promise<HostRecord[]> {
+    return (await this.db.query<HostRow>('SELECT * FROM hosts ORDER BY id')).rows.map(hostFromRow);
+  }
+
+  async saveHost(record: HostRecord): Promise<void> {
+    const row = hostToRow(record);
+    await this.db.query(
+      `INSERT INTO hosts (${HOST_COLUMNS.join(', ')}) VALUES (${params(HOST_COLUMNS.length)})
+       ON CONFLICT (id) DO UPDATE SET ${HOST_COLUMNS.filter((c) => c !== 'id')
+         .map((c) => `${c} = excluded.${c}`)
+         .join(', ')}`,
+      HOST_COLUMNS.map((c) => row[c]),
+    );
+  }
+
+  async deleteHost(id: string): Promise<void> {
+    await this.db.query('DELETE FROM hosts WHERE id = $1', [id]);
   }
 
   // ---- dead-letter log ----

@@ -32,6 +32,7 @@ test('sqlite: a state.db whose migrations already ran opens without re-running t
   db.close();
   assert.deepEqual(versions, [
     { part: 'alerts', version: 1 },
+    { part: 'fleet', version: 1 },
     { part: 'incidents', version: 1 },
     { part: 'notify', version: 1 },
     { part: 'tasks', version: 1 },

@@ -5,6 +5,7 @@
  * never edit an applied one. Calls run synchronously inside and resolve at once.
  */
 import type { AlertStatus } from '../alerts/types.js';
+import { HOST_COLUMNS, type HostRecord, type HostRow, hostFromRow, hostToRow } from '../fleet/host-store.js';
 import type { Incident } from '../incidents/types.js';
 import type { FailureKind } from '../notify/dead-letter.js';
 import type { RateState } from '../tasks/eta.js';
@@ -83,6 +84,22 @@ const TASK_MIGRATIONS = [
   CREATE INDEX tasks_started ON tasks (started_at DESC);
   CREATE INDEX tasks_status_updated ON tasks (status, updated_at);
   CREATE INDEX tasks_ended ON tasks (ended_at) WHERE ended_at IS NOT NULL;`,
+];
+
+const FLEET_MIGRATIONS = [
+  `CREATE TABLE hosts (
+     id TEXT PRIMARY KEY,
+     source TEXT NOT NULL,
+     status TEXT NOT NULL,
+     labels TEXT NOT NULL,
+     info TEXT,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL,
+     status_since INTEGER NOT NULL,
+     node TEXT NOT NULL,
+     summary TEXT,
+     last_batch_ts INTEGER NOT NULL
+   )`,
 ];
 
 const NOTIFY_MIGRATIONS = [
@@ -345,6 +362,7 @@ export class SqliteStateStore implements StateStore {
     migrate(db, 'incidents', INCIDENT_MIGRATIONS);
     migrate(db, 'tasks', TASK_MIGRATIONS);
     migrate(db, 'notify', NOTIFY_MIGRATIONS);
+    migrate(db, 'fleet', FLEET_MIGRATIONS);
     this.db = db;
     return this;
   }
@@ -562,6 +580,27 @@ export class SqliteStateStore implements StateStore {
 
   async purgeFinishedTasks(before: number): Promise<number> {
     return this.d.prepare('DELETE FROM tasks WHERE ended_at IS NOT NULL AND ended_at <= ?').run(before).changes;
+  }
+
+  // ---- fleet ----
+
+  async hosts(): Promise<HostRecord[]> {
+    return (this.d.prepare('SELECT * FROM hosts ORDER BY id').all() as HostRow[]).map(hostFromRow);
+  }
+
+  async saveHost(record: HostRecord): Promise<void> {
+    this.d
+      .prepare(
+        `INSERT INTO hosts (${HOST_COLUMNS.join(', ')}) VALUES (${HOST_COLUMNS.map((c) => `@${c}`).join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${HOST_COLUMNS.filter((c) => c !== 'id')
+           .map((c) => `${c} = excluded.${c}`)
+           .join(', ')}`,
+      )
+      .run(hostToRow(record));
+  }
+
+  async deleteHost(id: string): Promise<void> {
+    this.d.prepare('DELETE FROM hosts WHERE id = ?').run(id);
   }
 
   // ---- dead-letter log ----

@@ -1,13 +1,14 @@
 /**
  * @module storage/state-store-conformance
  * The shared conformance suite every StateStore engine must pass, through the interface only: rules, alerts with
- * their transitions and history queries, silences, incidents with members, tasks with their ETA state, the bounded
+ * their transitions and history queries, silences, incidents with members, tasks with their ETA state, hosts, the bounded
  * dead-letter log, numbers and text that round-trip exactly, and everything surviving a close and reopen. An
  * engine's test file calls `stateStoreConformance()`; see sqlite-state-store.test.ts and postgres-state-store.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { StoredAlert } from '../alerts/alert-store.js';
+import type { HostRecord } from '../fleet/host-store.js';
 import type { Incident } from '../incidents/types.js';
 import type { Task } from '../tasks/task-store.js';
 import type { StateStore } from './state-store.js';
@@ -363,6 +364,37 @@ export function stateStoreConformance(engine: string, target: StateStoreTarget):
         [T0 + 7, T0 + 6],
       );
       assert.equal((await store.listFailures({ limit: 2 })).length, 2);
+    });
+
+    test('hosts: create, replace, list by id, delete', async () => {
+      const { store } = await fresh();
+      const host = (id: string, over: Partial<HostRecord['host']> = {}): HostRecord['host'] => ({
+        id,
+        source: 'agent',
+        status: 'up',
+        labels: { role: 'db', 'zone ü': 'a "b"' },
+        info: null,
+        first_seen: T0,
+        last_seen: T0 + 1000,
+        status_since: T0,
+        node: 'node-1',
+        summary: null,
+        ...over,
+      });
+      await store.saveHost({ host: host('web-2'), lastBatchTs: T0 });
+      await store.saveHost({ host: host('db-1', { source: 'hub' }), lastBatchTs: 0 });
+      const replaced = host('web-2', { status: 'down', last_seen: T0 + 9000, status_since: T0 + 9000, node: 'node-2' });
+      await store.saveHost({ host: replaced, lastBatchTs: T0 + 8000 });
+      assert.deepEqual(await store.hosts(), [
+        { host: host('db-1', { source: 'hub' }), lastBatchTs: 0 },
+        { host: replaced, lastBatchTs: T0 + 8000 },
+      ]);
+      await store.deleteHost('db-1');
+      await store.deleteHost('missing');
+      assert.deepEqual(
+        (await store.hosts()).map((h) => h.host.id),
+        ['web-2'],
+      );
     });
 
     test('everything survives a close and reopen', async () => {

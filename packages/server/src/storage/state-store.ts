@@ -1,7 +1,7 @@
 /**
  * @module state-store
  * The hub's state, behind one interface: API-created rules, alerts and their transitions, silences, incidents with
- * their member alerts, tasks with their ETA state, and the dead-letter log of notifications that failed for good.
+ * their member alerts, tasks with their ETA state, the fleet's hosts, and the dead-letter log of notifications that failed for good.
  * Every call is asynchronous so that a networked engine fits: SQLite (`<data_dir>/state.db`, the default) and
  * PostgreSQL (shared by the nodes of a cluster) implement it, and both pass `stateStoreConformance()`.
  *
@@ -10,6 +10,7 @@
  * any node wrote.
  */
 import type { AlertQuery, SilenceRow, StoredAlert, Transition } from '../alerts/alert-store.js';
+import type { HostRecord } from '../fleet/host-store.js';
 import type { IncidentRecord } from '../incidents/store.js';
 import type { Incident, IncidentStatus } from '../incidents/types.js';
 import type { NewFailure, NotificationFailure } from '../notify/dead-letter.js';
@@ -90,6 +91,13 @@ export interface StateStore {
   staleRunningTasks(before: number): Promise<TaskRecord[]>;
   /** Deletes finished tasks that ended at or before `before`; resolves with how many. */
   purgeFinishedTasks(before: number): Promise<number>;
+
+  // ---- fleet ----
+  /** Every host of the registry, by id. */
+  hosts(): Promise<HostRecord[]>;
+  /** Creates or replaces a host. */
+  saveHost(record: HostRecord): Promise<void>;
+  deleteHost(id: string): Promise<void>;
 
   // ---- dead-letter log ----
   /** Appends a failure; resolves with its id (ids rise). Past the store's bound the oldest rows go. */
