@@ -25,7 +25,7 @@ import {
   RedisPresence,
 } from './cluster/presence.js';
 import { prepareDataDir } from './config/data-dir.js';
-import type { Config } from './config/load.js';
+import { type Config, ConfigError, isLoopback } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
 import { createDialects } from './dialects/index.js';
 import type { DialectServer } from './dialects/server.js';
@@ -34,6 +34,7 @@ import { Gateway, type PublishRequest } from './gateway/gateway.js';
 import { MethodRegistry } from './gateway/methods.js';
 import { SnapshotRegistry } from './gateway/snapshots.js';
 import { buildHttpApp } from './http/app.js';
+import { reloadTls, TlsFileError } from './http/tls.js';
 import { createIncidentsPart } from './incidents/index.js';
 import type { IncidentService } from './incidents/service.js';
 import { ConnectionLimits } from './limits/connection-limits.js';
@@ -292,7 +293,30 @@ export class Hub {
     this.ready = true;
     this.address = `${this.config.host}:${port}`;
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return { host: this.config.host, port, url: `http://${host}:${port}` };
+    if (!isLoopback(this.config.host) && this.config.tls === undefined) {
+      this.log.warn(
+        { host: this.config.host },
+        'serving plain HTTP on a non-loopback address: credentials and data cross the network in clear unless a TLS proxy is in front; configure tls.cert and tls.key to serve HTTPS',
+      );
+    }
+    return { host: this.config.host, port, url: `${this.config.tls ? 'https' : 'http'}://${host}:${port}` };
+  }
+
+  /**
+   * Reads `tls.cert` and `tls.key` again and serves new connections with them (a renewed certificate); open
+   * connections keep theirs. Throws a ConfigError naming the file when the new pair cannot be used, and the
+   * certificate in use stays. Does nothing without TLS.
+   */
+  reloadTls(): void {
+    const tls = this.config.tls;
+    if (tls === undefined) return;
+    try {
+      reloadTls(this.app.server, tls);
+    } catch (err) {
+      if (err instanceof TlsFileError) throw new ConfigError(err.key, err.message);
+      throw err;
+    }
+    this.log.info({ cert: tls.cert }, 'TLS certificate reloaded');
   }
 
   isReady(): boolean {

@@ -16,6 +16,7 @@ import type { HistoryRule } from '../broker/history-policy.js';
 import { type DialectsConfig, toDialectsConfig } from '../dialects/config.js';
 import { type FleetConfig, toFleetConfig } from '../fleet/config.js';
 import { type CorsConfig, normalizeOrigin } from '../http/cors.js';
+import { readTls, type TlsConfig, TlsFileError } from '../http/tls.js';
 import { type IncidentsConfig, toIncidentsConfig } from '../incidents/config.js';
 import type { ConnectionLimitsConfig } from '../limits/connection-limits.js';
 import type { RequestRateConfig } from '../limits/request-rate.js';
@@ -45,6 +46,8 @@ export interface Config {
   readonly insecure: boolean;
   /** Credentials and their checks; undefined when auth is off. */
   readonly auth: AuthConfig | undefined;
+  /** Certificate and key files (absolute paths) when the hub serves HTTPS and WSS itself; undefined: plain. */
+  readonly tls: TlsConfig | undefined;
   readonly shutdownTimeoutMs: number;
   readonly gateway: {
     readonly path: string;
@@ -255,6 +258,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       `binding ${c.host} exposes the hub without authentication; configure auth, bind 127.0.0.1, or pass --insecure (insecure: true)`,
     );
   }
+  let tls: TlsConfig | undefined;
+  if (c.tls !== undefined) {
+    tls = { cert: resolve(cwd, c.tls.cert), key: resolve(cwd, c.tls.key) };
+    try {
+      readTls(tls);
+    } catch (err) {
+      if (err instanceof TlsFileError) throw new ConfigError(err.key, err.message);
+      throw err;
+    }
+  }
   c.history.channels.forEach((r, i) => {
     if (!isValidPattern(r.pattern)) {
       throw new ConfigError(
@@ -277,6 +290,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     logLevel: c.log_level,
     insecure: c.insecure,
     auth,
+    tls,
     shutdownTimeoutMs: ms(c.shutdown_timeout, 'shutdown_timeout'),
     gateway: {
       path: g.path,

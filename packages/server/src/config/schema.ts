@@ -44,6 +44,21 @@ export const ConfigSchema = Type.Object(
       description: 'Allow binding a non-loopback address while auth is not configured.',
     }),
     auth: AuthConfigSchema,
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({
+            minLength: 1,
+            description: 'PEM certificate chain, server certificate first; relative to the working directory.',
+          }),
+          key: Type.String({ minLength: 1, description: 'PEM private key of the certificate.' }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Serve HTTPS and WSS on `port` with this certificate; absent: plain HTTP and WS.',
+        },
+      ),
+    ),
     shutdown_timeout: Duration('5s', 'Longest graceful shutdown before the process exits anyway.'),
     gateway: Type.Object(
       {

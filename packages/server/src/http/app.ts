@@ -22,6 +22,7 @@ import { type CoreHost, coreRoutes } from './routes/core.js';
 import { indexRoutes } from './routes/index-page.js';
 import { metricsRoute } from './routes/prometheus.js';
 import { type SseHost, sseRoutes } from './sse.js';
+import { createHubServer } from './tls.js';
 
 /** What the HTTP app needs from the hub. */
 export interface HttpHost extends Omit<CoreHost, 'broker'>, Omit<SseHost, 'maxQueueBytes' | 'limits'> {
@@ -40,6 +41,7 @@ export function buildHttpApp(hub: HttpHost): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: hub.config.http.bodyLimit,
     forceCloseConnections: true,
+    serverFactory: (handler) => createHubServer(hub.config.tls, handler),
   });
   // Query strings and params arrive as text and are coerced to their schema types; JSON bodies are not: a number
   // where a string belongs is a bad request, not something to guess about.

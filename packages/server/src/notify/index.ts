@@ -15,7 +15,12 @@ import { type NotifierStats, WebhookNotifier } from './webhook-notifier.js';
 
 /** What the part needs from the hub; `Hub` satisfies it. */
 export interface NotifyHost {
-  readonly config: { readonly notifications: NotificationsConfig; readonly host: string; readonly port: number };
+  readonly config: {
+    readonly notifications: NotificationsConfig;
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: unknown;
+  };
   readonly state: StateStore;
   readonly log?: Pick<Logger, 'warn'>;
 }
@@ -38,15 +43,18 @@ export interface Notifications {
   stats(): (NotifierStats & { url: string; receiver: string })[];
 }
 
-function defaultExternalURL(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function defaultExternalURL(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export function createNotifiers(hub: NotifyHost, alerts: AlertBus, opts: NotifyOptions = {}): Notifications {
   const config = hub.config.notifications;
   const scheduler = opts.scheduler ?? realScheduler();
   const deadLetters = new DeadLetterLog(hub.state, (msg, extra) => hub.log?.warn(extra, msg));
-  const externalURL = opts.externalURL ?? config.externalUrl ?? defaultExternalURL(hub.config.host, hub.config.port);
+  const externalURL =
+    opts.externalURL ??
+    config.externalUrl ??
+    defaultExternalURL(hub.config.host, hub.config.port, hub.config.tls !== undefined);
   const notifiers = config.webhooks.map(
     (webhook) =>
       new WebhookNotifier(webhook, {

@@ -37,7 +37,7 @@ export function runVigil(
     stderr += d.toString();
   });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const listening = /listening on (http:\/\/\S+)/;
+  const listening = /listening on (https?:\/\/\S+)/;
   return {
     child,
     exited,
