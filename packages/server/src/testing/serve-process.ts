@@ -17,16 +17,23 @@ export interface ServeProcess {
   url(timeoutMs?: number): Promise<string>;
 }
 
-/** Runs `vigil` with `args`; `as` runs it as another user (the caller must be root). */
+/**
+ * Runs `vigil` with `args`. `obeyFileModes`: when the caller is root, the child runs without the capabilities that
+ * let root write and read past file modes (through util-linux's `setpriv`), so that a read-only directory is
+ * read-only to it too; for other users file modes already apply.
+ */
 export function runVigil(
   args: string[],
   env: Record<string, string> = {},
-  as?: { uid: number; gid: number },
+  options: { obeyFileModes?: boolean } = {},
 ): ServeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  const command = [process.execPath, '--import', 'tsx', main, ...args];
+  if (options.obeyFileModes && process.getuid?.() === 0) {
+    command.unshift('setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--');
+  }
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...as,
   });
   let stdout = '';
   let stderr = '';
