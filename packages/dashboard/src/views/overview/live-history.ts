@@ -2,8 +2,9 @@
  * @module live-history
  * `useRangeHistory(store, queries, range)`: backfills a series store from the range API whenever the time range
  * changes, with a `step` chosen from the charts' pixel width so that the right rollup tier answers; live ranges
- * longer than the live buffer refetch once a minute. Returns the key of the range whose history has been drawn
- * into the store, for the bench's "range drawn" mark. Only metrics the hub holds are queried.
+ * longer than the live buffer refetch once a minute. Each answer is put in the store as it lands, the first chart's
+ * queries going out first; the hook says which range's first chart and whole history are in, for the bench's
+ * "range drawn" mark. Only metrics the hub holds are queried.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { SeriesStore } from '../../charts/series-store.js';
@@ -44,14 +45,24 @@ export function rangeKey(range: TimeRange): string {
   return range.live ? `live:${range.span}` : `${range.from}-${range.to}`;
 }
 
+export interface RangeHistory {
+  /** Bumped each time answers land in the store, so that charts redraw as their data arrives. */
+  version: number;
+  /** The key of the range whose `first` metrics' history is in the store (the chart the page draws first). */
+  firstReady: string | undefined;
+  /** The key of the range whose whole history is in the store. */
+  ready: string | undefined;
+}
+
 export function useRangeHistory(
   store: SeriesStore,
   queries: readonly HistoryQuery[],
   range: TimeRange,
   widthPx: number,
-): string | undefined {
+  first: readonly string[] = [],
+): RangeHistory {
   const { http } = useHub();
-  const [ready, setReady] = useState<string | undefined>(undefined);
+  const [state, setState] = useState<RangeHistory>({ version: 0, firstReady: undefined, ready: undefined });
   const key = rangeKey(range);
   useEffect(() => {
     let active = true;
@@ -64,14 +75,32 @@ export function useRangeHistory(
         queries.map((q) => q.metric),
       );
       if (!active) return;
-      const results = await Promise.allSettled(
-        queries
-          .filter((q) => known.has(q.metric))
-          .map((q) => http.query(q.metric, { from: Math.floor(from), to: Math.ceil(to), step, labels: q.labels })),
+      // The first chart's queries go out first; each answer is drawn as it lands, as a dashboard's panels do.
+      const wanted = queries
+        .filter((q) => known.has(q.metric))
+        .sort((a, b) => Number(first.includes(b.metric)) - Number(first.includes(a.metric)));
+      let firstLeft = wanted.filter((q) => first.includes(q.metric)).length;
+      const landed = (q: HistoryQuery) => {
+        if (!active) return;
+        if (first.includes(q.metric)) firstLeft--;
+        setState((s) => ({
+          version: s.version + 1,
+          firstReady: firstLeft === 0 ? key : s.firstReady,
+          ready: s.ready,
+        }));
+      };
+      await Promise.allSettled(
+        wanted.map((q) =>
+          http
+            .query(q.metric, { from: Math.floor(from), to: Math.ceil(to), step, labels: q.labels })
+            .then((r) => {
+              if (active) store.setHistory(r);
+            })
+            .finally(() => landed(q)),
+        ),
       );
       if (!active) return;
-      for (const r of results) if (r.status === 'fulfilled') store.setHistory(r.value);
-      setReady(key);
+      setState((s) => ({ version: s.version + 1, firstReady: key, ready: key }));
     };
     void load();
     const refresh = range.live && range.spanMs > 3_600_000 ? setInterval(load, 60_000) : undefined;
@@ -80,5 +109,5 @@ export function useRangeHistory(
       if (refresh) clearInterval(refresh);
     };
   }, [key, store]);
-  return ready;
+  return state;
 }

@@ -24,6 +24,8 @@ import {
 import { rangeKey, useRangeHistory } from './live-history.js';
 
 const QUERIES = historyQueries();
+/** The CPU chart's metrics: its history is fetched first. */
+const CPU_METRICS = HOST_CHARTS.find((c) => c.id === 'cpu')?.lines.map((l) => l.metric) ?? [];
 
 /** Re-renders on each batch of live points, unless the view is paused or fixed. */
 function useStoreVersion(store: SeriesStore, follow: boolean): number {
@@ -69,7 +71,7 @@ export function OverviewView() {
   const follow = range.live && !range.paused;
   const version = useStoreVersion(store, follow);
   const chartWidth = Math.max(300, Math.floor((innerWidth - 260) / 2));
-  const ready = useRangeHistory(store, QUERIES, range, chartWidth);
+  const history = useRangeHistory(store, QUERIES, range, chartWidth, CPU_METRICS);
   // Live, each batch of points re-renders and moves the window; the slow tick only keeps it moving when no point
   // arrives. Paused, the window stays where it was.
   useNow(follow ? 5000 : 3_600_000);
@@ -80,7 +82,7 @@ export function OverviewView() {
 
   const charts = useMemo(
     () => HOST_CHARTS.map((def) => ({ def, built: build(store, def.lines, win, range.live) })),
-    [store, version, win[0], win[1], ready, range.live],
+    [store, version, win[0], win[1], history.version, range.live],
   );
   const cores = useMemo(() => {
     const list = store
@@ -91,13 +93,13 @@ export function OverviewView() {
       cpu: s.labels.cpu!,
       built: build(store, [CORE_LINE], win, range.live, { cpu: s.labels.cpu! }),
     }));
-  }, [store, version, win[0], win[1], ready, range.live]);
+  }, [store, version, win[0], win[1], history.version, range.live]);
 
   const onZoom = zoomTo;
   const onReset = () => goLive(range.span);
   const onCpuDraw = () => {
     if (store.firstLive.has('system.cpu.user')) mark('vigil:first-live-cpu');
-    if (ready === key) mark(`vigil:range-drawn:${key}`);
+    if (history.firstReady === key) mark(`vigil:range-drawn:${key}`);
   };
 
   return (
