@@ -14,6 +14,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'start the hub (flags: vigil serve --help)',
     load: async () => (await import('./commands/serve.js')).serveCommand,
   },
+  agent: {
+    summary: "stream this host's metrics to a hub: vigil agent --hub <url>",
+    load: async () => (await import('./commands/agent.js')).agent,
+  },
   tail: {
     summary: 'stream channels live: vigil tail <pattern...>',
     load: async () => (await import('./commands/tail.js')).tail,
