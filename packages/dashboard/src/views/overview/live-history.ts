@@ -19,8 +19,9 @@ export interface HistoryQuery {
 let known: { at: number; metrics: Promise<Set<string>> } | undefined;
 
 /**
- * The hub's metric names, read at most once a minute (new host metrics are rare), or again after 2 s when one that a
- * chart wants is missing: a page opened as the hub starts sees the list before the collector's first samples.
+ * The hub's metric names, read at most once a minute (new host metrics are rare), or again (after 2 s) when it lacks
+ * a metric the page has live points of: a page opened as the hub starts reads the list before the collector's first
+ * samples.
  */
 async function knownMetrics(
   http: { series(): Promise<{ series: { metric: string }[] }> },
@@ -70,9 +71,10 @@ export function useRangeHistory(
       const [from, to] = windowOf(range);
       const step = stepFor(from, to, widthPx);
       // Only metrics the hub has: a query of a missing one is a 404, which a browser logs as an error.
+      // A metric with live points here that the list lacks means the list predates it.
       const known = await knownMetrics(
         http,
-        queries.map((q) => q.metric),
+        queries.map((q) => q.metric).filter((m) => store.select(m).length > 0),
       );
       if (!active) return;
       // The first chart's queries go out first; each answer is drawn as it lands, as a dashboard's panels do.
