@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { AlertData, TaskData } from '@vigil/protocol';
+import type { AlertData, HostData, TaskData } from '@vigil/protocol';
 import { createElement as h, type ReactElement } from 'react';
 import { create, type ReactTestRenderer } from 'react-test-renderer';
 import { VigilClient } from '../client.js';
@@ -15,9 +15,13 @@ import {
   useAlerts,
   useChannel,
   useConnectionState,
+  useHost,
+  useHosts,
   useIncidents,
   useMetric,
+  useResources,
   useTasks,
+  useTopology,
   VigilProvider,
 } from './index.js';
 
@@ -186,6 +190,52 @@ describe('react hooks', () => {
     await until(() => probe.value?.size === 1, 3000, 'seeded');
     server.publish('incidents', 'incident_assigned', { ...incident, assignee: 'ana', updated_at: 2 });
     await until(() => probe.value?.get('i1')?.assignee === 'ana');
+  });
+
+  test('useHosts takes the nodes snapshot, then host_status and nodes_summary; useHost picks one', async () => {
+    const host = (id: string, status: HostData['status']): HostData => ({
+      id,
+      source: 'agent',
+      status,
+      labels: { role: 'web' },
+      info: null,
+      first_seen: 1,
+      last_seen: 2,
+      status_since: 1,
+      node: 'n1',
+      summary: null,
+    });
+    const summary = (hosts: HostData[]) => ({ ts: 1, counts: { up: hosts.length, stale: 0, down: 0 }, hosts });
+    server.snapshots.set('nodes', summary([host('a', 'up'), host('b', 'up')]));
+    const probe = mount(() => ({ all: useHosts(), b: useHost('b') }));
+    await until(() => probe.value?.all.size === 2, 3000, 'the snapshot');
+    assert.equal(probe.value!.b?.status, 'up');
+    server.publish('nodes', 'host_status', { host: host('b', 'stale'), previous: 'up' });
+    await until(() => probe.value?.b?.status === 'stale', 3000, 'b stale');
+    server.publish('nodes', 'host_status', { host: host('c', 'up'), previous: null });
+    await until(() => probe.value?.all.size === 3, 3000, 'c added');
+    // A summary gives the whole list: a host no longer listed goes.
+    server.publish('nodes', 'nodes_summary', summary([host('a', 'up'), host('c', 'down')]));
+    await until(() => probe.value?.all.size === 2, 3000, 'the summary');
+    assert.equal(probe.value!.b, undefined);
+    assert.equal(probe.value!.all.get('c')?.status, 'down');
+  });
+
+  test('useResources and useTopology follow their snapshots and events', async () => {
+    server.snapshots.set('resources', { ts: 1, hosts: [], top: { cpu: [], memory: [], disk: [] } });
+    const probe = mount(() => ({ resources: useResources(), topology: useTopology() }));
+    await until(() => probe.value?.resources?.ts === 1, 3000, 'the resources snapshot');
+    assert.equal(probe.value!.topology, undefined, 'no topology snapshot yet');
+    server.publish('resources', 'resources', { ts: 2, hosts: [], top: { cpu: ['a'], memory: [], disk: [] } });
+    server.publish('topology', 'topology', {
+      ts: 3,
+      nodes: [{ id: 'n1', address: '127.0.0.1:1', connections: 4 }],
+      agents: [{ host: 'a', node: 'n1', status: 'up', source: 'agent' }],
+      clients: 4,
+    });
+    await until(() => probe.value?.resources?.ts === 2 && probe.value?.topology?.ts === 3, 3000, 'the events');
+    assert.deepEqual(probe.value!.resources!.top.cpu, ['a']);
+    assert.equal(probe.value!.topology!.agents[0]!.node, 'n1');
   });
 
   test('unmounting removes every subscription', async () => {
