@@ -164,3 +164,30 @@ describe('filterKey', () => {
     assert.notEqual(filterKey({ labels: {} }), '');
   });
 });
+
+describe('priorities, sources and resources', () => {
+  const ev = (data: unknown): FilterableEvent => ({ kind: 'x', data });
+
+  test('priorities keep events by their own priority, else the one of their severity', () => {
+    const keep = compileFilter({ priorities: ['P0', 'P1'] })!;
+    assert.equal(keep(ev({ priority: 'P0' })), true);
+    assert.equal(keep(ev({ priority: 'P2', severity: 'critical' })), false);
+    assert.equal(keep(ev({ severity: 'critical' })), true);
+    assert.equal(keep(ev({ severity: 'error' })), false);
+    assert.equal(keep(ev({ priority: 'P9' })), false);
+    assert.equal(keep(ev({})), false);
+  });
+
+  test('sources and resources read the label of that name, else data.source / data.resource', () => {
+    const bySource = compileFilter({ sources: ['prometheus'] })!;
+    assert.equal(bySource(ev({ source: 'prometheus' })), true);
+    assert.equal(bySource(ev({ source: 'rule', labels: { source: 'prometheus' } })), true);
+    assert.equal(bySource(ev({ source: 'prometheus', labels: { source: 'loki' } })), false);
+    assert.equal(bySource(ev({ labels: { source: 'prometheus' } })), true);
+    assert.equal(bySource(ev({ labels: {} })), false);
+    const byResource = compileFilter({ resources: ['db-1'], priorities: ['P1'] })!;
+    assert.equal(byResource(ev({ resource: 'db-1', priority: 'P1' })), true);
+    assert.equal(byResource(ev({ labels: { resource: 'db-1' }, severity: 'critical' })), true);
+    assert.equal(byResource(ev({ resource: 'db-2', priority: 'P1' })), false);
+  });
+});

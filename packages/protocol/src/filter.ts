@@ -2,9 +2,15 @@
  * @module filter
  * Server-side subscription filters: a filter is compiled once per subscription into a predicate over events.
  */
+import type { Priority } from './kinds.js';
 
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+
+export const PRIORITIES: readonly Priority[] = ['P0', 'P1', 'P2', 'P3', 'P4'];
+
+/** The priority of an event with no `priority` of its own, from its severity (as incidents take it). */
+const PRIORITY_OF_SEVERITY: Record<string, Priority> = { critical: 'P1', error: 'P2', warning: 'P3', info: 'P4' };
 
 export interface Filter {
   kinds?: string[];
@@ -12,6 +18,25 @@ export interface Filter {
   min_severity?: Severity;
   states?: string[];
   labels?: Record<string, string>;
+  priorities?: Priority[];
+  sources?: string[];
+  resources?: string[];
+}
+
+/** An event's priority: its `data.priority` (P0 to P4), else the one of its `data.severity`; undefined for neither. */
+export function priorityOf(data: unknown): Priority | undefined {
+  const p = field(data, 'priority');
+  if (typeof p === 'string' && (PRIORITIES as readonly string[]).includes(p)) return p as Priority;
+  const s = field(data, 'severity');
+  return typeof s === 'string' ? PRIORITY_OF_SEVERITY[s] : undefined;
+}
+
+/** `data.labels[key]`, else `data[key]`, when it is a string. */
+function fieldOrLabel(data: unknown, key: string): string | undefined {
+  const l = field(field(data, 'labels'), key);
+  if (typeof l === 'string') return l;
+  const v = field(data, key);
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** The part of an event a filter looks at. */
@@ -64,6 +89,23 @@ export function compileFilter(filter: Filter | undefined): EventPredicate | unde
       if (labels === null || typeof labels !== 'object') return false;
       for (const [k, v] of wanted) if (field(labels, k) !== v) return false;
       return true;
+    });
+  }
+  if (filter.priorities) {
+    const priorities = new Set<string>(filter.priorities);
+    checks.push((e) => {
+      const p = priorityOf(e.data);
+      return p !== undefined && priorities.has(p);
+    });
+  }
+  for (const key of ['sources', 'resources'] as const) {
+    const list = filter[key];
+    if (!list) continue;
+    const wanted = new Set(list);
+    const name = key === 'sources' ? 'source' : 'resource';
+    checks.push((e) => {
+      const v = fieldOrLabel(e.data, name);
+      return v !== undefined && wanted.has(v);
     });
   }
   if (checks.length === 0) return undefined;

@@ -28,6 +28,20 @@ export const FilterSchema = Type.Object(
     min_severity: Type.Optional(SeveritySchema),
     states: Type.Optional(StringList(64)),
     labels: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 1024 }))),
+    priorities: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('P0'),
+          Type.Literal('P1'),
+          Type.Literal('P2'),
+          Type.Literal('P3'),
+          Type.Literal('P4'),
+        ]),
+        { maxItems: 5 },
+      ),
+    ),
+    sources: Type.Optional(StringList(256)),
+    resources: Type.Optional(StringList(256)),
   },
   { additionalProperties: false },
 );

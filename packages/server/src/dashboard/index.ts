@@ -27,6 +27,7 @@ function dialectPaths(config: Config): string[] {
   const paths: string[] = [];
   if (d.perfmon.enabled) paths.push(d.perfmon.path);
   if (d.envelope.enabled) paths.push(d.envelope.path);
+  if (d.incident.enabled) paths.push(d.incident.path);
   return paths;
 }
 

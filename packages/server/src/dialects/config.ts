@@ -37,6 +37,22 @@ export const DialectsConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    incident: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Mount the incident dialect.' }),
+        path: Path('/incident/ws', 'WebSocket path of the incident dialect.'),
+        alerts_path: Path('/v1/alerts', 'HTTP path where its clients submit alerts.'),
+        incidents_path: Path('/v1/incidents', 'HTTP path of its incident list.'),
+        session_timeout: Duration('5m', 'A session that sends nothing for this long is closed; 0 never closes one.'),
+        max_subscriptions: Type.Integer({
+          default: 32,
+          minimum: 1,
+          maximum: 1000,
+          description: 'Subscriptions one session may hold.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -55,6 +71,14 @@ export interface DialectsConfig {
     readonly dashboardPath: string;
     readonly statusIntervalMs: number;
     readonly maxTaskIds: number;
+  };
+  readonly incident: {
+    readonly enabled: boolean;
+    readonly path: string;
+    readonly alertsPath: string;
+    readonly incidentsPath: string;
+    readonly sessionTimeoutMs: number;
+    readonly maxSubscriptions: number;
   };
 }
 
@@ -80,11 +104,20 @@ export function toDialectsConfig(
       statusIntervalMs: Math.max(100, parseDuration(raw.envelope.status_interval)!),
       maxTaskIds: raw.envelope.max_task_ids,
     },
+    incident: {
+      enabled: raw.incident.enabled,
+      path: raw.incident.path,
+      alertsPath: raw.incident.alerts_path,
+      incidentsPath: raw.incident.incidents_path,
+      sessionTimeoutMs: parseDuration(raw.incident.session_timeout)!,
+      maxSubscriptions: raw.incident.max_subscriptions,
+    },
   };
   const taken = new Map<string, string>([[gatewayPath, 'gateway.path']]);
   const ws: [string, string, boolean][] = [
     ['dialects.perfmon.path', config.perfmon.path, config.perfmon.enabled],
     ['dialects.envelope.path', config.envelope.path, config.envelope.enabled],
+    ['dialects.incident.path', config.incident.path, config.incident.enabled],
   ];
   for (const [key, path, enabled] of ws) {
     if (!enabled) continue;
@@ -97,6 +130,8 @@ export function toDialectsConfig(
     ['dialects.perfmon.alerts_path', config.perfmon.alertsPath, config.perfmon.enabled],
     ['dialects.perfmon.metrics_path', config.perfmon.metricsPath, config.perfmon.enabled],
     ['dialects.envelope.dashboard_path', config.envelope.dashboardPath, config.envelope.enabled],
+    ['dialects.incident.alerts_path', config.incident.alertsPath, config.incident.enabled],
+    ['dialects.incident.incidents_path', config.incident.incidentsPath, config.incident.enabled],
   ];
   for (const [key, path, enabled] of http) {
     if (!enabled) continue;

@@ -46,8 +46,12 @@ export interface Dialect {
   message(session: DialectSession, message: unknown, ctx: DialectContext): void | Promise<void>;
   /** The dialect's error message for bad input (`code` from the error registry). */
   error(session: DialectSession, code: ErrorCode, message: string): unknown;
+  /** The message sent before the hub closes a session (shutdown, limits, timeouts), if the dialect has one. */
+  closing?(session: DialectSession, code: number, reason: string): unknown;
   /** A session ended. */
   closed?(session: DialectSession): void;
+  /** The dialect's view of a session's subscriptions, for the sessions API. */
+  describe?(session: DialectSession): unknown;
   /** Its HTTP routes, in a Fastify scope of their own. */
   routes?(app: FastifyInstance): void | Promise<void>;
   /** Timers of its own (periodic pushes), started with the hub and stopped before the gateway drains. */

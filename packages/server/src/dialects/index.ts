@@ -7,11 +7,13 @@ import type { Authenticator } from '../auth/credentials.js';
 import type { Config } from '../config/load.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { MethodRegistry } from '../gateway/methods.js';
+import type { IncidentService } from '../incidents/service.js';
 import type { ConnectionLimits } from '../limits/connection-limits.js';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubCounters } from '../observability/hub-counters.js';
 import type { TaskService } from '../tasks/index.js';
 import { EnvelopeDialect } from './envelope.js';
+import { IncidentDialect } from './incident.js';
 import { PerfmonDialect } from './perfmon.js';
 import { DialectServer } from './server.js';
 
@@ -26,6 +28,7 @@ export interface DialectsHost {
   readonly alerts: AlertEngine;
   readonly metricsService: MetricsService;
   readonly tasks: TaskService;
+  readonly incidents: IncidentService;
   readonly log: {
     info(o: object, m: string): void;
     warn(o: object, m: string): void;
@@ -68,6 +71,18 @@ export function createDialects(hub: DialectsHost): DialectServer {
         http: () => hub.counters.http,
         startedAt: hub.counters.startedAt,
       }),
+    );
+  }
+  if (d.incident.enabled) {
+    server.add(
+      new IncidentDialect(
+        d.incident,
+        {
+          raiseExternal: (input) => hub.alerts.raiseExternal(input),
+          incidents: (opts) => hub.incidents.list(opts),
+        },
+        hub.config.gateway.pingIntervalMs,
+      ),
     );
   }
   return server;

@@ -26,6 +26,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/credentials.js';
 import { check, grantsPattern, hasScope, methodRequirement, type Principal } from '../auth/permissions.js';
+import { access } from '../auth/route-access.js';
 import { refusedAtUpgrade, upgradeToken } from '../auth/ws.js';
 import { frameMessage } from '../gateway/frame.js';
 import type { Gateway, GatewayOptions } from '../gateway/gateway.js';
@@ -40,6 +41,20 @@ import { DialectSession } from './session.js';
 
 /** Messages of one session read but not yet handled; past it, a message is answered `rate_limited`. */
 export const MAX_IN_FLIGHT = 256;
+/** Entries of the connection log kept for `GET /api/v1/dialects/connections`. */
+export const CONNECTION_LOG_SIZE = 1000;
+/** Session metadata: `meta.<key>=<value>` query parameters of the upgrade, at most this many, keys and values cut. */
+export const MAX_METADATA = 16;
+
+export interface ConnectionLogEntry {
+  at: string;
+  event: 'connected' | 'disconnected';
+  dialect: string;
+  session_id: string;
+  remote_addr: string;
+  code?: number;
+  duration_ms?: number;
+}
 
 export interface DialectServerDeps {
   gateway: Gateway;
@@ -77,6 +92,9 @@ class Mounted {
 export class DialectServer {
   private readonly wss: WebSocketServer;
   private readonly mounted: Mounted[] = [];
+  private readonly byName = new Map<string, Mounted>();
+  /** The last CONNECTION_LOG_SIZE connects and disconnects. */
+  private readonly connectionLog: ConnectionLogEntry[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -96,13 +114,30 @@ export class DialectServer {
   add(dialect: Dialect): void {
     const m = new Mounted(dialect);
     this.mounted.push(m);
+    this.byName.set(dialect.name, m);
     for (const path of dialect.paths) {
       this.deps.gateway.mount(path, (req, socket, head, url) => this.upgrade(m, req, socket, head, url));
     }
   }
 
-  /** Registers the dialects' HTTP routes, each dialect in a scope of its own. */
+  /** Registers the sessions API and the dialects' HTTP routes, each dialect in a scope of its own. */
   routes(app: FastifyInstance): void {
+    app.get(
+      '/api/v1/dialects/sessions',
+      {
+        config: access('admin', 'none'),
+        schema: { summary: 'Dialect sessions open now, with their address, activity and metadata', tags: ['dialects'] },
+      },
+      () => ({ sessions: this.sessionList() }),
+    );
+    app.get(
+      '/api/v1/dialects/connections',
+      {
+        config: access('admin', 'none'),
+        schema: { summary: `The last ${CONNECTION_LOG_SIZE} dialect connects and disconnects`, tags: ['dialects'] },
+      },
+      () => ({ connections: this.connectionLog }),
+    );
     for (const m of this.mounted) {
       const routes = m.dialect.routes?.bind(m.dialect);
       if (routes) app.register(async (scope) => routes(scope));
@@ -118,6 +153,37 @@ export class DialectServer {
     const out: Record<string, number> = {};
     for (const m of this.mounted) out[m.dialect.name] = m.sessions.size;
     return out;
+  }
+
+  private sessionList() {
+    const now = Date.now();
+    const out: Record<string, unknown>[] = [];
+    for (const m of this.mounted) {
+      for (const s of m.sessions) {
+        out.push({
+          dialect: m.dialect.name,
+          session_id: s.id,
+          remote_addr: s.remote,
+          connected_at: new Date(s.openedAt).toISOString(),
+          last_activity_at: new Date(s.lastActivity).toISOString(),
+          idle_s: Math.round((now - s.lastActivity) / 1000),
+          principal: s.principal?.name ?? null,
+          metadata: s.metadata,
+          channels: [...s.subs.keys()],
+          subscriptions: m.dialect.describe?.(s) ?? null,
+          messages_in: s.messagesIn,
+          messages_out: s.messagesOut,
+          queued_bytes: s.pendingBytes(),
+        });
+      }
+    }
+    return out;
+  }
+
+  private log(entry: Omit<ConnectionLogEntry, 'at'>): void {
+    this.connectionLog.push({ at: new Date().toISOString(), ...entry });
+    if (this.connectionLog.length > CONNECTION_LOG_SIZE) this.connectionLog.shift();
+    this.deps.log('info', `dialect session ${entry.event}`, { ...entry });
   }
 
   private context(m: Mounted): DialectContext {
@@ -178,6 +244,10 @@ export class DialectServer {
       counters.queue,
     );
     session.principal = principal;
+    for (const [key, value] of url.searchParams) {
+      if (!key.startsWith('meta.') || Object.keys(session.metadata).length >= MAX_METADATA) continue;
+      session.metadata[key.slice(5, 69)] = value.slice(0, 256);
+    }
     session.tokens = this.deps.options.rateLimit.burst;
     session.refilledAt = Date.now();
     m.sessions.add(session);
@@ -191,6 +261,7 @@ export class DialectServer {
     ws.on('close', (code: number) => this.onClose(m, session, code));
     ws.on('error', () => {});
     socket.on('drain', () => this.deps.gateway.schedule(session));
+    this.log({ event: 'connected', dialect: m.dialect.name, session_id: session.id, remote_addr: ip });
     if (this.stopped) return this.close(session, CloseCode.SHUTDOWN, 'server shutdown');
     session.turn = this.guard(m, session, () => m.dialect.open(session, ctx, url));
   }
@@ -280,7 +351,12 @@ export class DialectServer {
   private close(session: DialectSession, code: number, reason: string): void {
     if (session.closed) return;
     if (code === CloseCode.SLOW_CONSUMER || code === CloseCode.HEARTBEAT_TIMEOUT) session.clear();
-    else session.flush();
+    const farewell = this.byName.get(session.dialect)?.dialect.closing?.(session, code, reason);
+    if (farewell !== undefined) {
+      session.send(farewell);
+      this.deps.counters.countOut('closing');
+    }
+    session.flush(true);
     session.closed = true;
     this.deps.gateway.subscriptions.removeAll(session);
     try {
@@ -303,6 +379,14 @@ export class DialectServer {
     }
     this.deps.counters.connectionsActive--;
     this.deps.counters.countDisconnect(code);
+    this.log({
+      event: 'disconnected',
+      dialect: m.dialect.name,
+      session_id: session.id,
+      remote_addr: session.remote,
+      code,
+      duration_ms: Date.now() - session.openedAt,
+    });
     m.dialect.closed?.(session);
   }
 

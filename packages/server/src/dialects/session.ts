@@ -60,7 +60,9 @@ export class DialectSession implements Peer {
   /** Messages read but not yet handled: they are handled one after the other, in the order sent. */
   inFlight = 0;
   turn: Promise<void> = Promise.resolve();
-  /** Dialect-specific per-session state (filters, metadata). */
+  /** What the client said about itself at connect (`meta.<key>` query parameters). */
+  metadata: Record<string, string> = {};
+  /** Dialect-specific per-session state (filters). */
   state: Record<string, unknown> = {};
 
   constructor(
@@ -113,23 +115,45 @@ export class DialectSession implements Peer {
     this.queuedBytes += buf.length;
   }
 
-  flush(): number {
+  /**
+   * Writes what is queued, urgent frames first. Ordinary frames are written only while the socket takes them without
+   * buffering past its high-water mark (or all of them with `force`); the rest wait here for 'drain', so that an
+   * urgent frame that comes meanwhile is written before them instead of behind a full socket buffer.
+   */
+  flush(force = false): number {
     if (this.closed || (this.items.length === 0 && this.urgentItems.length === 0)) return 0;
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) {
       this.clear();
       return 0;
     }
-    const out = this.urgentItems.length === 0 ? this.items : [...this.urgentItems, ...this.items];
-    this.items = [];
+    const urgent = this.urgentItems;
+    if (urgent.length === 0 && socket.writableNeedDrain && !force) return 0;
     this.urgentItems = [];
-    this.queuedBytes = 0;
+    let written = 0;
+    let bytes = 0;
     socket.cork();
-    for (const buf of out) socket.write(buf);
+    for (const buf of urgent) {
+      socket.write(buf);
+      bytes += buf.length;
+    }
+    written += urgent.length;
+    const items = this.items;
+    let i = 0;
+    if (force || !socket.writableNeedDrain) {
+      while (i < items.length) {
+        const buf = items[i++]!;
+        bytes += buf.length;
+        if (!socket.write(buf) && !force) break;
+      }
+    }
     socket.uncork();
-    this.messagesOut += out.length;
-    if (this.fullSince !== 0 && socket.writableLength < this.maxBytes / 2) this.fullSince = 0;
-    return out.length;
+    written += i;
+    this.items = i === items.length ? [] : items.slice(i);
+    this.queuedBytes -= bytes;
+    this.messagesOut += written;
+    if (this.fullSince !== 0 && this.pendingBytes() < this.maxBytes / 2) this.fullSince = 0;
+    return written;
   }
 
   hasQueued(): boolean {

@@ -23,6 +23,8 @@ export interface NotifyHost {
   };
   readonly state: StateStore;
   readonly log?: Pick<Logger, 'warn'>;
+  /** Publishes an event (notification results go on `incidents`). */
+  emit?(channel: string, kind: string, data: unknown): Promise<unknown>;
 }
 
 export interface NotifyOptions {
@@ -64,6 +66,9 @@ export function createNotifiers(hub: NotifyHost, alerts: AlertBus, opts: NotifyO
         receiver: webhook.name,
         random: opts.random,
         log: hub.log,
+        publish: (kind, data) => {
+          hub.emit?.('incidents', kind, data).catch(() => {});
+        },
       }),
   );
   // Listen from the start, so that no change between creation and start is missed.

@@ -26,6 +26,19 @@ export interface WebhookNotifierDeps {
   readonly receiver: string;
   readonly random?: () => number;
   readonly log?: Pick<Logger, 'warn'>;
+  /** Publishes `notification_sent` and `notification_failed` on the `incidents` channel. */
+  readonly publish?: (kind: 'notification_sent' | 'notification_failed', data: NotificationEvent) => void;
+}
+
+/** The data of a `notification_sent` or `notification_failed` event. */
+export interface NotificationEvent {
+  receiver: string;
+  url: string;
+  group_key: string;
+  alert_ids: string[];
+  attempts: number;
+  error?: string;
+  at: number;
 }
 
 /** What was last notified for a group: Alertmanager's notification log entry. */
@@ -194,12 +207,22 @@ export class WebhookNotifier {
       random: this.deps.random,
       signal: this.abort.signal,
     });
+    const event = (): NotificationEvent => ({
+      receiver: this.deps.receiver,
+      url: this.config.url,
+      group_key: group.key,
+      alert_ids: alerts.map((a) => a.id),
+      attempts: result.attempts,
+      at: this.deps.scheduler.now(),
+    });
     if (result.ok) {
       this.sent++;
+      this.deps.publish?.('notification_sent', event());
       return true;
     }
     if (result.aborted || this.stopped) return false;
     this.failed++;
+    this.deps.publish?.('notification_failed', { ...event(), error: result.error ?? 'unknown error' });
     const failure = {
       at: this.deps.scheduler.now(),
       kind: 'alert_webhook' as const,
