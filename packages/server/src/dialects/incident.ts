@@ -149,7 +149,7 @@ const IncidentsQuery = Type.Object({
 
 export interface IncidentHost {
   raiseExternal(input: ExternalAlertInput): Alert;
-  incidents(opts: { status?: 'open' | 'acknowledged' | 'resolved'; limit?: number }): unknown[];
+  incidents(opts: { status?: 'open' | 'acknowledged' | 'resolved'; limit?: number }): Promise<unknown[]> | unknown[];
 }
 
 /** An alert name from a title: the characters alert names allow, others as `_`. */
@@ -348,12 +348,12 @@ export class IncidentDialect implements Dialect {
           querystring: IncidentsQuery,
         },
       },
-      (req) => {
+      async (req) => {
         const opts: { status?: 'open' | 'acknowledged' | 'resolved'; limit?: number } = {
           limit: req.query.limit ?? 100,
         };
         if (req.query.state) opts.status = req.query.state;
-        return { incidents: this.host.incidents(opts) };
+        return { incidents: await this.host.incidents(opts) };
       },
     );
   }
