@@ -25,6 +25,12 @@ const LIMITED: Record<'read' | 'publish' | 'admin', string> = {
   admin: 'limited-admin-key-0123456789',
 };
 
+/** Query strings of routes that answer nothing without one. */
+const QUERY: Readonly<Record<string, string>> = {
+  '/api/ws/metrics/history': '?metric=sntl.metric&hours=24',
+  '/api/ws/metrics/statistics': '?metric=sntl.metric&window=1h',
+};
+
 interface Probe {
   status: number;
   body: string;
@@ -155,7 +161,7 @@ describe('route permissions, generated from the live route list', () => {
         const holds = scope === 'admin' || needs === undefined || needs === scope;
         for (const [path, id] of paths(r.url, ids)) {
           const isStream = r.url === '/api/v1/stream';
-          const suffix = isStream ? '?channels=payments.eu' : '';
+          const suffix = isStream ? '?channels=payments.eu' : (QUERY[r.url] ?? '');
           const body =
             r.method === 'GET' || r.method === 'HEAD' || r.method === 'DELETE'
               ? undefined
@@ -187,7 +193,7 @@ describe('route permissions, generated from the live route list', () => {
       const noData = a.kind !== 'scoped' || a.data === 'none';
       let seen = false;
       for (const [path, id] of paths(r.url, ids)) {
-        const suffix = r.url === '/api/v1/stream' ? '?channels=orders.>' : '';
+        const suffix = r.url === '/api/v1/stream' ? '?channels=orders.>' : (QUERY[r.url] ?? '');
         const res = await probe(h, 'GET', path + suffix, ADMIN);
         const leaked = leaks(res.body, id);
         if (leaked) seen = true;

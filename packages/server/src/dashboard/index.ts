@@ -28,6 +28,7 @@ function dialectPaths(config: Config): string[] {
   if (d.perfmon.enabled) paths.push(d.perfmon.path);
   if (d.envelope.enabled) paths.push(d.envelope.path);
   if (d.incident.enabled) paths.push(d.incident.path);
+  if (d.rooms.enabled) paths.push(d.rooms.path);
   return paths;
 }
 

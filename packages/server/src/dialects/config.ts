@@ -53,6 +53,14 @@ export const DialectsConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    rooms: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Mount the rooms dialect.' }),
+        path: Path('/api/ws/connect', 'WebSocket path of the rooms dialect.'),
+        http_prefix: Path('/api/ws', 'Prefix of its HTTP management routes.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -80,10 +88,11 @@ export interface DialectsConfig {
     readonly sessionTimeoutMs: number;
     readonly maxSubscriptions: number;
   };
+  readonly rooms: { readonly enabled: boolean; readonly path: string; readonly httpPrefix: string };
 }
 
-/** Paths of the hub itself that no dialect HTTP route may take. */
-const HUB_PATHS = ['/metrics', '/health', '/ready', '/api'];
+/** Paths of the hub itself that no dialect HTTP route may take (`/api` itself, and what is under these). */
+const HUB_PATHS = ['/metrics', '/health', '/ready', '/api/v1', '/api/docs'];
 
 export function toDialectsConfig(
   raw: Static<typeof DialectsConfigSchema>,
@@ -112,12 +121,14 @@ export function toDialectsConfig(
       sessionTimeoutMs: parseDuration(raw.incident.session_timeout)!,
       maxSubscriptions: raw.incident.max_subscriptions,
     },
+    rooms: { enabled: raw.rooms.enabled, path: raw.rooms.path, httpPrefix: raw.rooms.http_prefix },
   };
   const taken = new Map<string, string>([[gatewayPath, 'gateway.path']]);
   const ws: [string, string, boolean][] = [
     ['dialects.perfmon.path', config.perfmon.path, config.perfmon.enabled],
     ['dialects.envelope.path', config.envelope.path, config.envelope.enabled],
     ['dialects.incident.path', config.incident.path, config.incident.enabled],
+    ['dialects.rooms.path', config.rooms.path, config.rooms.enabled],
   ];
   for (const [key, path, enabled] of ws) {
     if (!enabled) continue;
@@ -132,10 +143,11 @@ export function toDialectsConfig(
     ['dialects.envelope.dashboard_path', config.envelope.dashboardPath, config.envelope.enabled],
     ['dialects.incident.alerts_path', config.incident.alertsPath, config.incident.enabled],
     ['dialects.incident.incidents_path', config.incident.incidentsPath, config.incident.enabled],
+    ['dialects.rooms.http_prefix', config.rooms.httpPrefix, config.rooms.enabled],
   ];
   for (const [key, path, enabled] of http) {
     if (!enabled) continue;
-    if (HUB_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) || taken.has(path)) {
+    if (path === '/api' || HUB_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) || taken.has(path)) {
       return { key, reason: `${path} belongs to the hub or to a WebSocket path; choose another` };
     }
   }

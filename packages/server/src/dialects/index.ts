@@ -4,6 +4,7 @@
  */
 import type { AlertEngine } from '../alerts/engine.js';
 import type { Authenticator } from '../auth/credentials.js';
+import type { Broker } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { MethodRegistry } from '../gateway/methods.js';
@@ -15,6 +16,7 @@ import type { TaskService } from '../tasks/index.js';
 import { EnvelopeDialect } from './envelope.js';
 import { IncidentDialect } from './incident.js';
 import { PerfmonDialect } from './perfmon.js';
+import { RoomsDialect } from './rooms.js';
 import { DialectServer } from './server.js';
 
 /** What the dialects read from the hub. */
@@ -27,6 +29,7 @@ export interface DialectsHost {
   readonly auth: Authenticator | undefined;
   readonly alerts: AlertEngine;
   readonly metricsService: MetricsService;
+  readonly broker: Broker;
   readonly tasks: TaskService;
   readonly incidents: IncidentService;
   readonly log: {
@@ -83,6 +86,25 @@ export function createDialects(hub: DialectsHost): DialectServer {
         },
         hub.config.gateway.pingIntervalMs,
       ),
+    );
+  }
+  if (d.rooms.enabled) {
+    server.add(
+      new RoomsDialect(d.rooms, {
+        call,
+        rule: (name) => {
+          const rule = hub.alerts.getRule(name);
+          return rule ? { kind: rule.spec.kind, metric: rule.spec.metric } : undefined;
+        },
+        offset: async (channel) => (await hub.broker.position(channel)).offset,
+        stats: async (metric, windowMs) => {
+          const series = await hub.metricsService.stats(metric, windowMs);
+          const first = series[0];
+          if (first === undefined) return undefined;
+          const { labels: _labels, zscore: _z, ...figures } = first;
+          return { ...figures, series: series.length };
+        },
+      }),
     );
   }
   return server;
