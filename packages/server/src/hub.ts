@@ -24,6 +24,7 @@ import {
   type NodeFigures,
   RedisPresence,
 } from './cluster/presence.js';
+import { SampleRelay } from './cluster/sample-relay.js';
 import { prepareDataDir } from './config/data-dir.js';
 import { type Config, ConfigError, isLoopback } from './config/load.js';
 import { createDashboardPart } from './dashboard/index.js';
@@ -126,6 +127,12 @@ export class Hub {
   private address: string;
   /** The nodes of this hub's cluster (one node on the memory engine). */
   readonly cluster: ClusterView;
+  /** Relays samples to the leader's evaluator (broker engine redis only). */
+  readonly sampleRelay: SampleRelay | undefined;
+  /** Set once every part has started: leadership changes reach the parts from then on. */
+  private partsStarted = false;
+  private leadership: Promise<void> = Promise.resolve();
+  private leadingParts = true;
 
   private constructor(
     readonly config: Config,
@@ -192,14 +199,40 @@ export class Hub {
       hubSamples: httpSamples(this.counters),
     });
     this.metricsService = metrics.service;
+    if (config.broker.engine === 'redis') {
+      const log = this.log.child({ part: 'cluster' });
+      this.sampleRelay = new SampleRelay({
+        url: config.broker.url,
+        prefix: config.broker.prefix,
+        nodeId: config.nodeId,
+        isLeader: () => this.cluster.isLeader(),
+        ingest: (samples) => this.metricsService.ingest(samples, undefined, undefined, { relayed: true }),
+        apply: (action) => {
+          const applied =
+            action.op === 'incident' ? this.incidents.refresh(action.id) : this.alerts.applyFromFollower(action);
+          applied.catch((err: unknown) => {
+            log.warn({ err, op: action.op }, 'could not apply an action relayed by a follower');
+          });
+        },
+        log: (level, msg, extra) => log[level](extra ?? {}, msg),
+      });
+      const relay = this.sampleRelay;
+      this.metricsService.relay = (samples) => relay.relay(samples);
+    }
     this.parts.push(metrics.part);
-    const alerts = createAlertsPart(ctx, this.metricsService, { now: options.clock });
+    const alerts = createAlertsPart(ctx, this.metricsService, {
+      now: options.clock,
+      tellLeader: (action) => this.sampleRelay?.tell(action),
+    });
     this.alerts = alerts.engine;
     this.parts.push(alerts.part);
     const notifications = createNotifiers(ctx, this.alerts);
     this.notifications = notifications;
     this.parts.push(notifications.part);
-    const incidents = createIncidentsPart(ctx, this.alerts, { now: options.clock });
+    const incidents = createIncidentsPart(ctx, this.alerts, {
+      now: options.clock,
+      tellLeader: (id) => this.sampleRelay?.tell({ op: 'incident', id }),
+    });
     this.incidents = incidents.service;
     this.parts.push(incidents.part);
     const tasks = createTasksPart(ctx, { alerts: this.alerts, now: options.clock });
@@ -267,7 +300,29 @@ export class Hub {
       nodeId,
       figures,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
+      onLeadership: (leader) => this.leadershipChanged(leader),
     });
+  }
+
+  /** Hands a leadership change to the parts, one change after another, once they have started. */
+  private leadershipChanged(leader: boolean): void {
+    if (!this.partsStarted || this.stopping !== undefined) return;
+    this.leadership = this.leadership.then(async () => {
+      if (leader === this.leadingParts || this.stopping !== undefined) return;
+      this.leadingParts = leader;
+      for (const part of this.parts) {
+        try {
+          await part.lead?.(leader);
+        } catch (err) {
+          this.log.error({ err, part: part.name, leader }, 'a part failed to change leadership');
+        }
+      }
+    });
+  }
+
+  /** Whether this node's parts run the cluster-wide duties (alert evaluation, escalation, task checks, scrapes). */
+  isLeading(): boolean {
+    return this.leadingParts;
   }
 
   static async create(config: Config, options: HubOptions = {}): Promise<Hub> {
@@ -282,6 +337,11 @@ export class Hub {
     }
     await hub.cluster.start();
     for (const part of hub.parts) await part.start?.();
+    await hub.sampleRelay?.start();
+    hub.partsStarted = true;
+    // Parts start leading; a node that is not the lease holder hands the duties back at once.
+    hub.leadershipChanged(hub.cluster.isLeader());
+    await hub.leadership;
     return hub;
   }
 
@@ -435,6 +495,8 @@ export class Hub {
         this.dialects.stop(Math.max(100, timeout - 1500)),
       ]);
       await this.app.close();
+      await this.leadership;
+      await this.sampleRelay?.stop();
       for (const part of [...this.parts].reverse()) await part.stop?.();
       await this.cluster.stop();
       await this.state.close();

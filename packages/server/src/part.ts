@@ -21,6 +21,12 @@ export interface HubPart {
   /** Adds the part's routes to `app`, a Fastify scope of the part's own. */
   routes?(app: FastifyInstance): void | Promise<void>;
   stop?(): void | Promise<void>;
+  /**
+   * Leadership changed: in a cluster, what must run once cluster-wide (alert evaluation, escalation, task checks,
+   * scrapes) runs on the lease holder only. Called after `start`, with false when this node follows and true when it
+   * becomes the leader; a single node always leads and is never called.
+   */
+  lead?(leader: boolean): void | Promise<void>;
 }
 
 /** Takes a client's publish to a claimed channel (the metrics part takes `metrics.>` as an ingest path). */

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { VigilError } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
+import type { LeaderAction } from '../cluster/sample-relay.js';
 import type { Series, SeriesRegistry } from '../metrics/series-registry.js';
 import { labelsMatch } from '../metrics/series-registry.js';
 import type { AlertWrite, StateStore } from '../storage/state-store.js';
@@ -35,6 +36,8 @@ export interface AlertEngineDeps {
   emit: (channel: string, kind: string, data: unknown) => Promise<StoredEvent>;
   now?: () => number;
   log?: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+  /** On a follower of a cluster: tells the leader of an action taken here (see cluster/sample-relay.ts). */
+  tellLeader?: (action: LeaderAction) => void;
 }
 
 function fingerprint(...parts: string[]): string {
@@ -66,6 +69,8 @@ export class AlertEngine implements AlertBus {
   /** Recent firing times per rule and series, kept after an alert resolves so that flapping can be seen. */
   private readonly firings = new Map<string, number[]>();
   private timer: NodeJS.Timeout | undefined;
+  /** Whether this node evaluates (always, but for the followers of a cluster). */
+  private leading = false;
   /** Alert writes not yet handed to the store; they go together after the current turn. */
   private pending: AlertWrite[] = [];
   private flushScheduled = false;
@@ -83,6 +88,54 @@ export class AlertEngine implements AlertBus {
 
   /** Loads rules, silences and active alerts, then starts the timer. */
   async start(): Promise<void> {
+    await this.load();
+    this.leading = true;
+    this.startTimer();
+  }
+
+  /**
+   * Leads (evaluates, keeps `for` timers, tells listeners) or follows. In a cluster only the lease holder leads;
+   * a node that becomes the leader reloads rules, silences and active alerts from the state store, so `for` clocks
+   * and firing alerts carry over from the node before it without a new notification.
+   */
+  async lead(leader: boolean): Promise<void> {
+    if (leader === this.leading) return;
+    this.leading = leader;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (!leader) {
+      this.clearState();
+      return;
+    }
+    await this.load();
+    this.startTimer();
+  }
+
+  isLeading(): boolean {
+    return this.leading;
+  }
+
+  private startTimer(): void {
+    this.timer = setInterval(() => this.tick(), this.d.config.evaluationIntervalMs);
+    this.timer.unref();
+  }
+
+  private clearState(): void {
+    for (const name of [...this.rules.keys()]) {
+      const rule = this.rules.get(name)!;
+      this.index.remove(rule);
+    }
+    this.rules.clear();
+    this.ruleSince.clear();
+    this.tracked.clear();
+    this.external.clear();
+    this.live.clear();
+    this.firings.clear();
+  }
+
+  private async load(): Promise<void> {
+    this.clearState();
     const now = this.now();
     for (const rule of this.d.config.rules) this.addRule(rule, now);
     const [rules, silences, active] = await Promise.all([
@@ -122,8 +175,6 @@ export class AlertEngine implements AlertBus {
         alert: a,
       });
     }
-    this.timer = setInterval(() => this.tick(), this.d.config.evaluationIntervalMs);
-    this.timer.unref();
   }
 
   async stop(): Promise<void> {
@@ -207,6 +258,10 @@ export class AlertEngine implements AlertBus {
     if (existing) this.unindex(existing.name);
     this.addRule(rule, this.now());
     await this.d.store.saveRule(rule.name, rule.spec, this.now());
+    if (!this.leading) {
+      this.d.tellLeader?.({ op: 'reload' });
+      return rule;
+    }
     for (const s of this.d.registry.ofMetric(rule.metric))
       if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
     return rule;
@@ -218,12 +273,14 @@ export class AlertEngine implements AlertBus {
     if (rule.source === 'config') throw new VigilError('forbidden', `Rule '${name}' comes from the config file`);
     this.unindex(name);
     await this.d.store.deleteRule(name);
+    if (!this.leading) this.d.tellLeader?.({ op: 'reload' });
   }
 
   // ---- evaluation ----
 
   /** Called by the metrics pipeline for every accepted sample. */
   onSample(series: Series): void {
+    if (!this.leading) return;
     this.index.forSeries(series, (rule) => this.evaluate(rule, series));
   }
 
@@ -266,6 +323,7 @@ export class AlertEngine implements AlertBus {
 
   /** Re-evaluates what time alone can change. */
   tick(): void {
+    if (!this.leading) return;
     const now = this.now();
     for (const t of [...this.tracked.values()]) {
       if (t.rule.kind === 'absence') continue;
@@ -433,7 +491,14 @@ export class AlertEngine implements AlertBus {
       await this.flush();
       const stored = await this.d.store.getAlert(id);
       if (!stored) throw new VigilError('not_found', `No alert '${id}'`);
-      throw new VigilError('bad_request', `Alert '${id}' is already resolved`);
+      if (this.leading || stored.status === 'resolved') {
+        throw new VigilError('bad_request', `Alert '${id}' is already resolved`);
+      }
+      // A follower: the leader holds the alert and applies the acknowledgement (and publishes it).
+      this.d.tellLeader?.({ op: 'ack', id, by, comment });
+      const acked: StoredAlert = { ...stored, acknowledged_by: by, acknowledged_at: this.now() };
+      if (comment !== undefined) acked.ack_comment = comment;
+      return alertData(acked);
     }
     const now = this.now();
     a.acknowledged_by = by;
@@ -452,7 +517,9 @@ export class AlertEngine implements AlertBus {
 
   /** Acknowledges every active alert of a rule. */
   async ackRule(rule: string, by: string, comment?: string): Promise<Alert[]> {
-    const ids = [...this.live.values()].filter((a) => a.rule === rule).map((a) => a.id);
+    const ids = this.leading
+      ? [...this.live.values()].filter((a) => a.rule === rule).map((a) => a.id)
+      : (await this.d.store.activeAlerts()).filter((a) => a.rule === rule).map((a) => a.id);
     if (ids.length === 0) throw new VigilError('not_found', `No active alert for rule '${rule}'`);
     const acked: Alert[] = [];
     for (const id of ids) acked.push(await this.ack(id, by, comment));
@@ -462,6 +529,7 @@ export class AlertEngine implements AlertBus {
   async createSilence(input: unknown) {
     const s = this.silences.create(input);
     await this.d.store.saveSilence(this.silences.toRow(s));
+    if (!this.leading) this.d.tellLeader?.({ op: 'reload' });
     this.tick();
     return s;
   }
@@ -470,8 +538,47 @@ export class AlertEngine implements AlertBus {
     const s = this.silences.expire(id);
     if (!s) throw new VigilError('not_found', `No silence '${id}'`);
     await this.d.store.saveSilence(this.silences.toRow(s));
+    if (!this.leading) this.d.tellLeader?.({ op: 'reload' });
     this.tick();
     return s;
+  }
+
+  /** On the leader: an action a follower took (see `tellLeader`). */
+  async applyFromFollower(action: LeaderAction): Promise<void> {
+    if (!this.leading) return;
+    if (action.op === 'ack') {
+      if (this.live.has(action.id)) await this.ack(action.id, action.by, action.comment);
+      return;
+    }
+    await this.reloadDefinitions();
+  }
+
+  /** Re-reads API rules and silences from the store (a follower changed them). */
+  private async reloadDefinitions(): Promise<void> {
+    const [rows, silences] = await Promise.all([this.d.store.rules(), this.d.store.silences()]);
+    const now = this.now();
+    const stored = new Map(rows.map((r) => [r.name, r.spec]));
+    for (const rule of [...this.rules.values()]) {
+      if (rule.source === 'api' && !stored.has(rule.name)) this.unindex(rule.name);
+    }
+    for (const [name, spec] of stored) {
+      const current = this.rules.get(name);
+      if (current?.source === 'config') continue;
+      if (current && JSON.stringify(current.spec) === spec) continue;
+      let rule: Rule;
+      try {
+        rule = parseRule(JSON.parse(spec), 'api');
+      } catch (err) {
+        this.d.log?.('warn', 'stored rule no longer valid; skipped', { rule: name, err: String(err) });
+        continue;
+      }
+      if (current) this.unindex(name);
+      this.addRule(rule, now);
+      for (const s of this.d.registry.ofMetric(rule.metric))
+        if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
+    }
+    for (const row of silences) this.silences.restore(row);
+    this.tick();
   }
 
   raiseExternal(input: ExternalAlertInput): Alert {

@@ -6,6 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { VigilError } from '@vigil/protocol';
+import type { LeaderAction } from '../cluster/sample-relay.js';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubPart, PartContext } from '../part.js';
 import { AlertEngine } from './engine.js';
@@ -31,7 +32,7 @@ function bad(method: string, params: unknown, schema: typeof ListParams | typeof
 export function createAlertsPart(
   hub: PartContext,
   metrics: Pick<MetricsService, 'registry' | 'pipeline'>,
-  opts: { now?: () => number } = {},
+  opts: { now?: () => number; tellLeader?: (action: LeaderAction) => void } = {},
 ): { part: HubPart; engine: AlertEngine } {
   const engine = new AlertEngine({
     config: hub.config.alerts,
@@ -39,6 +40,7 @@ export function createAlertsPart(
     store: hub.state,
     emit: (channel, kind, data) => hub.emit(channel, kind, data),
     now: opts.now,
+    tellLeader: opts.tellLeader,
     log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
   });
   metrics.pipeline.onSample((series) => engine.onSample(series));
@@ -63,6 +65,7 @@ export function createAlertsPart(
       start: () => engine.start(),
       routes: (app) => alertRoutes(app, engine),
       stop: () => engine.stop(),
+      lead: (leader) => engine.lead(leader),
     },
   };
 }

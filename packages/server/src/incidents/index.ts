@@ -37,6 +37,8 @@ export interface IncidentsOptions {
   delivery?: Partial<EscalationDelivery>;
   /** Jitter source for retry backoff. */
   random?: () => number;
+  /** On a follower of a cluster: tells the leader that an incident changed here. */
+  tellLeader?: (incidentId: string) => void;
 }
 
 const ListParams = Type.Object(
@@ -76,6 +78,7 @@ export function createIncidentsPart(
     scheduler,
     escalations,
     log: hub.log,
+    tellLeader: opts.tellLeader,
     publish: (kind, incident) => {
       hub.emit('incidents', kind, incident).catch((err: unknown) => {
         hub.log?.warn({ err, kind, incident: incident.id }, 'could not publish an incident event');
@@ -94,6 +97,7 @@ export function createIncidentsPart(
         service.start();
       },
       routes: (app) => incidentRoutes(app, service),
+      lead: (leader) => service.lead(leader),
       async stop() {
         await service.stop();
         await deadLetters.settled();

@@ -32,6 +32,8 @@ export interface IncidentServiceDeps {
   readonly escalations: EscalationSender;
   publish(kind: IncidentEventKind, incident: Incident): void;
   readonly log?: Pick<Logger, 'warn'>;
+  /** On a follower of a cluster: tells the leader that an incident changed here, so that it re-reads it. */
+  readonly tellLeader?: (incidentId: string) => void;
 }
 
 function describeAlert(alert: Readonly<Alert>): string {
@@ -68,6 +70,43 @@ export class IncidentService {
   /** Resolves once every change queued so far has been stored and published. */
   idle(): Promise<void> {
     return this.serial(async () => {});
+  }
+
+  /** Whether this node holds the working set (the leader, or a single node). */
+  private leading = true;
+
+  /**
+   * Leads (keeps the open incidents in memory, runs escalation) or follows: a follower keeps no working set, reads
+   * every incident from the store, and tells the leader of each change people make through it.
+   */
+  async lead(leader: boolean): Promise<void> {
+    this.leading = leader;
+    if (leader) {
+      await this.load();
+      this.start();
+      return;
+    }
+    this.pause();
+    await this.serial(async () => {
+      this.active.clear();
+      this.byGroup.clear();
+      this.byAlert.clear();
+    });
+  }
+
+  /** On the leader: re-reads an incident a follower changed. */
+  refresh(id: string): Promise<void> {
+    return this.serial(async () => {
+      if (!this.leading) return;
+      const record = await this.deps.store.getIncident(id);
+      const old = this.active.get(id);
+      if (old) {
+        this.active.delete(id);
+        if (this.byGroup.get(old.incident.group_key) === id) this.byGroup.delete(old.incident.group_key);
+        for (const alertId of old.members.keys()) this.byAlert.delete(alertId);
+      }
+      if (record && record.incident.status !== 'resolved') this.index(record);
+    });
   }
 
   /** Loads the open and acknowledged incidents from the store. */
@@ -224,6 +263,12 @@ export class IncidentService {
     if (this.deps.config.escalation.afterMs > 0 && this.timer === undefined) this.tick();
   }
 
+  /** Stops the escalation checks (a follower of a cluster); alert changes are still handled. `start` resumes. */
+  pause(): void {
+    if (this.timer !== undefined) this.deps.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.deps.scheduler.clearTimeout(this.timer);
@@ -343,6 +388,7 @@ export class IncidentService {
   ): Promise<Incident> {
     record.incident.updated_at = now;
     await this.deps.store.saveIncident(record, changed);
+    if (!this.leading) this.deps.tellLeader?.(record.incident.id);
     const snapshot = structuredClone(record.incident);
     this.deps.publish(kind, snapshot);
     return snapshot;

@@ -37,6 +37,7 @@ export function createMetricsPart(ctx: PartContext, deps: MetricsPartDeps): { pa
       start: () => service.start(),
       routes: (app) => metricsRoutes(app, service),
       stop: () => service.stop(),
+      lead: (leader) => service.lead(leader),
     },
   };
 }

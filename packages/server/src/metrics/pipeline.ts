@@ -49,6 +49,8 @@ export interface PipelineOptions {
 export interface IngestOptions {
   /** Publish this call's updates at once whatever the rate (a WS publish replies with the event's position). */
   streamNow?: boolean;
+  /** Samples another node took in and relayed to this one (the leader): they are not relayed again. */
+  relayed?: boolean;
 }
 
 /** Most error entries returned per call; the counts stay exact. */

@@ -51,6 +51,12 @@ export class Scraper {
     });
   }
 
+  /** Stops the timers and lets scrapes under way finish; `start` resumes. */
+  pause(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+  }
+
   /** Stops the timers, aborts the scrapes under way and resolves once they have ended (nothing is ingested after). */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -51,6 +51,9 @@ export class MetricsService {
   readonly pipeline: MetricsPipeline;
   readonly query: MetricQuery;
   readonly scraper: Scraper;
+  /** In a cluster, hands the samples this node took in to the leader's evaluator (see cluster/sample-relay.ts). */
+  relay: ((samples: Sample[]) => void) | undefined;
+  private scraping = true;
   private collector: SystemCollector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private status: Record<string, unknown> | undefined;
@@ -112,6 +115,14 @@ export class MetricsService {
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
   }
 
+  /** Scrapes run on the leader of a cluster only. */
+  lead(leader: boolean): void {
+    if (leader === this.scraping) return;
+    this.scraping = leader;
+    if (leader) this.scraper.start();
+    else this.scraper.pause();
+  }
+
   /** The metric store's figures (samples sealed and pending, bytes on disk). */
   storeStats(): Promise<StoreStats> {
     return this.d.store.stats();
@@ -124,6 +135,7 @@ export class MetricsService {
     options?: IngestOptions,
   ): IngestOutcome {
     const outcome = this.pipeline.ingest(samples, issues, position, options);
+    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples);
     outcome.durable.catch((err: unknown) => this.d.log('error', 'metric store write failed', { err: String(err) }));
     outcome.events.catch(() => {});
     return outcome;

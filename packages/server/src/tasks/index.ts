@@ -37,6 +37,7 @@ export function createTasksPart(
     start: () => service.start(),
     routes: (app) => taskRoutes(app, service),
     stop: () => service.stop(),
+    lead: (leader) => service.lead(leader),
   };
   return { part, service };
 }

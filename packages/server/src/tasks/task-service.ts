@@ -103,6 +103,17 @@ export class TaskService {
     this.timer.unref();
   }
 
+  /** Runs the stall and retention checks (true) or leaves them to another node (false). */
+  async lead(leader: boolean): Promise<void> {
+    if (!leader) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      await this.checking;
+      return;
+    }
+    if (this.timer === undefined) await this.start();
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
