@@ -12,6 +12,8 @@ import { seedDemo } from './seed.js';
 
 const VIEWS: [string, string][] = [
   ['overview', '/'],
+  ['fleet', '/fleet'],
+  ['fleet-host', '/fleet/SELF_HOST'],
   ['metrics', '/explore?metric=app.checkout.latency_ms'],
   ['alerts', '/alerts'],
   ['silenced', '/alerts?tab=silenced'],
@@ -42,12 +44,16 @@ describe('Accessibility', { skip: skipReason }, () => {
     test(`no serious or critical violation on any view, ${theme} theme`, async () => {
       const { incidents } = await api<{ incidents: { id: string }[] }>(hub.url, 'GET', '/api/v1/incidents');
       const { tasks } = await api<{ tasks: { id: string }[] }>(hub.url, 'GET', '/api/v1/tasks');
+      const { hosts } = await api<{ hosts: { id: string }[] }>(hub.url, 'GET', '/api/v1/hosts');
       const page = await b.page(hub.url, theme);
       await connected(page);
       const found: string[] = [];
       const minor: string[] = [];
       for (const [name, path] of VIEWS) {
-        const url = path.replace('FIRST_TASK', tasks[0]!.id).replace('FIRST', incidents[0]!.id);
+        const url = path
+          .replace('SELF_HOST', hosts[0]!.id)
+          .replace('FIRST_TASK', tasks[0]!.id)
+          .replace('FIRST', incidents[0]!.id);
         await page.goto(`${hub.url}${url}`);
         await connected(page);
         await page.waitForTimeout(1200);

@@ -18,6 +18,12 @@ export interface ViewDef {
 export const VIEWS: readonly ViewDef[] = [
   { id: 'overview', path: '/', title: 'Overview', load: async () => OverviewView },
   {
+    id: 'fleet',
+    path: '/fleet',
+    title: 'Fleet',
+    load: async () => (await import('./views/fleet/fleet-view.js')).FleetView,
+  },
+  {
     id: 'explore',
     path: '/explore',
     title: 'Metrics',

@@ -102,7 +102,8 @@ export class SeriesStore {
     const out: StoredSeries[] = [];
     for (const s of this.series.values()) {
       if (s.metric !== metric) continue;
-      if (want.every(([k, v]) => s.labels[k] === v)) out.push(s);
+      // An empty wanted value selects series without that label (the hub's own, not an agent's `host`).
+      if (want.every(([k, v]) => (v === '' ? (s.labels[k] ?? '') === '' : s.labels[k] === v))) out.push(s);
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : 1));
   }

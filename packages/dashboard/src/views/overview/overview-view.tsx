@@ -24,11 +24,13 @@ import {
 import { rangeKey, useRangeHistory } from './live-history.js';
 
 const QUERIES = historyQueries();
+/** The hub's own series: agents' carry a `host` label and have the Fleet view (an empty value matches none). */
+const OWN = { host: '' };
 /** The CPU chart's metrics: its history is fetched first. */
 const CPU_METRICS = HOST_CHARTS.find((c) => c.id === 'cpu')?.lines.map((l) => l.metric) ?? [];
 
 /** Re-renders on each batch of live points, unless the view is paused or fixed. */
-function useStoreVersion(store: SeriesStore, follow: boolean): number {
+export function useStoreVersion(store: SeriesStore, follow: boolean): number {
   const [version, setVersion] = useState(store.version);
   useEffect(() => {
     if (!follow) return;
@@ -38,12 +40,12 @@ function useStoreVersion(store: SeriesStore, follow: boolean): number {
   return version;
 }
 
-interface Built {
+export interface Built {
   series: ChartSeries[];
   data: [number[], ...(number | null)[][]];
 }
 
-function build(
+export function build(
   store: SeriesStore,
   lines: LineDef[],
   win: [number, number],
@@ -81,17 +83,17 @@ export function OverviewView() {
   const key = rangeKey(range);
 
   const charts = useMemo(
-    () => HOST_CHARTS.map((def) => ({ def, built: build(store, def.lines, win, range.live) })),
+    () => HOST_CHARTS.map((def) => ({ def, built: build(store, def.lines, win, range.live, OWN) })),
     [store, version, win[0], win[1], history.version, range.live],
   );
   const cores = useMemo(() => {
     const list = store
-      .select(CORE_LINE.metric)
+      .select(CORE_LINE.metric, OWN)
       .filter((s) => s.labels.cpu !== 'total')
       .sort((a, b) => Number(a.labels.cpu) - Number(b.labels.cpu));
     return list.map((s) => ({
       cpu: s.labels.cpu!,
-      built: build(store, [CORE_LINE], win, range.live, { cpu: s.labels.cpu! }),
+      built: build(store, [CORE_LINE], win, range.live, { ...OWN, cpu: s.labels.cpu! }),
     }));
   }, [store, version, win[0], win[1], history.version, range.live]);
 
@@ -157,7 +159,7 @@ export function OverviewView() {
   );
 }
 
-function ChartCard(props: {
+export function ChartCard(props: {
   def: ChartDef;
   built: Built;
   win: [number, number];
@@ -198,7 +200,7 @@ function TileValue({ text }: { text: string }) {
 }
 
 function StatTile({ tile, store }: { tile: TileDef; store: SeriesStore; version: number }) {
-  const series = store.select(tile.metric, tile.labels);
+  const series = store.select(tile.metric, { ...tile.labels, ...OWN });
   let values: (number | null)[] = [];
   if (tile.sum) {
     const n = Math.min(...series.map((s) => s.live.val.length), 60);
