@@ -64,6 +64,12 @@ export const ERRORS = {
     message: 'Unsupported content type',
     solve: 'Send JSON bodies with `Content-Type: application/json`; only the text ingest routes take `text/plain`.',
   },
+  invalid_config: {
+    status: 400,
+    message: 'Invalid configuration',
+    solve:
+      'Fix the key the message names in the configuration file (or environment), then reload again; turning auth on or off takes a restart.',
+  },
   unknown_command: {
     status: 400,
     message: 'Unknown command',

@@ -77,7 +77,27 @@ export interface HubOptions {
   stateStore?: StateStore;
   /** Clock of the alert, incident and task logic (tests drive it); default Date.now. */
   clock?: () => number;
+  /**
+   * Reads the configuration again from where it came from (file, environment, flags), for `reload()` (SIGHUP and
+   * `POST /api/v1/reload`). Without it the hub cannot reload.
+   */
+  loadConfig?: () => Config;
 }
+
+/** What a configuration reload did. */
+export interface ReloadResult {
+  /** The reloadable sections whose new values took effect: `auth`, `limits`, `alerts.rules`. */
+  applied: string[];
+  /** Options that changed in the file but take effect only at the next start. */
+  restart_required: string[];
+  /** Config-file alert rules added, changed (started over) and removed. */
+  rules: { added: string[]; changed: string[]; removed: string[] };
+  /** Sessions (WebSocket, SSE, dialects) whose credential was verified again, and those closed. */
+  sessions: { checked: number; closed: number };
+}
+
+/** Keys of `Config` that a reload applies; every other key needs a restart. */
+const RELOADABLE = new Set(['auth', 'limits', 'alerts', 'source']);
 
 export type { HubStats };
 
@@ -134,10 +154,14 @@ export class Hub {
   private leadership: Promise<void> = Promise.resolve();
   private leadingParts = true;
 
-  private constructor(
-    readonly config: Config,
-    options: HubOptions,
-  ) {
+  /** The configuration in effect: the one loaded at start with the reloadable sections of the last reload. */
+  config: Config;
+  private readonly loadConfig: (() => Config) | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  private constructor(config: Config, options: HubOptions) {
+    this.config = config;
+    this.loadConfig = options.loadConfig;
     this.log = options.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
     this.broker = options.broker ?? this.brokerFromConfig();
     this.address = `${config.host}:${config.port}`;
@@ -483,6 +507,70 @@ export class Hub {
       }
       return this.channelHistory(params.channel, params.since, params.limit);
     });
+  }
+
+  /**
+   * Loads the configuration again and applies what can change while running: auth keys and secrets (every open
+   * session's credential is then verified again; see `Gateway.recheckCredentials`), `limits.*` and the config-file
+   * alert rules. A configuration that does not load, turns auth on or off, or names a rule like an API rule is
+   * refused with `invalid_config` naming the key, and the running configuration stays. Reloads run one at a time.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.applyReload());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(): Promise<ReloadResult> {
+    if (this.loadConfig === undefined) {
+      throw new VigilError('invalid_config', 'This hub was started without a configuration source to reload');
+    }
+    let next: Config;
+    try {
+      next = this.loadConfig();
+    } catch (err) {
+      if (err instanceof ConfigError) throw new VigilError('invalid_config', err.message, { key: err.key });
+      throw err;
+    }
+    const old = this.config;
+    if ((old.auth === undefined) !== (next.auth === undefined)) {
+      throw new VigilError(
+        'invalid_config',
+        `auth: turning authentication ${next.auth ? 'on' : 'off'} takes a restart; the hub keeps running as it was`,
+        { key: 'auth' },
+      );
+    }
+    const problem = this.alerts.configRulesProblem(next.alerts.rules);
+    if (problem) throw new VigilError('invalid_config', `${problem.key}: ${problem.reason}`, { key: problem.key });
+
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const applied: string[] = [];
+    if (!same(old.auth, next.auth)) applied.push('auth');
+    if (!same(old.limits, next.limits)) applied.push('limits');
+    const specs = (c: Config) => c.alerts.rules.map((r) => r.spec);
+    if (!same(specs(old), specs(next))) applied.push('alerts.rules');
+    const restart: string[] = [];
+    for (const key of Object.keys(next) as (keyof Config)[]) {
+      if (!RELOADABLE.has(key) && !same(old[key], next[key])) restart.push(key);
+    }
+    const { rules: _old, ...oldAlerts } = old.alerts;
+    const { rules: _next, ...nextAlerts } = next.alerts;
+    if (!same(oldAlerts, nextAlerts)) restart.push('alerts');
+
+    if (next.auth && this.auth) this.auth.replace(next.auth);
+    this.connectionLimits.update(next.limits);
+    const rules = this.alerts.replaceConfigRules(next.alerts.rules);
+    this.config = Object.freeze({
+      ...old,
+      auth: next.auth,
+      limits: next.limits,
+      alerts: Object.freeze({ ...old.alerts, rules: next.alerts.rules }),
+      source: next.source,
+    });
+    const sessions = await this.gateway.recheckCredentials();
+    const result: ReloadResult = { applied, restart_required: restart, rules, sessions };
+    this.log.info(result, 'configuration reloaded');
+    return result;
   }
 
   /** Graceful stop: no new connections, `closing` (1001) to every client, flush, close. Idempotent. */

@@ -36,21 +36,39 @@ function digest(key: string): string {
 }
 
 export class Authenticator {
-  private readonly keys = new Map<string, Principal>();
-  private readonly jwt: JwtConfig | undefined;
-  private readonly secret: Uint8Array | undefined;
-  private readonly publicKey: KeyObject | undefined;
+  private keys = new Map<string, Principal>();
+  private jwt: JwtConfig | undefined;
+  private secret: Uint8Array | undefined;
+  private publicKey: KeyObject | undefined;
+  private current!: AuthConfig;
 
-  constructor(readonly config: AuthConfig) {
+  constructor(config: AuthConfig) {
+    this.replace(config);
+  }
+
+  get config(): AuthConfig {
+    return this.current;
+  }
+
+  /**
+   * Takes new keys, secrets and settings (configuration reload). Credentials verified before keep their principal
+   * until they are verified again (the gateway does that for open sessions right after a reload).
+   */
+  replace(config: AuthConfig): void {
+    const keys = new Map<string, Principal>();
     for (const k of config.apiKeys) {
-      this.keys.set(
+      keys.set(
         digest(k.key),
         Object.freeze({ name: k.name, kind: 'api_key', scopes: new Set(k.scopes), channels: k.channels }),
       );
     }
+    const secret = config.jwt?.secret !== undefined ? new TextEncoder().encode(config.jwt.secret) : undefined;
+    const publicKey = config.jwt?.publicKey !== undefined ? createPublicKey(config.jwt.publicKey) : undefined;
+    this.keys = keys;
     this.jwt = config.jwt;
-    if (this.jwt?.secret !== undefined) this.secret = new TextEncoder().encode(this.jwt.secret);
-    if (this.jwt?.publicKey !== undefined) this.publicKey = createPublicKey(this.jwt.publicKey);
+    this.secret = secret;
+    this.publicKey = publicKey;
+    this.current = config;
   }
 
   /** How long a WebSocket may stay without a credential. */

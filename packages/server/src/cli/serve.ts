@@ -1,7 +1,8 @@
 /**
  * @module serve
  * `vigil serve`: load the configuration (exit 2 naming the key when it is bad, or the data directory when the hub
- * cannot create or write it), start the hub, and shut down gracefully on SIGINT/SIGTERM within `shutdown_timeout`.
+ * cannot create or write it), start the hub, reload the configuration on SIGHUP (a bad one is logged and the running
+ * one kept), and shut down gracefully on SIGINT/SIGTERM within `shutdown_timeout`.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -56,8 +57,8 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({
+  const load = () =>
+    loadConfig({
       flags: {
         host: values.host,
         port: values.port,
@@ -70,6 +71,8 @@ export async function serve(argv: string[]): Promise<number> {
         store_url: values['store-url'],
       },
     });
+  try {
+    config = load();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vigil: invalid configuration: ${err.message}\n`);
@@ -79,7 +82,7 @@ export async function serve(argv: string[]): Promise<number> {
   }
   let hub: Hub;
   try {
-    hub = await Hub.create(config);
+    hub = await Hub.create(config, { loadConfig: load });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vigil: invalid configuration: ${err.message}\n`);
@@ -87,6 +90,19 @@ export async function serve(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // SIGHUP reloads the configuration; a refused one is reported and the running one stays.
+  const onHangup = () => {
+    hub.log.info({ signal: 'SIGHUP' }, 'reloading configuration');
+    hub.reload().then(
+      (result) => process.stdout.write(`Vigil reloaded its configuration: ${JSON.stringify(result)}\n`),
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        hub.log.error({ err: message }, 'configuration reload refused; the running configuration stays');
+        process.stderr.write(`vigil: configuration reload refused: ${message}\n`);
+      },
+    );
+  };
+  process.on('SIGHUP', onHangup);
   let address: Awaited<ReturnType<Hub['listen']>>;
   try {
     address = await hub.listen();
@@ -101,6 +117,9 @@ export async function serve(argv: string[]): Promise<number> {
 
   return await new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
+      // A SIGHUP during shutdown is ignored rather than ending the process.
+      process.off('SIGHUP', onHangup);
+      process.on('SIGHUP', () => {});
       hub.log.info({ signal }, 'shutting down');
       const force = setTimeout(() => {
         hub.log.warn('shutdown timed out; exiting');

@@ -108,6 +108,37 @@ export class DialectServer {
     const o = deps.options;
     this.timers.push(setInterval(() => this.heartbeat(), o.pingIntervalMs).unref());
     this.timers.push(setInterval(() => this.sweep(), Math.min(1000, o.slowConsumerTimeoutMs)).unref());
+    deps.gateway.onRecheck((auth) => this.recheck(auth));
+  }
+
+  /**
+   * After a configuration reload: a session whose token is no longer accepted, or whose credential lost the read
+   * scope or changed its channels, is closed with 4001; others take the new principal.
+   */
+  private async recheck(auth: Authenticator): Promise<{ checked: number; closed: number }> {
+    const total = { checked: 0, closed: 0 };
+    const held = this.mounted.flatMap((m) => [...m.sessions]);
+    await Promise.all(
+      held.map(async (session) => {
+        const token = session.token;
+        const before = session.principal;
+        if (session.closed || token === undefined || before === undefined) return;
+        total.checked++;
+        const principal = await auth.verify(token).catch(() => undefined);
+        if (session.closed) return;
+        if (principal === undefined) {
+          this.close(session, CloseCode.UNAUTHORIZED, 'credential revoked');
+          total.closed++;
+        } else if (
+          !hasScope(principal, 'read') ||
+          JSON.stringify(principal.channels ?? null) !== JSON.stringify(before.channels ?? null)
+        ) {
+          this.close(session, CloseCode.UNAUTHORIZED, 'credential narrowed');
+          total.closed++;
+        } else session.principal = principal;
+      }),
+    );
+    return total;
   }
 
   /** Mounts a dialect on its paths. */
@@ -211,10 +242,10 @@ export class DialectServer {
     if (origin !== undefined && allowed.length > 0 && !allowed.includes(origin)) {
       return refuse(socket, 403, 'Forbidden', 'forbidden origin');
     }
-    const accept = (principal: Principal | undefined) =>
+    const accept = (principal: Principal | undefined, token?: string) =>
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         handed = true;
-        this.open(m, ws, socket, ip, url, principal);
+        this.open(m, ws, socket, ip, url, principal, token);
       });
     const auth = this.deps.auth;
     if (!auth) return accept(undefined);
@@ -225,13 +256,13 @@ export class DialectServer {
         if (!hasScope(principal, 'read')) return refuseJson(socket, 403, 'forbidden', 'The token lacks the read scope');
         const over = limits?.claim(principal.name);
         if (over) return refuseOverLimit(socket, over);
-        accept(principal);
+        accept(principal, token);
       },
       (err: unknown) => refuseJson(socket, 401, 'unauthorized', refusedAtUpgrade(err).reason),
     );
   }
 
-  private open(m: Mounted, ws: WebSocket, socket: Duplex, ip: string, url: URL, principal?: Principal) {
+  private open(m: Mounted, ws: WebSocket, socket: Duplex, ip: string, url: URL, principal?: Principal, token?: string) {
     const counters = this.deps.counters;
     const session = new DialectSession(
       randomBytes(9).toString('base64url'),
@@ -244,6 +275,7 @@ export class DialectServer {
       counters.queue,
     );
     session.principal = principal;
+    session.token = token;
     for (const [key, value] of url.searchParams) {
       if (!key.startsWith('meta.') || Object.keys(session.metadata).length >= MAX_METADATA) continue;
       session.metadata[key.slice(5, 69)] = value.slice(0, 256);

@@ -54,6 +54,8 @@ export class DialectSession implements Peer {
   messagesOut = 0;
   /** The verified credential when auth is on. */
   principal: Principal | undefined = undefined;
+  /** The token `principal` was verified from (a configuration reload verifies it again). */
+  token: string | undefined = undefined;
   /** Frames (events and replies) waiting for the next flush; urgent ones go first. */
   private urgentItems: Buffer[] = [];
   private items: Buffer[] = [];

@@ -79,6 +79,8 @@ export class Connection implements Peer {
   violationWindow = 0;
   /** With auth on: the verified credential (none yet: only `auth` and `ping` are served), and an `auth` op in flight. */
   principal: Principal | undefined = undefined;
+  /** The token `principal` was verified from, so that a configuration reload can verify it again. */
+  token: string | undefined = undefined;
   authPending: Promise<void> | undefined = undefined;
   /** A `subscribe` op in flight: later frames wait for it, so a client's own frames take effect in the order sent. */
   subscribing: Promise<void> | undefined = undefined;

@@ -76,6 +76,9 @@ export interface GatewayDeps {
 /** Takes an upgrade request for a path mounted on the gateway (a dialect's, say). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
 
+/** Verifies the credentials some sessions hold again (see `Gateway.recheckCredentials`). */
+export type CredentialRecheck = (auth: Authenticator) => Promise<{ checked: number; closed: number }>;
+
 export class Gateway {
   readonly wss: WebSocketServer;
   /** Other WebSocket paths served on the same HTTP server (dialects), by path. */
@@ -86,6 +89,7 @@ export class Gateway {
   private readonly feed: LiveFeed;
   private accepting = true;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly rechecks: CredentialRecheck[] = [];
   private readonly unlisten: () => void;
 
   constructor(
@@ -129,6 +133,56 @@ export class Gateway {
     if (auth) every(sweepIntervalMs(auth.wsAuthTimeoutMs), () => sweepAuth(this.connections, auth, close));
   }
 
+  /** Registers another holder of verified credentials (SSE streams, dialect sessions) for `recheckCredentials`. */
+  onRecheck(check: CredentialRecheck): void {
+    this.rechecks.push(check);
+  }
+
+  /**
+   * Verifies every session's credential again, after a configuration reload changed keys or secrets. A credential
+   * that is no longer accepted closes its session with 4001 (`credential revoked`; `token expired` with reconnect
+   * for a JWT that merely expired). One that is accepted but no longer grants every subscription the session holds
+   * closes it with 4001 and reconnect (`credential narrowed`), so that the client subscribes again to what it may
+   * read. Otherwise the session takes the new principal (its scopes apply to the next frames). Resolves with the
+   * sessions checked and closed, here and in the other holders.
+   */
+  async recheckCredentials(): Promise<{ checked: number; closed: number }> {
+    const auth = this.deps.auth;
+    const total = { checked: 0, closed: 0 };
+    if (!auth) return total;
+    await Promise.all(
+      [...this.connections].map(async (conn) => {
+        const token = conn.token;
+        if (conn.closed || token === undefined || conn.principal === undefined) return;
+        total.checked++;
+        let principal: Principal;
+        try {
+          principal = await auth.verify(token);
+        } catch (err) {
+          if (conn.closed || conn.token !== token) return;
+          const order = refusedAtUpgrade(err);
+          const reason = order.reconnect ? order.reason : 'credential revoked';
+          this.closeConnection(conn, CloseCode.UNAUTHORIZED, reason, order.reconnect);
+          total.closed++;
+          return;
+        }
+        if (conn.closed || conn.token !== token) return;
+        if (revokedSubscriptions(principal, conn.subs.keys()).length > 0) {
+          this.closeConnection(conn, CloseCode.UNAUTHORIZED, 'credential narrowed', true);
+          total.closed++;
+          return;
+        }
+        conn.principal = principal;
+      }),
+    );
+    for (const check of this.rechecks) {
+      const r = await check(auth);
+      total.checked += r.checked;
+      total.closed += r.closed;
+    }
+    return total;
+  }
+
   /** Serves upgrades for `path` with `handler` (while the gateway accepts connections). */
   mount(path: string, handler: UpgradeHandler): void {
     if (path === this.options.path || this.mounts.has(path)) throw new Error(`WebSocket path ${path} is taken`);
@@ -161,14 +215,17 @@ export class Gateway {
       let handed = false;
       // A handshake that fails before the connection exists gives its admission back here.
       if (limits) socket.once('close', () => handed || limits.release(ip));
-      const upgrade = (credential?: Principal | Error) =>
+      const upgrade = (credential?: Principal | Error, token?: string) =>
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           handed = true;
-          this.onConnection(ws, socket, req, url, credential);
+          this.onConnection(ws, socket, req, url, credential, token);
         });
       const token = this.deps.auth ? upgradeToken(req, url) : null;
       if (token === null) return upgrade();
-      this.deps.auth!.verify(token).then(upgrade, (err: Error) => upgrade(err));
+      this.deps.auth!.verify(token).then(
+        (principal) => upgrade(principal, token),
+        (err: Error) => upgrade(err),
+      );
     });
   }
 
@@ -178,6 +235,7 @@ export class Gateway {
     req: IncomingMessage,
     url: URL,
     credential: Principal | Error | undefined,
+    token: string | undefined,
   ): void {
     const counters = this.deps.counters;
     const codec = codecForSubprotocol(ws.protocol || undefined);
@@ -219,6 +277,7 @@ export class Gateway {
     }
     if (credential && !this.claim(conn, credential)) return;
     conn.principal = credential;
+    conn.token = credential ? token : undefined;
     this.sendControl(
       conn,
       {
@@ -372,6 +431,7 @@ export class Gateway {
         (principal) => {
           if (conn.closed || !this.claim(conn, principal)) return;
           conn.principal = principal;
+          conn.token = frame.token;
           const revoked = revokedSubscriptions(principal, conn.subs.keys());
           this.subscriptions.unsubscribe(conn, revoked);
           if (frame.id !== undefined) {

@@ -17,7 +17,9 @@ import {
   VigilError,
 } from '@vigil/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { bearerToken } from '../auth/credentials.js';
 import { access, named } from '../auth/route-access.js';
+import { revokedSubscriptions } from '../auth/ws.js';
 import type { Broker, StreamPosition } from '../broker/broker.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ConnectionLimits, Refusal } from '../limits/connection-limits.js';
@@ -43,7 +45,26 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
     for (const s of streams) s.ping();
   }, 15_000).unref();
 
+  /** The token each authenticated stream was opened with, and its patterns, for `recheckCredentials`. */
+  const credentials = new Map<SseStream, { token: string; patterns: string[] }>();
+  gateway.onRecheck(async (auth) => {
+    const total = { checked: 0, closed: 0 };
+    await Promise.all(
+      [...credentials].map(async ([stream, held]) => {
+        total.checked++;
+        const principal = await auth.verify(held.token).catch(() => undefined);
+        if (!streams.has(stream)) return;
+        if (principal === undefined || revokedSubscriptions(principal, held.patterns).length > 0) {
+          close(stream);
+          total.closed++;
+        }
+      }),
+    );
+    return total;
+  });
+
   const close = (stream: SseStream) => {
+    credentials.delete(stream);
     if (!streams.delete(stream)) return;
     gateway.subscriptions.removeAll(stream);
     stream.end();
@@ -54,7 +75,7 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
     for (const s of [...streams]) close(s);
   });
 
-  app.get<{ Querystring: { channels?: string; filter?: string; last_event_id?: string } }>(
+  app.get<{ Querystring: { channels?: string; filter?: string; last_event_id?: string; token?: string } }>(
     '/api/v1/stream',
     {
       config: access('read', named('query', 'channels')),
@@ -123,6 +144,8 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
         close(stream);
       });
       streams.add(stream);
+      const token = req.principal ? bearerToken(req.headers.authorization, req.query.token) : null;
+      if (token !== null) credentials.set(stream, { token, patterns });
       req.raw.on('close', () => close(stream));
       const frame: SubscribeFrame = { op: 'subscribe', channels: patterns, snapshot: false };
       if (filter !== undefined) frame.filter = filter as SubscribeFrame['filter'];

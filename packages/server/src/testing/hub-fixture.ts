@@ -46,11 +46,14 @@ export async function startHub(
   options: Omit<HubOptions, 'logger'> & { dataDir?: string } = {},
 ): Promise<RunningHub> {
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'));
-  const config = loadConfig({
-    env: {},
-    cwd: dir,
-    overrides: { host: '127.0.0.1', port: 0, data_dir: dir, log_level: 'silent', node_id: 'test-node', ...overrides },
-  });
+  // A `vigil.config.yaml` in the data directory is read too (at start and by `reload()`), under the overrides.
+  const load = () =>
+    loadConfig({
+      env: {},
+      cwd: dir,
+      overrides: { host: '127.0.0.1', port: 0, data_dir: dir, log_level: 'silent', node_id: 'test-node', ...overrides },
+    });
+  const config = load();
   const engine = process.env.VIGIL_TEST_BROKER ?? 'memory';
   let prefix: string | undefined;
   let broker = options.broker;
@@ -62,7 +65,7 @@ export async function startHub(
       policies: new HistoryPolicies(...historyLimits(config)),
     });
   }
-  const hub = await Hub.create(config, { ...options, broker, logger: pino({ level: 'silent' }) });
+  const hub = await Hub.create(config, { loadConfig: load, ...options, broker, logger: pino({ level: 'silent' }) });
   const { url } = await hub.listen();
   return {
     hub,

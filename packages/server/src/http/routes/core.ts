@@ -105,9 +105,40 @@ export interface CoreHost {
   subscriberCount(channel: string): number;
   channelHistory(channel: string, since?: number, limit?: number): Promise<unknown>;
   publish(req: PublishRequest, source: string): Promise<StoredEvent>;
+  reload(): Promise<Static<typeof ReloadReply>>;
 }
 
+const ReloadReply = Type.Object({
+  applied: Type.Array(Type.String(), { description: 'Sections whose new values took effect.' }),
+  restart_required: Type.Array(Type.String(), { description: 'Changed options that take effect at the next start.' }),
+  rules: Type.Object({
+    added: Type.Array(Type.String()),
+    changed: Type.Array(Type.String()),
+    removed: Type.Array(Type.String()),
+  }),
+  sessions: Type.Object({
+    checked: Type.Integer({ description: 'Sessions whose credential was verified again.' }),
+    closed: Type.Integer({ description: 'Sessions closed (4001) because their credential was removed or narrowed.' }),
+  }),
+});
+
 export function coreRoutes(app: FastifyInstance, hub: CoreHost): void {
+  app.post(
+    '/api/v1/reload',
+    {
+      // The whole hub's configuration: an admin key limited to some channels may not reload it.
+      config: access('admin', ['>']),
+      schema: {
+        summary:
+          'Reload the configuration (as SIGHUP does): auth keys and secrets, limits, config-file alert rules. ' +
+          'A configuration that does not load is refused with invalid_config and the running one stays.',
+        tags: ['hub'],
+        response: { 200: ReloadReply, 400: ErrorResponse },
+      },
+    },
+    () => hub.reload(),
+  );
+
   app.get(
     '/api/v1/stats',
     {
