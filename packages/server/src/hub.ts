@@ -86,7 +86,10 @@ export interface HubOptions {
 
 /** What a configuration reload did. */
 export interface ReloadResult {
-  /** The reloadable sections whose new values took effect: `auth`, `limits`, `alerts.rules`. */
+  /**
+   * The reloadable sections whose new values took effect: `auth`, `limits`, `alerts.rules`, and `tls` (the files
+   * named at start, read again) whenever TLS is on.
+   */
   applied: string[];
   /** Options that changed in the file but take effect only at the next start. */
   restart_required: string[];
@@ -511,8 +514,8 @@ export class Hub {
 
   /**
    * Loads the configuration again and applies what can change while running: auth keys and secrets (every open
-   * session's credential is then verified again; see `Gateway.recheckCredentials`), `limits.*` and the config-file
-   * alert rules. A configuration that does not load, turns auth on or off, or names a rule like an API rule is
+   * session's credential is then verified again; see `Gateway.recheckCredentials`), `limits.*`, the config-file
+   * alert rules, and the TLS certificate and key (read again from the files named at start). A configuration that does not load, turns auth on or off, or names a rule like an API rule is
    * refused with `invalid_config` naming the key, and the running configuration stays. Reloads run one at a time.
    */
   reload(): Promise<ReloadResult> {
@@ -557,6 +560,17 @@ export class Hub {
     const { rules: _next, ...nextAlerts } = next.alerts;
     if (!same(oldAlerts, nextAlerts)) restart.push('alerts');
 
+    // The certificate files are read again (a renewed certificate); a pair that cannot be used refuses the reload
+    // before anything else changes.
+    if (old.tls !== undefined) {
+      try {
+        this.reloadTls();
+      } catch (err) {
+        if (err instanceof ConfigError) throw new VigilError('invalid_config', err.message, { key: err.key });
+        throw err;
+      }
+      applied.push('tls');
+    }
     if (next.auth && this.auth) this.auth.replace(next.auth);
     this.connectionLimits.update(next.limits);
     const rules = this.alerts.replaceConfigRules(next.alerts.rules);

@@ -184,7 +184,14 @@ describe('a hub with tls and auth on a non-loopback address', () => {
       (err: unknown) =>
         err instanceof ConfigError && err.key === 'tls.key' && /is not the key of the certificate/.test(err.message),
     );
+    // A configuration reload (SIGHUP, POST /api/v1/reload) reads the pair too, and refuses a bad one the same way.
+    await assert.rejects(h.hub.reload(), (err: unknown) => {
+      const e = err as { code?: string; details?: { key?: string } };
+      return e.code === 'invalid_config' && e.details?.key === 'tls.key';
+    });
     assert.equal(await servedFingerprint(port, renewed.pem), fingerprint(renewed.pem), 'the renewed pair stays');
+    copyFileSync(renewed.key, join(dir, 'live.key'));
+    assert.ok((await h.hub.reload()).applied.includes('tls'));
     open.close();
   });
 });
