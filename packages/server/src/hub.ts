@@ -244,7 +244,13 @@ export class Hub {
         log: (level, msg, extra) => log[level](extra ?? {}, msg),
       });
       const relay = this.sampleRelay;
-      this.metricsService.relay = (samples) => relay.relay(samples);
+      const nodeId = config.nodeId;
+      // A follower's own host series reach the leader labelled with the follower as their host, beside the leader's
+      // own (unlabelled) ones; what clients post is relayed as it came.
+      this.metricsService.relay = (samples, own) =>
+        relay.relay(
+          own ? samples.map((s) => ({ ...s, labels: { ...s.labels, host: s.labels.host ?? nodeId } })) : samples,
+        );
     }
     this.parts.push(metrics.part);
     const alerts = createAlertsPart(ctx, this.metricsService, {

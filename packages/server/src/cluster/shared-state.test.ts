@@ -2,7 +2,7 @@
  * @module cluster/shared-state.test
  * Two hub nodes sharing a Redis (channels) and a PostgreSQL schema (state), as in docs/cluster.md: a task created
  * through node A is read, listed and updated through node B, and B's subscribers see A's task events live; an incident
- * and the dead-letter log written on one node are read on the other.
+ * and the dead-letter log written on one node are read on the other; samples taken in by the follower reach the leader.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,7 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
       broker: { engine: 'redis', url: rUrl, prefix },
       store: { engine: 'postgres', url: pgUrl, schema, pool_size: 4 },
       dashboard: { enabled: false },
+      metrics: { collect_interval: '1s' },
     };
     [a, b] = await Promise.all([
       startHub({ ...common, node_id: 'node-a' }),
@@ -77,6 +78,36 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
     } finally {
       watcher.close();
     }
+  });
+
+  test("samples taken in by the follower reach the leader: clients' as they came, its host series labelled with it", async () => {
+    await until(() => a.hub.isLeading() !== b.hub.isLeading(), 30_000, 'one leader of the two');
+    const [leader, follower] = a.hub.isLeading() ? [a, b] : [b, a];
+    const posted = await fetch(`${follower.url}/api/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'relay.probe', value: 7, labels: { svc: 'x' } }),
+    });
+    assert.equal(posted.status, 200);
+    await until(
+      () => leader.hub.metricsService.list({ prefix: 'relay.probe' }).length === 1,
+      30_000,
+      'the posted sample on the leader',
+    );
+    assert.deepEqual(leader.hub.metricsService.list({ prefix: 'relay.probe' }), [
+      { metric: 'relay.probe', labels: { svc: 'x' } },
+    ]);
+    const followerId = follower.hub.config.nodeId;
+    await until(
+      () => leader.hub.metricsService.list({ prefix: 'system.', labels: { host: followerId } }).length > 0,
+      30_000,
+      "the follower's host series on the leader",
+    );
+    assert.equal(
+      follower.hub.metricsService.list({ prefix: 'system.', labels: { host: followerId } }).length,
+      0,
+      'the follower keeps its own host series unlabelled',
+    );
   });
 
   test('incidents and failed notifications written by one node are read by the other', async () => {

@@ -51,6 +51,8 @@ export interface IngestOptions {
   streamNow?: boolean;
   /** Samples another node took in and relayed to this one (the leader): they are not relayed again. */
   relayed?: boolean;
+  /** This node's own host collector took these samples (relayed to a leader with this node as their `host`). */
+  own?: boolean;
 }
 
 /** Most error entries returned per call; the counts stay exact. */

@@ -52,7 +52,7 @@ export class MetricsService {
   readonly query: MetricQuery;
   readonly scraper: Scraper;
   /** In a cluster, hands the samples this node took in to the leader's evaluator (see cluster/sample-relay.ts). */
-  relay: ((samples: Sample[]) => void) | undefined;
+  relay: ((samples: Sample[], own: boolean) => void) | undefined;
   private scraping = true;
   private collector: SystemCollector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -135,7 +135,7 @@ export class MetricsService {
     options?: IngestOptions,
   ): IngestOutcome {
     const outcome = this.pipeline.ingest(samples, issues, position, options);
-    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples);
+    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples, options?.own === true);
     outcome.durable.catch((err: unknown) => this.d.log('error', 'metric store write failed', { err: String(err) }));
     outcome.events.catch(() => {});
     return outcome;
@@ -147,7 +147,7 @@ export class MetricsService {
     const samples = this.collector.collect(now);
     const own = this.d.hubSamples?.(now);
     if (own) samples.push(...own);
-    if (samples.length > 0) this.ingest(samples);
+    if (samples.length > 0) this.ingest(samples, undefined, undefined, { own: true });
   }
 
   /** Drops hot samples older than the hot window from series that stopped sending, giving their room back. */
