@@ -29,6 +29,7 @@ function dialectPaths(config: Config): string[] {
   if (d.envelope.enabled) paths.push(d.envelope.path);
   if (d.incident.enabled) paths.push(d.incident.path);
   if (d.rooms.enabled) paths.push(d.rooms.path);
+  if (d.streams.enabled) paths.push(d.streams.path, d.streams.alertsPath);
   return paths;
 }
 

@@ -61,6 +61,17 @@ export const DialectsConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    streams: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Mount the streams dialect.' }),
+        path: Path('/api/ws/ws', 'WebSocket path of its system metrics stream.'),
+        alerts_path: Path('/api/ws/ws/alerts', 'WebSocket path of its alert stream.'),
+        broadcast_path: Path('/api/ws/broadcast/alert', 'HTTP path that broadcasts an alert.'),
+        metrics_prefix: Path('/api/metrics', 'Prefix of its metric routes (`/current`, `/<metric_name>`).'),
+        heartbeat_interval: Duration('30s', 'How often the alert stream sends `heartbeat`.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -89,6 +100,14 @@ export interface DialectsConfig {
     readonly maxSubscriptions: number;
   };
   readonly rooms: { readonly enabled: boolean; readonly path: string; readonly httpPrefix: string };
+  readonly streams: {
+    readonly enabled: boolean;
+    readonly path: string;
+    readonly alertsPath: string;
+    readonly broadcastPath: string;
+    readonly metricsPrefix: string;
+    readonly heartbeatIntervalMs: number;
+  };
 }
 
 /** Paths of the hub itself that no dialect HTTP route may take (`/api` itself, and what is under these). */
@@ -122,6 +141,14 @@ export function toDialectsConfig(
       maxSubscriptions: raw.incident.max_subscriptions,
     },
     rooms: { enabled: raw.rooms.enabled, path: raw.rooms.path, httpPrefix: raw.rooms.http_prefix },
+    streams: {
+      enabled: raw.streams.enabled,
+      path: raw.streams.path,
+      alertsPath: raw.streams.alerts_path,
+      broadcastPath: raw.streams.broadcast_path,
+      metricsPrefix: raw.streams.metrics_prefix,
+      heartbeatIntervalMs: Math.max(100, parseDuration(raw.streams.heartbeat_interval)!),
+    },
   };
   const taken = new Map<string, string>([[gatewayPath, 'gateway.path']]);
   const ws: [string, string, boolean][] = [
@@ -129,6 +156,8 @@ export function toDialectsConfig(
     ['dialects.envelope.path', config.envelope.path, config.envelope.enabled],
     ['dialects.incident.path', config.incident.path, config.incident.enabled],
     ['dialects.rooms.path', config.rooms.path, config.rooms.enabled],
+    ['dialects.streams.path', config.streams.path, config.streams.enabled],
+    ['dialects.streams.alerts_path', config.streams.alertsPath, config.streams.enabled],
   ];
   for (const [key, path, enabled] of ws) {
     if (!enabled) continue;
@@ -144,6 +173,8 @@ export function toDialectsConfig(
     ['dialects.incident.alerts_path', config.incident.alertsPath, config.incident.enabled],
     ['dialects.incident.incidents_path', config.incident.incidentsPath, config.incident.enabled],
     ['dialects.rooms.http_prefix', config.rooms.httpPrefix, config.rooms.enabled],
+    ['dialects.streams.broadcast_path', config.streams.broadcastPath, config.streams.enabled],
+    ['dialects.streams.metrics_prefix', config.streams.metricsPrefix, config.streams.enabled],
   ];
   for (const [key, path, enabled] of http) {
     if (!enabled) continue;

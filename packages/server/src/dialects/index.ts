@@ -18,6 +18,7 @@ import { IncidentDialect } from './incident.js';
 import { PerfmonDialect } from './perfmon.js';
 import { RoomsDialect } from './rooms.js';
 import { DialectServer } from './server.js';
+import { StreamsDialect } from './streams.js';
 
 /** What the dialects read from the hub. */
 export interface DialectsHost {
@@ -104,6 +105,15 @@ export function createDialects(hub: DialectsHost): DialectServer {
           const { labels: _labels, zscore: _z, ...figures } = first;
           return { ...figures, series: series.length };
         },
+      }),
+    );
+  }
+  if (d.streams.enabled) {
+    server.add(
+      new StreamsDialect(d.streams, {
+        status: () => hub.metricsService.currentStatus(),
+        raiseExternal: (input) => hub.alerts.raiseExternal(input),
+        call,
       }),
     );
   }
