@@ -282,6 +282,10 @@ export class VigilClient extends Emitter<ClientEvents> {
       this.setState(State.Disconnected, effective, closing.reason);
       return;
     }
+    if (this.attempt >= this.options.maxReconnectAttempts) {
+      this.setState(State.Disconnected, effective, `gave up after ${this.attempt} reconnect attempts`);
+      return;
+    }
     this.attempt++;
     const why = closing?.reason ?? reason;
     this.setState(State.Reconnecting, effective, why);

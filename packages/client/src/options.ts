@@ -29,6 +29,11 @@ export interface VigilClientOptions {
   heartbeatTimeoutMs?: number;
   /** The bounds of the offline queue. Default 1000 items and 30 s. */
   offlineQueue?: OfflineQueueOptions;
+  /**
+   * Reconnect attempts in a row, after a lost connection or a failed connect, before the client gives up and turns
+   * `disconnected` (`connect()` starts again). Default: no limit.
+   */
+  maxReconnectAttempts?: number;
 }
 
 export interface ResolvedOptions {
@@ -43,6 +48,7 @@ export interface ResolvedOptions {
   heartbeatIntervalMs: number | undefined;
   heartbeatTimeoutMs: number | undefined;
   offlineQueue: Required<OfflineQueueOptions>;
+  maxReconnectAttempts: number;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -73,6 +79,10 @@ export function resolveOptions(options: VigilClientOptions): ResolvedOptions {
   nonNegative('backoff.maxDelayMs', options.backoff?.maxDelayMs);
   nonNegative('offlineQueue.maxItems', options.offlineQueue?.maxItems);
   nonNegative('offlineQueue.maxAgeMs', options.offlineQueue?.maxAgeMs);
+  const max = options.maxReconnectAttempts;
+  if (max !== undefined && !(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 0))) {
+    throw new TypeError(`VigilClient: maxReconnectAttempts must be an integer >= 0 or Infinity, got ${String(max)}`);
+  }
   return {
     url: options.url,
     encoding: options.encoding ?? 'json',
@@ -92,5 +102,6 @@ export function resolveOptions(options: VigilClientOptions): ResolvedOptions {
       maxItems: options.offlineQueue?.maxItems ?? DEFAULT_OFFLINE_MAX_ITEMS,
       maxAgeMs: options.offlineQueue?.maxAgeMs ?? DEFAULT_OFFLINE_MAX_AGE_MS,
     },
+    maxReconnectAttempts: max ?? Number.POSITIVE_INFINITY,
   };
 }
