@@ -272,6 +272,8 @@ describe('envelope dialect', () => {
       conn.send(JSON.stringify({ type: 'ping' }));
       const pongs = messages(rec, 'pong').length;
       await until(() => messages(rec, 'pong').length > pongs);
+      // A reply overtakes events queued before it (replies are urgent), so let those land before counting.
+      await new Promise((r) => setTimeout(r, 500));
       const count = rec.of('message').length;
       await new Promise((r) => setTimeout(r, 600));
       assert.equal(rec.of('message').length, count, 'nothing pushed after unsubscribe');
