@@ -336,6 +336,9 @@ export class VigilClient extends Emitter<ClientEvents> {
       case 'error':
         this.emit('error', { error: VigilClientError.fromBody(frame.error as ErrorBody) });
         return;
+      case 'message':
+        this.emit('message', { data: frame.data, ts: Number(frame.ts) });
+        return;
       case 'closing':
         this.closingFrame = frame as unknown as ClosingFrame;
         this.connectionLost(this.closingFrame.code, this.closingFrame.reason);

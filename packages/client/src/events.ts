@@ -86,6 +86,8 @@ export interface ClientEvents {
   reconnecting: ReconnectingContext;
   /** Errors without a caller to reject: `error` frames, token provider failures, undecodable frames. */
   error: ClientErrorContext;
+  /** A personal message sent to this connection (or its credential) with `POST /api/v1/sessions/message`. */
+  message: { data: unknown; ts: number };
 }
 
 // ---- event data ----

@@ -43,6 +43,8 @@ import { DialectSession } from './session.js';
 export const MAX_IN_FLIGHT = 256;
 /** Entries of the connection log kept for `GET /api/v1/dialects/connections`. */
 export const CONNECTION_LOG_SIZE = 1000;
+/** Largest personal message (`POST /api/v1/sessions/message`), bytes of JSON. */
+export const MAX_PERSONAL_BYTES = 65_536;
 /** Session metadata: `meta.<key>=<value>` query parameters of the upgrade, at most this many, keys and values cut. */
 export const MAX_METADATA = 16;
 
@@ -160,6 +162,41 @@ export class DialectServer {
         schema: { summary: 'Dialect sessions open now, with their address, activity and metadata', tags: ['dialects'] },
       },
       () => ({ sessions: this.sessionList() }),
+    );
+    app.post<{ Body: { session?: string; principal?: string; data: unknown } }>(
+      '/api/v1/sessions/message',
+      {
+        config: access('admin', ['>']),
+        schema: {
+          summary: 'A personal message to one v1 connection (session) or to every connection of one credential',
+          tags: ['stream'],
+          body: {
+            type: 'object',
+            properties: {
+              session: { type: 'string', minLength: 1, maxLength: 128 },
+              principal: { type: 'string', minLength: 1, maxLength: 256 },
+              data: {},
+            },
+            required: ['data'],
+            additionalProperties: false,
+          },
+        },
+      },
+      (req) => {
+        const { session, principal, data } = req.body;
+        if ((session === undefined) === (principal === undefined)) {
+          throw new VigilError('bad_request', 'Name exactly one of session and principal');
+        }
+        if (Buffer.byteLength(JSON.stringify(data) ?? '') > MAX_PERSONAL_BYTES) {
+          throw new VigilError('payload_too_large', `A personal message is at most ${MAX_PERSONAL_BYTES} bytes`);
+        }
+        const target: { session?: string; principal?: string } = {};
+        if (session !== undefined) target.session = session;
+        if (principal !== undefined) target.principal = principal;
+        const delivered = this.deps.gateway.sendMessage(target, data);
+        if (delivered === 0) throw new VigilError('not_found', 'No such connection');
+        return { delivered };
+      },
     );
     app.get(
       '/api/v1/dialects/connections',

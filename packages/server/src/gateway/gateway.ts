@@ -496,6 +496,25 @@ export class Gateway {
     return this.accepting;
   }
 
+  /**
+   * A personal message: `{type: "message", data, ts}` to every open connection whose session id is `session` or whose
+   * credential is `principal`. Returns how many connections it was queued for (never dropped, like a reply).
+   */
+  sendMessage(target: { session?: string; principal?: string }, data: unknown): number {
+    let n = 0;
+    const ts = Date.now();
+    for (const conn of this.connections) {
+      if (conn.closed) continue;
+      const hit =
+        (target.session !== undefined && conn.session === target.session) ||
+        (target.principal !== undefined && conn.principal?.name === target.principal);
+      if (!hit) continue;
+      this.sendControl(conn, { type: 'message', data, ts }, 'message');
+      n++;
+    }
+    return n;
+  }
+
   /** Marks a client (an SSE stream, say) for the next flush. */
   schedule(peer: Peer): void {
     this.outbox.schedule(peer);
