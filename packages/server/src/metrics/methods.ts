@@ -44,7 +44,7 @@ export function registerMetricsMethods(
   snapshots: SnapshotRegistry,
   service: MetricsService,
 ): void {
-  methods.register('metrics.summary', () => ({ metrics: service.summary() }));
+  methods.register('metrics.summary', async () => ({ metrics: await service.summary() }));
   methods.register('metrics.current', (params) => {
     const p = check('metrics.current', CurrentParams, params);
     return { metrics: service.current({ prefix: p.prefix, labels: p.labels }) };

@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
-import { forEachSliced, MetricQuery } from './query.js';
+import { forEachSliced, MetricQuery, SLICE_MS, yieldToLoop } from './query.js';
 import type { Sample } from './sample.js';
 import { Scraper } from './scraper.js';
 import { labelsMatch, type Series, SeriesRegistry } from './series-registry.js';
@@ -260,36 +260,56 @@ export class MetricsService {
     });
   }
 
-  /** Per metric over the last 5 minutes: series, samples, avg, min, max and trend of all its series together. */
-  summary(now = Date.now()): MetricSummary[] {
-    return this.registry.metricNames().map((metric) => {
-      const ts: number[] = [];
-      const values: number[] = [];
+  /**
+   * Per metric over the last 5 minutes: series, samples, avg, min, max and trend (least-squares slope per second) of
+   * all its series together. One pass over the hot windows without copying or sorting, giving the event loop back
+   * every SLICE_MS like a range query.
+   */
+  async summary(now = Date.now()): Promise<MetricSummary[]> {
+    const from = now - 300_000;
+    const out: MetricSummary[] = [];
+    let sliceStart = performance.now();
+    for (const metric of this.registry.metricNames()) {
+      let n = 0;
+      let sum = 0;
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      let sx = 0;
+      let sxx = 0;
+      let sxy = 0;
       let last: number | null = null;
       const list = this.registry.ofMetric(metric);
       for (const s of list) {
-        s.ring.forEach(now - 300_000, now, (t, v) => {
-          ts.push(t);
-          values.push(v);
+        s.ring.forEach(from, now, (t, v) => {
+          if (!Number.isFinite(v)) return;
+          const x = (t - from) / 1000;
+          n++;
+          sum += v;
+          if (v < min) min = v;
+          if (v > max) max = v;
+          sx += x;
+          sxx += x * x;
+          sxy += x * v;
         });
         if (s.lastTs > Number.NEGATIVE_INFINITY) last = Math.max(last ?? 0, s.lastTs);
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
       }
-      const order = ts.map((_, i) => i).sort((a, b) => ts[a]! - ts[b]!);
-      const w = windowStats(
-        order.map((i) => ts[i]!),
-        order.map((i) => values[i]!),
-      );
-      return {
+      const den = n * sxx - sx * sx;
+      out.push({
         metric,
         series: list.length,
-        count: w.count,
-        avg: w.avg,
-        min: w.min,
-        max: w.max,
-        trend: w.trend,
+        count: n,
+        avg: n > 0 ? sum / n : null,
+        min: n > 0 ? min : null,
+        max: n > 0 ? max : null,
+        trend: n >= 2 ? (den === 0 ? 0 : (n * sxy - sx * sum) / den) : null,
         last_ts: last,
-      };
-    });
+      });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -225,7 +225,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
       config: access('read', ['metrics.>']),
       schema: { summary: 'Per metric over the last 5 minutes: series, count, avg, min, max, trend', tags: ['metrics'] },
     },
-    async () => ({ metrics: metrics.summary() }),
+    async () => ({ metrics: await metrics.summary() }),
   );
 
   app.get(
