@@ -107,7 +107,13 @@ function redisTarget(url: string): Target {
   return {
     ...base,
     label: 'Vigil, Redis engine',
-    serverArgs: (r, port, dataDir) => [...base.serverArgs(r, port, dataDir), '--broker', 'redis', '--broker-url', url],
+    serverArgs: (r, port, dataDir, shape) => [
+      ...base.serverArgs(r, port, dataDir, shape),
+      '--broker',
+      'redis',
+      '--broker-url',
+      url,
+    ],
   };
 }
 

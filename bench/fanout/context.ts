@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, ServerProcess } from './server-process.js';
-import type { Target } from './targets.js';
+import { ONE_SHAPE, type Shape, type Target } from './targets.js';
 
 export interface RunContext {
   root: string;
@@ -21,10 +21,14 @@ export interface RunContext {
   log(line: string): void;
 }
 
-export async function startTarget(target: Target, ctx: RunContext): Promise<{ server: ServerProcess; port: number }> {
+export async function startTarget(
+  target: Target,
+  ctx: RunContext,
+  shape: Shape = ONE_SHAPE,
+): Promise<{ server: ServerProcess; port: number }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(ctx.tmpDir, `${target.id}-data-`));
-  const args = target.serverArgs(ctx.root, port, dataDir);
+  const args = target.serverArgs(ctx.root, port, dataDir, shape);
   if (target.id === 'vigil') args.push(...ctx.vigilArgs);
   const server = await ServerProcess.start(
     { args, cwd: ctx.root, logDir: ctx.tmpDir, name: `${target.id}-${port}`, port, nodeFlags: ctx.nodeFlags },

@@ -2,6 +2,8 @@
  * @module bench/fanout/fanout
  * The fan-out scenario for one target: N subscribers and one publisher; memory per connection; a ramp of publish
  * rates to find the peak sustained deliveries/s; then a run at half of that peak measuring end-to-end latency.
+ * The shape (`FanoutOptions.shape`) spreads subscribers and events over channels, with a filter on each subscription
+ * that keeps half of the events; a step then expects, per event, the subscribers of its channel when it matches.
  *
  * A step is sustained when every frame it published reached every subscriber within `maxDrainMs` after the last
  * publish. Its deliveries/s is frames received / (publish time + drain time), so a lagging server is not flattered.
@@ -12,7 +14,7 @@ import { type RunContext, startTarget } from './context.js';
 import { LoadGenerator } from './load-generator.js';
 import type { ServerProcess } from './server-process.js';
 import { type CpuWindow, cpuWindow, type LatencySummary, round, summarize } from './stats.js';
-import type { MiscLog, Target } from './targets.js';
+import { type MiscLog, ONE_SHAPE, type Shape, type Target } from './targets.js';
 
 export interface FanoutOptions {
   subscribers: number;
@@ -33,6 +35,10 @@ export interface FanoutOptions {
   latencyWarmupMs: number;
   sampleEvery: number;
   connectConcurrency: number;
+  /** How long all subscribers may take to finish their handshakes (ms). */
+  readyTimeoutMs?: number;
+  /** Channels, filters (default: every subscriber on one channel, no filter). */
+  shape?: Shape;
 }
 
 export interface StepResult {
@@ -54,6 +60,7 @@ export type LatencyRun = StepResult & { warmupMs: number };
 export interface FanoutResult {
   target: string;
   label: string;
+  shape: Shape;
   subscribers: number;
   connectFailures: number;
   eventFrameBytes: number;
@@ -112,13 +119,12 @@ async function runStep(
   pad: string,
   opts: FanoutOptions,
 ): Promise<StepResult> {
-  const n = gen.readyCount();
   const base = gen.counters.delivered;
   const endCpu = cpuWindow(server);
   const t0 = performance.now();
   gen.startRecording(warmupMs);
   const run = await gen.publishAt(rate, durationMs, pad);
-  const expected = run.sent * n;
+  const expected = run.expected;
   const drainMs = await gen.waitDelivered(base + expected, opts.maxDrainMs);
   const wallMs = performance.now() - t0;
   const cpu = endCpu();
@@ -140,19 +146,25 @@ async function runStep(
   };
 }
 
-/** Sends probe events and resizes the padding until the frame a subscriber receives is `eventBytes` long. */
-async function calibrate(gen: LoadGenerator, eventBytes: number): Promise<string> {
-  const n = gen.readyCount();
+/**
+ * Sends probe events and resizes the padding until the frame a subscriber receives is `eventBytes` long. With
+ * filtered subscriptions each probe follows an event the filter drops: the count must then be exactly the matching
+ * probe's (a server that does not filter delivers both, in order).
+ */
+async function calibrate(gen: LoadGenerator, eventBytes: number, filtered: boolean): Promise<string> {
   let padLen = 100;
   for (let i = 0; i < 4; i++) {
     const base = gen.counters.delivered;
-    gen.publishOne('x'.repeat(padLen));
+    if (filtered) gen.publishOne('x'.repeat(padLen), false);
+    const n = gen.publishOne('x'.repeat(padLen));
     await gen.waitDelivered(base + n, 5000);
+    if (filtered) await gen.waitQuiet(200, 5000);
     const got = gen.counters.delivered - base;
     if (got < n) {
       const misc = gen.misc.samples.concat(gen.publisherFrames.samples).join(' | ');
       throw new Error(`probe event reached ${got}/${n} subscribers; other frames: ${misc || 'none'}`);
     }
+    if (got > n) throw new Error(`filtered probes made ${got} deliveries, ${n} expected: the filter was not applied`);
     const diff = eventBytes - gen.lastEventLen;
     if (diff === 0) break;
     padLen = Math.max(0, padLen + diff);
@@ -224,7 +236,8 @@ export async function runFanout(
   ctx: RunContext,
   referenceRate?: number,
 ): Promise<FanoutResult> {
-  const { server, port } = await startTarget(target, ctx);
+  const shape = opts.shape ?? ONE_SHAPE;
+  const { server, port } = await startTarget(target, ctx, shape);
   const gen = new LoadGenerator({
     host: ctx.host,
     port,
@@ -233,12 +246,13 @@ export async function runFanout(
     sampleEvery: opts.sampleEvery,
     connectConcurrency: opts.connectConcurrency,
     timeoutMs: 10_000,
+    shape,
   });
   try {
     await server.settle();
     const rssBefore = server.rssBytes();
     await gen.connectSubscribers(opts.subscribers);
-    const ready = await gen.waitReady(10_000);
+    const ready = await gen.waitReady(opts.readyTimeoutMs ?? 10_000);
     if (ready < opts.subscribers) {
       throw new Error(`only ${ready}/${opts.subscribers} subscribers ready (${gen.counters.lastError})`);
     }
@@ -246,7 +260,7 @@ export async function runFanout(
     const rssAfter = server.rssBytes();
     ctx.log(`  ${ready} subscribers, server RSS +${round((rssAfter - rssBefore) / 1048576, 1)} MiB`);
     await gen.connectPublisher();
-    const pad = await calibrate(gen, opts.eventBytes);
+    const pad = await calibrate(gen, opts.eventBytes, shape.filtered);
     ctx.log(`  event frame ${gen.lastEventLen} bytes at the subscriber`);
 
     const budget: NoiseBudget = { retries: 6 };
@@ -265,7 +279,9 @@ export async function runFanout(
       );
       return { ...step, warmupMs: opts.latencyWarmupMs };
     };
-    const halfPeak = peak === null ? null : await latencyRun(peak.deliveriesPerSec / 2 / ready, 'half peak');
+    // Deliveries per event: the subscribers of the event's channel, times the share of events that match.
+    const perEvent = peak === null ? 0 : peak.expected / peak.sent;
+    const halfPeak = peak === null ? null : await latencyRun(peak.deliveriesPerSec / 2 / perEvent, 'half peak');
     let atReference: LatencyRun | null = null;
     if (referenceRate !== undefined && halfPeak !== null) {
       if (Math.abs(referenceRate - halfPeak.eventsPerSec) / referenceRate < 0.02) atReference = halfPeak;
@@ -276,6 +292,7 @@ export async function runFanout(
     return {
       target: target.id,
       label: target.label,
+      shape,
       subscribers: ready,
       connectFailures: gen.connectFailures,
       eventFrameBytes: gen.lastEventLen,

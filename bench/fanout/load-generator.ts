@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clientFrame, OP_TEXT } from './framing.js';
-import { type MiscLog, recordMisc, type Target } from './targets.js';
+import { type MiscLog, ONE_SHAPE, type Route, recordMisc, type Shape, type Target } from './targets.js';
 import { type ConnHandler, type Counters, newCounters, WsConn } from './ws-client.js';
 
 const T0_MARKER = Buffer.from('"t0":');
@@ -37,11 +37,15 @@ export interface GeneratorOptions {
   sampleEvery: number;
   connectConcurrency: number;
   timeoutMs: number;
+  /** How subscribers and events are spread over channels (default: all on one channel). */
+  shape?: Shape;
 }
 
 export interface PublishRun {
   sent: number;
   elapsedMs: number;
+  /** Deliveries the events sent should make: per event, the ready subscribers of its channel when it matches. */
+  expected: number;
 }
 
 export class LoadGenerator {
@@ -51,6 +55,11 @@ export class LoadGenerator {
   /** Frames received by the publisher (replies, errors). */
   readonly publisherFrames: MiscLog = { count: 0, samples: [] };
   readonly subscribers: WsConn[] = [];
+  /** The channel index of each subscriber, aligned with `subscribers`. */
+  private readonly subscriberChannels: number[] = [];
+  private readonly shape: Shape;
+  /** Events routed so far: event `seq` goes to channel `seq % channels` (see `Shape`). */
+  private seq = 0;
   connectFailures = 0;
   /** Latency samples (ms) of events whose `t0` is at or after `recordFrom`; off while `recordFrom` is NaN. */
   latencies: number[] = [];
@@ -63,6 +72,7 @@ export class LoadGenerator {
 
   constructor(private readonly opts: GeneratorOptions) {
     const { target } = opts;
+    this.shape = opts.shape ?? ONE_SHAPE;
     this.subHandler = {
       onPreReady: (conn, payload) => target.onPreReady(conn, payload, this.misc),
       onMisc: (conn, payload) => target.onMisc(conn, payload, this.misc),
@@ -99,8 +109,10 @@ export class LoadGenerator {
         for (let attempt = 0; ; attempt++) {
           try {
             const sampled = index % this.opts.sampleEvery === 0;
-            const path = this.opts.target.subscribePath;
+            const channel = index % this.shape.channels;
+            const path = this.opts.target.subscribePath(this.shape, channel);
             this.subscribers.push(await this.connectOne(path, sampled, this.subHandler, this.counters));
+            this.subscriberChannels.push(channel);
             break;
           } catch (err) {
             if (attempt >= 2) {
@@ -120,6 +132,15 @@ export class LoadGenerator {
     let n = 0;
     for (const s of this.subscribers) if (s.ready && s.open) n++;
     return n;
+  }
+
+  /** Ready subscribers per channel index. */
+  readyPerChannel(): number[] {
+    const counts = new Array<number>(this.shape.channels).fill(0);
+    this.subscribers.forEach((s, i) => {
+      if (s.ready && s.open) counts[this.subscriberChannels[i]!]!++;
+    });
+    return counts;
   }
 
   /** Waits until every subscriber finished its protocol handshake; returns how many are ready. */
@@ -152,14 +173,24 @@ export class LoadGenerator {
     this.recordFrom = Number.NaN;
   }
 
-  private eventFrame(pad: string): Buffer {
+  private eventFrame(pad: string, route: Route): Buffer {
     const json = `{"t0":${clock().toFixed(3)},"pad":"${pad}"}`;
-    return clientFrame(OP_TEXT, Buffer.from(this.opts.target.publishText(json)));
+    return clientFrame(OP_TEXT, Buffer.from(this.opts.target.publishText(json, this.shape, route)));
   }
 
-  /** Publishes one event now. */
-  publishOne(pad: string): void {
-    this.publisher!.sendFrames([this.eventFrame(pad)]);
+  private nextRoute(): Route {
+    const { channels, filtered } = this.shape;
+    const j = this.seq++;
+    return { channel: j % channels, match: !filtered || Math.floor(j / channels) % 2 === 0 };
+  }
+
+  /**
+   * Publishes one event to channel 0 now, matching the subscribers' filter unless `match` is false; returns the
+   * deliveries it should make.
+   */
+  publishOne(pad: string, match = true): number {
+    this.publisher!.sendFrames([this.eventFrame(pad, { channel: 0, match })]);
+    return match ? (this.readyPerChannel()[0] ?? 0) : 0;
   }
 
   /**
@@ -169,7 +200,9 @@ export class LoadGenerator {
   publishAt(rate: number, durationMs: number, pad: string): Promise<PublishRun> {
     const total = Math.max(1, Math.round((rate * durationMs) / 1000));
     const start = performance.now();
+    const perChannel = this.readyPerChannel();
     let sent = 0;
+    let expected = 0;
     return new Promise((resolve) => {
       const tick = (): void => {
         const elapsed = performance.now() - start;
@@ -177,14 +210,16 @@ export class LoadGenerator {
         if (due > sent) {
           const frames: Buffer[] = [];
           while (sent < due) {
-            frames.push(this.eventFrame(pad));
+            const route = this.nextRoute();
+            if (route.match) expected += perChannel[route.channel]!;
+            frames.push(this.eventFrame(pad, route));
             sent++;
           }
           this.publisher!.sendFrames(frames);
         }
         if (sent >= total) {
           clearInterval(timer);
-          resolve({ sent, elapsedMs: performance.now() - start });
+          resolve({ sent, elapsedMs: performance.now() - start, expected });
         }
       };
       const timer = setInterval(tick, 1);
@@ -213,6 +248,7 @@ export class LoadGenerator {
   closeAll(): void {
     for (const s of this.subscribers) s.close();
     this.subscribers.length = 0;
+    this.subscriberChannels.length = 0;
     this.publisher?.close();
     this.publisher = null;
   }

@@ -4,9 +4,13 @@
  * `ws-batch`, Socket.IO and Vigil `--runs` times (default 3), interleaved (every target once per round, raw `ws`
  * first), and the idle-connections scenario against raw `ws` and Vigil, each server in its own child process with
  * this process as the load generator. Ratios are taken between the medians of each figure over the runs. Prints
- * tables and writes `bench/results/fanout-<ts>.json`.
+ * tables and writes `bench/results/fanout-<ts>.json`. `--shape` picks how subscribers and events are spread: `one`
+ * (every subscriber on one channel, the budgeted shape), `wide` (the same with 10,000 subscribers) or `channels`
+ * (`--channels` channels, subscribers spread evenly, a `kinds` filter on each subscription keeping half the events);
+ * the last two compare Vigil with `ws-batch` and have no budget.
  *
- *   node --import tsx bench/fanout/run.ts [--scenario all|fanout|idle] [--targets ws,ws-batch,socketio,vigil]
+ *   node --import tsx bench/fanout/run.ts [--shape one|wide|channels] [--channels 100]
+ *     [--scenario all|fanout|idle] [--targets ws,ws-batch,socketio,vigil]
  *     [--runs 3] [--subscribers 1000] [--event-bytes 150] [--step-ms 1500] [--start-rate 50] [--latency-ms 4000]
  *     [--idle-connections 10000] [--hold-ms 2000] [--vigil-arg <arg>]... [--no-build] [--out <dir>]
  */
@@ -21,20 +25,22 @@ import { type FanoutOptions, runFanout } from './fanout.js';
 import { type IdleOptions, runIdle } from './idle.js';
 import { computeRatios, formatReport, type Report, writeReport } from './report.js';
 import { runBench } from './server-process.js';
-import { DEFAULT_TARGETS, TARGET_IDS, TARGETS, type TargetId } from './targets.js';
+import { DEFAULT_TARGETS, SHAPE_IDS, type Shape, type ShapeId, TARGET_IDS, TARGETS, type TargetId } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 
 const { values } = parseArgs({
   options: {
-    scenario: { type: 'string', default: 'all' },
-    targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
+    shape: { type: 'string', default: 'one' },
+    channels: { type: 'string', default: '100' },
+    scenario: { type: 'string' },
+    targets: { type: 'string' },
     runs: { type: 'string', default: '3' },
-    subscribers: { type: 'string', default: '1000' },
+    subscribers: { type: 'string' },
     'event-bytes': { type: 'string', default: '150' },
     'step-ms': { type: 'string', default: '1500' },
-    'start-rate': { type: 'string', default: '50' },
+    'start-rate': { type: 'string' },
     'latency-ms': { type: 'string', default: '4000' },
     'idle-connections': { type: 'string', default: '10000' },
     'hold-ms': { type: 'string', default: '2000' },
@@ -44,21 +50,43 @@ const { values } = parseArgs({
   },
 });
 
-const scenario = values.scenario;
+if (!(SHAPE_IDS as readonly string[]).includes(values.shape)) throw new Error(`bad --shape ${values.shape}`);
+const shapeId = values.shape as ShapeId;
+const channelCount = shapeId === 'channels' ? Number(values.channels) : 1;
+if (!Number.isInteger(channelCount) || channelCount < 1 || channelCount > 10_000) {
+  throw new Error(`bad --channels ${values.channels} (1 to 10000)`);
+}
+const shape: Shape = { id: shapeId, channels: channelCount, filtered: shapeId === 'channels' };
+
+// The idle scenario and the peers without routing belong to the budgeted shape; the others compare with ws-batch.
+const scenario = values.scenario ?? (shapeId === 'one' ? 'all' : 'fanout');
 if (scenario !== 'all' && scenario !== 'fanout' && scenario !== 'idle') throw new Error(`bad --scenario ${scenario}`);
-const targets = values.targets.split(',').map((t) => {
-  if (!(TARGET_IDS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}`);
-  return t as TargetId;
-});
+const targets = (values.targets ?? (shapeId === 'one' ? DEFAULT_TARGETS.join(',') : 'ws-batch,vigil'))
+  .split(',')
+  .map((t) => {
+    if (!(TARGET_IDS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}`);
+    if (shape.filtered && !TARGETS[t as TargetId].routes) throw new Error(`target ${t} has no --shape ${shapeId}`);
+    return t as TargetId;
+  });
+
+const subscribers = Number(values.subscribers ?? (shapeId === 'one' ? 1000 : 10_000));
+if (!Number.isInteger(subscribers) || subscribers < channelCount) {
+  throw new Error(`bad --subscribers ${values.subscribers} (an integer, at least one per channel)`);
+}
+// Shapes other than `one` start the ramp at about 50,000 deliveries/s: events/s = 50,000 / deliveries per event.
+const deliveriesPerEvent = (subscribers / channelCount) * (shape.filtered ? 0.5 : 1);
+const startRate = Number(
+  values['start-rate'] ?? (shapeId === 'one' ? 50 : Math.max(1, Math.round(50_000 / deliveriesPerEvent))),
+);
 
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 9) throw new Error(`bad --runs ${values.runs} (1 to 9)`);
 
 const fanoutOpts: FanoutOptions = {
-  subscribers: Number(values.subscribers),
+  subscribers,
   eventBytes: Number(values['event-bytes']),
   stepMs: Number(values['step-ms']),
-  startRate: Number(values['start-rate']),
+  startRate,
   growth: 2,
   maxSteps: 14,
   refineSteps: 3,
@@ -69,6 +97,8 @@ const fanoutOpts: FanoutOptions = {
   latencyWarmupMs: 500,
   sampleEvery: 20,
   connectConcurrency: 100,
+  readyTimeoutMs: Math.max(10_000, subscribers * 3),
+  shape,
 };
 const idleOpts: IdleOptions = {
   connections: Number(values['idle-connections']),
