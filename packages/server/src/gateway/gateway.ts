@@ -120,7 +120,7 @@ export class Gateway {
         event: (event) => this.subscriptions.fanOut(event),
         gap: (channel, gap, epoch) => this.subscriptions.gapOut(channel, gap, epoch),
       },
-      { log: warn },
+      { log: warn, watchedSince: (channel) => this.subscriptions.watchedSince(channel) },
     );
     this.unlisten = deps.broker.onEvent((event) => this.feed.accept(event));
     const close: CloseFn = (conn, code, reason, reconnect) => this.closeConnection(conn, code, reason, reconnect);

@@ -8,6 +8,9 @@
  * for every local subscriber of the channel.
  *
  * Positions of channels idle for `idleMs` are forgotten: the next event of such a channel starts a new position.
+ * When a channel's first event here is not its first ever, the events just before it may have been lost or be late:
+ * one history read of at most `LOOKBACK` events hands on those published while this node watched the channel (and
+ * after the last event it could have handed on before forgetting it), then the event itself.
  */
 import type { Broker, HistoryGap, StoredEvent } from '../broker/broker.js';
 import { applyFill, Cursor, epochGap, type Fill, fillFrom } from './cursor.js';
@@ -19,9 +22,14 @@ export interface LiveFeedSink {
   gap(channel: string, gap: HistoryGap, epoch: string): void;
 }
 
+/** How far back the first event of a channel on this node looks for events lost or late before it. */
+export const LOOKBACK = 64;
+
 export interface LiveFeedOptions {
   /** Forget a channel's position after this long without events. Default 10 minutes. */
   idleMs?: number;
+  /** Since when this node has watched a pattern covering `channel` (undefined: nothing local covers it). */
+  watchedSince?: (channel: string) => number | undefined;
   log?: (msg: string, extra: Record<string, unknown>) => void;
 }
 
@@ -48,10 +56,7 @@ export class LiveFeed {
   accept(event: StoredEvent): void {
     const cursor = this.cursors.get(event.channel);
     if (cursor === undefined) {
-      const fresh = new Cursor(event.epoch, event.offset);
-      fresh.seenAt = Date.now();
-      this.cursors.set(event.channel, fresh);
-      this.sink.event(event);
+      this.firstSight(event);
       return;
     }
     cursor.seenAt = Date.now();
@@ -60,6 +65,49 @@ export class LiveFeed {
       return;
     }
     this.advance(cursor, event);
+  }
+
+  /** The first event of a channel here (or since its position was forgotten). */
+  private firstSight(event: StoredEvent): void {
+    const now = Date.now();
+    const cursor = new Cursor(event.epoch, event.offset);
+    cursor.seenAt = now;
+    this.cursors.set(event.channel, cursor);
+    const watched = this.options.watchedSince?.(event.channel);
+    if (event.offset <= 1 || watched === undefined) {
+      this.sink.event(event);
+      return;
+    }
+    // Events of this channel published before `since` were never this node's to hand on: it did not watch the
+    // channel, or (a forgotten position) they came at least idleMs / 2 before anything it could have missed.
+    const since = Math.max(watched, now - this.idleMs / 2);
+    cursor.offset = event.offset - 1;
+    cursor.held = [event];
+    const channel = event.channel;
+    this.broker
+      .history(channel, { since: { epoch: event.epoch, offset: Math.max(0, event.offset - 1 - LOOKBACK) } })
+      .then((h) => h.events.filter((e) => e.epoch === event.epoch && e.offset < event.offset && e.ts >= since))
+      .catch((err: unknown) => {
+        this.options.log?.('could not look back at a channel from history', { channel, err: String(err) });
+        return [] as StoredEvent[];
+      })
+      .then((missed) => {
+        const held = cursor.held ?? [];
+        cursor.held = undefined;
+        if (missed.length > 0) cursor.offset = missed[0]!.offset - 1;
+        this.release(cursor, [...missed, ...held]);
+      });
+  }
+
+  /** Hands on events that waited for a history read, in order; a new jump among them waits for its own fill. */
+  private release(cursor: Cursor, held: StoredEvent[]): void {
+    for (let i = 0; i < held.length; i++) {
+      if (cursor.filling) {
+        cursor.held!.push(...held.slice(i));
+        return;
+      }
+      this.advance(cursor, held[i]!);
+    }
   }
 
   private advance(cursor: Cursor, event: StoredEvent): void {
@@ -92,14 +140,7 @@ export class LiveFeed {
           (gap) => this.sink.gap(channel, gap, cursor.epoch),
           (e) => this.sink.event(e),
         );
-        for (let i = 0; i < held.length; i++) {
-          // A new jump among the held events starts another fill; the rest wait behind it.
-          if (cursor.filling) {
-            cursor.held!.push(...held.slice(i));
-            return;
-          }
-          this.advance(cursor, held[i]!);
-        }
+        this.release(cursor, held);
       });
   }
 

@@ -70,6 +70,8 @@ export interface SubscriptionManagerDeps {
 interface Watch {
   count: number;
   ready: Promise<void>;
+  /** When this node began watching the pattern (ms since the epoch). */
+  since: number;
 }
 
 export class SubscriptionManager {
@@ -498,6 +500,18 @@ export class SubscriptionManager {
     this.unwatch(sub.pattern);
   }
 
+  /**
+   * Since when this node has watched, without a break, a pattern that covers `channel` (the earliest such start);
+   * undefined when no local subscription covers it.
+   */
+  watchedSince(channel: string): number | undefined {
+    let since: number | undefined;
+    for (const [pattern, w] of this.watched) {
+      if ((since === undefined || w.since < since) && matchChannel(pattern, channel)) since = w.since;
+    }
+    return since;
+  }
+
   /** Counts local subscriptions per pattern; the broker is asked to watch a pattern when its first one comes. */
   private watch(pattern: string): Promise<void> {
     const w = this.watched.get(pattern);
@@ -506,7 +520,7 @@ export class SubscriptionManager {
       return w.ready;
     }
     const ready = this.deps.broker.watch(pattern);
-    this.watched.set(pattern, { count: 1, ready });
+    this.watched.set(pattern, { count: 1, ready, since: Date.now() });
     ready.catch(() => {
       if (this.watched.get(pattern)?.ready === ready) this.watched.delete(pattern);
     });
