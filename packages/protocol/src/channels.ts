@@ -61,8 +61,14 @@ export function matchChannel(pattern: string, channel: string): boolean {
 export function patternsOverlap(a: string, b: string): boolean {
   if (a === b) return true;
   if (!isWildcard(a) && !isWildcard(b)) return false;
-  const p = a.split('.');
-  const q = b.split('.');
+  return segmentsOverlap(a.split('.'), b.split('.'));
+}
+
+/**
+ * `patternsOverlap` on patterns already split at their dots: for callers that compare one pattern with many (a
+ * connection's subscriptions), so that each is split once.
+ */
+export function segmentsOverlap(p: readonly string[], q: readonly string[]): boolean {
   for (let i = 0; ; i++) {
     const x = p[i];
     const y = q[i];

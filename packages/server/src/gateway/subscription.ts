@@ -22,6 +22,8 @@ export class Subscription {
   /** The filter's canonical form ('' without one): subscriptions with the same pattern and key can share a group. */
   readonly filterKey: string;
   readonly wildcard: boolean;
+  /** The pattern split at its dots, for overlap checks against the client's other subscriptions. */
+  readonly segments: readonly string[];
   /** The fan-out group this subscription is a plain member of (shared-batch.ts), if any. */
   group: FanoutGroup | undefined = undefined;
   /** Index in the group's members. */
@@ -51,6 +53,7 @@ export class Subscription {
     this.filter = filter;
     this.filterKey = filter === undefined ? '' : filterKey;
     this.wildcard = isWildcard(pattern);
+    this.segments = pattern.split('.');
     this.holding = [];
   }
 

@@ -34,8 +34,8 @@ import {
   isValidPattern,
   isWildcard,
   matchChannel,
-  patternsOverlap,
   type SubscribeFrame,
+  segmentsOverlap,
   VigilError,
 } from '@vigil/protocol';
 import type { Broker, HistoryGap, HistoryResult, StoredEvent, StreamPosition } from '../broker/broker.js';
@@ -65,6 +65,13 @@ export interface SubscriptionManagerDeps {
   /** Sends a frame that is never dropped (reply, snapshot, gap). */
   send: (peer: Peer, frame: unknown, type: string) => void;
   log?: (msg: string, extra: Record<string, unknown>) => void;
+}
+
+/** Whether two subscriptions' patterns can match one channel (each pattern split once, when it was made). */
+function overlap(a: Subscription, b: Subscription): boolean {
+  if (a.pattern === b.pattern) return true;
+  if (!a.wildcard && !b.wildcard) return false;
+  return segmentsOverlap(a.segments, b.segments);
 }
 
 interface Watch {
@@ -166,7 +173,7 @@ export class SubscriptionManager {
       const sub = new Subscription(pattern, peer, frame.mode, filter, key);
       // A client gets an event once even when several of its patterns match: that needs the one-by-one path.
       for (const other of peer.subs.values()) {
-        if (other.group !== undefined && patternsOverlap(other.pattern, pattern)) this.unshare(other);
+        if (other.group !== undefined && overlap(other, sub)) this.unshare(other);
       }
       peer.subs.set(pattern, sub);
       this.index.add(pattern, sub);
@@ -428,7 +435,7 @@ export class SubscriptionManager {
     const own = sub.cursor(sub.pattern);
     if (sub.wildcard ? sub.tracksOthers : own === undefined || own.filling) return;
     for (const other of peer.subs.values()) {
-      if (other !== sub && patternsOverlap(other.pattern, sub.pattern)) return;
+      if (other !== sub && overlap(other, sub)) return;
     }
     const key = `${sub.pattern}\n${sub.filterKey}`;
     let group = this.groupsByKey.get(key);
@@ -489,7 +496,7 @@ export class SubscriptionManager {
     // Subscriptions that overlapped this one may now share a group.
     if (peer.closed) return;
     for (const other of peer.subs.values()) {
-      if (other.group === undefined && patternsOverlap(other.pattern, sub.pattern)) this.share(other);
+      if (other.group === undefined && overlap(other, sub)) this.share(other);
     }
   }
 
