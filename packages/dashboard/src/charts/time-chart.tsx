@@ -8,6 +8,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatDay, formatHourMinute, formatTime } from '../lib/format.js';
 import { useTheme } from '../lib/theme.js';
 import { alpha, chartColors } from './chart-theme.js';
 
@@ -91,7 +92,7 @@ export function TimeChart(props: TimeChartProps) {
         }),
       ],
       series: [
-        { value: (_u, v) => (v === null ? '–' : new Date(v).toLocaleTimeString([], { hour12: false })) },
+        { value: (_u, v) => (v === null ? '–' : formatTime(v)) },
         ...p.series.map(
           (s): uPlot.Series => ({
             label: s.label,
@@ -175,12 +176,10 @@ function legendAtLatest(u: uPlot): void {
 
 /** An x-axis label: the time of day, with seconds for short windows and the date for windows over a day. */
 export function timeTick(ts: number, window: readonly [number, number]): string {
-  const d = new Date(ts);
   const span = window[1] - window[0];
-  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
-  if (span <= 10 * 60_000) return d.toLocaleTimeString([], { hour12: false });
-  if (span <= 24 * 3_600_000) return hm;
-  return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}`;
+  if (span <= 10 * 60_000) return formatTime(ts);
+  if (span <= 24 * 3_600_000) return formatHourMinute(ts);
+  return `${formatDay(ts)} ${formatHourMinute(ts)}`;
 }
 
 function drawSpans(u: uPlot, spans: ChartMarks['spans'], fill: string): void {

@@ -42,13 +42,34 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+// One formatter each, made once: `toLocaleTimeString` builds a new one per call, which the Live tail (a row per
+// event, 1,000 a second) and every chart axis would pay each time.
+const TIME = new Intl.DateTimeFormat(undefined, {
+  hour12: false,
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+const HOUR_MINUTE = new Intl.DateTimeFormat(undefined, { hour12: false, hour: '2-digit', minute: '2-digit' });
+const DAY = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+
+/** The time of day with seconds (`13:35:33`). */
 export function formatTime(ts: number): string {
-  return new Date(ts).toLocaleTimeString([], { hour12: false });
+  return TIME.format(ts);
+}
+
+/** The time of day without seconds (`13:35`). */
+export function formatHourMinute(ts: number): string {
+  return HOUR_MINUTE.format(ts);
+}
+
+/** The day of the month (`Nov 29`). */
+export function formatDay(ts: number): string {
+  return DAY.format(ts);
 }
 
 export function formatDateTime(ts: number): string {
-  const d = new Date(ts);
-  return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${d.toLocaleTimeString([], { hour12: false })}`;
+  return `${DAY.format(ts)} ${TIME.format(ts)}`;
 }
 
 export function formatLabels(labels: Record<string, string> | undefined): string {
