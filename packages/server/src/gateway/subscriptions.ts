@@ -67,6 +67,9 @@ export interface SubscriptionManagerDeps {
   log?: (msg: string, extra: Record<string, unknown>) => void;
 }
 
+/** A client holding more subscriptions than this is served one by one (see `share`). */
+export const MAX_SHARED_SUBSCRIPTIONS = 32;
+
 /** Whether two subscriptions' patterns can match one channel (each pattern split once, when it was made). */
 function overlap(a: Subscription, b: Subscription): boolean {
   if (a.pattern === b.pattern) return true;
@@ -432,6 +435,9 @@ export class SubscriptionManager {
     const peer = sub.conn;
     if (sub.group !== undefined || peer.closed || peer.subs.get(sub.pattern) !== sub) return;
     if (!peer.sharesBatches || sub.holding !== undefined || sub.mode !== MODE_STREAM) return;
+    // A client with many patterns is served one by one: checking each against all the others would cost the square
+    // of their number on every change, and shared batches pay off for many clients of one pattern, not this.
+    if (peer.subs.size > MAX_SHARED_SUBSCRIPTIONS) return;
     const own = sub.cursor(sub.pattern);
     if (sub.wildcard ? sub.tracksOthers : own === undefined || own.filling) return;
     for (const other of peer.subs.values()) {
@@ -494,7 +500,7 @@ export class SubscriptionManager {
     peer.subs.delete(sub.pattern);
     this.drop(sub);
     // Subscriptions that overlapped this one may now share a group.
-    if (peer.closed) return;
+    if (peer.closed || peer.subs.size > MAX_SHARED_SUBSCRIPTIONS) return;
     for (const other of peer.subs.values()) {
       if (other.group === undefined && overlap(other, sub)) this.share(other);
     }
