@@ -20,7 +20,8 @@ import { BUDGET_LOW_WATER, channelOverhead, eventBytes, type HistoryPolicies, wa
 
 interface ChannelState {
   offset: number;
-  events: StoredEvent[];
+  /** Held events from `head` on; the slots before it are emptied as events leave (see `drop`). */
+  events: (StoredEvent | undefined)[];
   /** Estimated bytes of each event in `events`. */
   sizes: number[];
   head: number;
@@ -115,7 +116,12 @@ export class MemoryBroker implements Broker {
   private drop(state: ChannelState, n: number): void {
     const end = state.head + n;
     let freed = 0;
-    for (let i = state.head; i < end; i++) freed += state.sizes[i]!;
+    for (let i = state.head; i < end; i++) {
+      freed += state.sizes[i]!;
+      // The slot lets go of the event at once: the array itself is compacted only now and then, and until then a
+      // dropped event would stay in memory beyond every byte budget.
+      state.events[i] = undefined;
+    }
     state.head = end;
     state.bytes -= freed;
     this.totalBytes -= freed;
@@ -159,10 +165,11 @@ export class MemoryBroker implements Broker {
         start = state.head + (since.offset + 1 - first);
       }
       const end = query.limit !== undefined ? Math.min(held.length, start + query.limit) : held.length;
-      result.events = held.slice(start, end);
+      // Slots from `head` on are all filled.
+      result.events = held.slice(start, end) as StoredEvent[];
     } else {
       const from = query.limit !== undefined ? Math.max(start, held.length - query.limit) : start;
-      result.events = held.slice(from);
+      result.events = held.slice(from) as StoredEvent[];
     }
     return result;
   }
