@@ -47,6 +47,7 @@ import { HubCounters } from './observability/hub-counters.js';
 import { createHubMetrics, type HubMetrics } from './observability/prometheus.js';
 import type { HubPart, PartContext, PublishHandler } from './part.js';
 import type { MetricStore } from './storage/metric-store.js';
+import { PostgresMetricStore } from './storage/postgres-metric-store.js';
 import { PostgresStateStore } from './storage/postgres-state-store.js';
 import { SqliteStateStore } from './storage/sqlite-state-store.js';
 import { SqliteMetricStore } from './storage/sqlite-store.js';
@@ -199,14 +200,7 @@ export class Hub {
       hot: () => this.metricsService.hotFigures(),
     });
     this.state = options.stateStore ?? this.stateStoreFromConfig();
-    const store =
-      options.store ??
-      new SqliteMetricStore({
-        path: join(config.dataDir, 'vigil.db'),
-        synchronous: config.metrics.synchronous,
-        flushIntervalMs: config.metrics.flushIntervalMs,
-        checkpointIntervalMs: config.metrics.checkpointIntervalMs,
-      });
+    const store = options.store ?? this.metricStoreFromConfig();
     this.registerBuiltinMethods();
     const ctx: PartContext = {
       config,
@@ -233,7 +227,12 @@ export class Hub {
         prefix: config.broker.prefix,
         nodeId: config.nodeId,
         isLeader: () => this.cluster.isLeader(),
-        ingest: (samples) => this.metricsService.ingest(samples, undefined, undefined, { relayed: true }),
+        // On a shared (PostgreSQL) metric store the follower has stored them: the leader evaluates them only.
+        ingest: (samples) =>
+          this.metricsService.ingest(samples, undefined, undefined, {
+            relayed: true,
+            persist: config.store.engine !== 'postgres',
+          }),
         apply: (action) => {
           const applied =
             action.op === 'incident' ? this.incidents.refresh(action.id) : this.alerts.applyFromFollower(action);
@@ -301,6 +300,26 @@ export class Hub {
       prefix: config.broker.prefix,
       policies,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    });
+  }
+
+  private metricStoreFromConfig(): MetricStore {
+    const { store, metrics, dataDir, nodeId } = this.config;
+    if (store.engine === 'postgres') {
+      return new PostgresMetricStore({
+        url: store.url,
+        schema: store.schema,
+        poolSize: store.poolSize,
+        node: nodeId,
+        flushIntervalMs: metrics.flushIntervalMs,
+        checkpointIntervalMs: metrics.checkpointIntervalMs,
+      });
+    }
+    return new SqliteMetricStore({
+      path: join(dataDir, 'vigil.db'),
+      synchronous: metrics.synchronous,
+      flushIntervalMs: metrics.flushIntervalMs,
+      checkpointIntervalMs: metrics.checkpointIntervalMs,
     });
   }
 

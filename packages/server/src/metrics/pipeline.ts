@@ -51,6 +51,11 @@ export interface IngestOptions {
   streamNow?: boolean;
   /** Samples another node took in and relayed to this one (the leader): they are not relayed again. */
   relayed?: boolean;
+  /**
+   * `false`: the samples are already durable in a store this node shares (a follower wrote them to the cluster's
+   * PostgreSQL before relaying them): evaluated, kept hot and streamed, but not appended again. Default true.
+   */
+  persist?: boolean;
   /** This node's own host collector took these samples (relayed to a leader with this node as their `host`). */
   own?: boolean;
 }
@@ -208,7 +213,7 @@ export class MetricsPipeline {
     }
     this.samplesIn += batch.length;
     this.samplesRejected += rejected;
-    const durable = batch.length > 0 ? this.append(batch, waiting) : Promise.resolve();
+    const durable = batch.length > 0 && options.persist !== false ? this.append(batch, waiting) : Promise.resolve();
     const published: Promise<StoredEvent>[] = [];
     const now = options.streamNow === true || this.withinRate(touched.length);
     for (const series of touched) {

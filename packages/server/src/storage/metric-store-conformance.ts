@@ -23,7 +23,7 @@ export interface ConformanceTarget {
   /** An unopened store on `place`. Called again on the same place after `close()` to restart. */
   make(place: string): MetricStore;
   /** Rows per table, to prove that retention touches nothing else (optional, engine-specific). */
-  countRows?(place: string): Record<string, number>;
+  countRows?(place: string): Record<string, number> | Promise<Record<string, number>>;
 }
 
 export interface Sample {
@@ -275,7 +275,7 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
       const oneHourCutoff = T0 + 2 * 3_600_000 + 1; // the bucket [T0+2h, T0+3h) holds a newer sample: kept
       const now = T0 + 48 * 3_600_000;
       const policy = { rawMs: now - rawCutoff, oneMinuteMs: now - oneMinuteCutoff, oneHourMs: now - oneHourCutoff };
-      const before = target.countRows?.(place);
+      const before = await target.countRows?.(place);
       const rollupsBefore = new Map<number, RollupPoint[][]>();
       for (const s of ids) {
         rollupsBefore.set(s, [
@@ -304,7 +304,7 @@ export function metricStoreConformance(engine: string, target: ConformanceTarget
       }
       assert.deepEqual(await store.lastSamples(), lastBefore, 'the newest samples are untouched');
       if (before !== undefined && target.countRows !== undefined) {
-        const afterRows = target.countRows(place);
+        const afterRows = await target.countRows(place);
         const dropped: Record<string, number> = {};
         for (const k of Object.keys(before)) dropped[k] = before[k] - afterRows[k];
         const expectDropped: Record<string, number> = {};

@@ -55,6 +55,11 @@ export class SeriesState {
     this.entries[row.id]!.lastTs = lastTs;
   }
 
+  /** The id of a known series, by name and canonical labels (see canonicalLabels). */
+  find(name: string, canonical: string): number | undefined {
+    return this.byKey.get(`${name}\u0000${canonical}`);
+  }
+
   /** The id of a series, registering it (to be written with the next commit) if it is new. */
   resolve(name: string, labels: Readonly<Record<string, string>>): number {
     const json = canonicalLabels(labels);

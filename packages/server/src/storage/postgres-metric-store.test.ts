@@ -1,0 +1,176 @@
+/**
+ * @module storage/postgres-metric-store.test
+ * PostgresMetricStore against the real PostgreSQL of this machine (DATABASE_URL, by default
+ * postgres://postgres@127.0.0.1:5432/test), each store in a schema of its own that is dropped after the run: the shared
+ * MetricStore conformance suite, then what is specific to a shared store: migrations once when nodes start together,
+ * two nodes writing one schema (same series ids, every node reads what any node sealed, buckets merged), and a node's
+ * unsealed samples replayed when it opens again.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { databaseUrl, dropPostgresSchema, randomSchema, requireService } from '../testing/services.js';
+import {
+  assertRawEqual,
+  bruteRollups,
+  metricStoreConformance,
+  normaliseZeros,
+  type Sample,
+  toBatch,
+} from './metric-store-conformance.js';
+import {
+  POSTGRES_METRIC_MIGRATIONS,
+  PostgresMetricStore,
+  type PostgresMetricStoreOptions,
+} from './postgres-metric-store.js';
+
+const url = databaseUrl();
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const EVERYTHING = [0, Number.MAX_SAFE_INTEGER] as const;
+/** Conformance names the tables as the SQLite store does. */
+const TABLES: Record<string, string> = {
+  series: 'metric_series',
+  chunks: 'metric_chunks',
+  rollup_1m: 'metric_rollup_1m',
+  rollup_1h: 'metric_rollup_1h',
+  pending: 'metric_pending',
+  meta: 'metric_meta',
+};
+
+async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+if (await requireService('postgres', url)) {
+  const schemas: string[] = [];
+  after(async () => {
+    for (const s of schemas) await dropPostgresSchema(url, s);
+  });
+  const newSchema = () => {
+    const s = randomSchema();
+    schemas.push(s);
+    return s;
+  };
+
+  metricStoreConformance('postgres', {
+    newPlace: newSchema,
+    make: (schema) => new PostgresMetricStore({ url, schema, poolSize: 2 }),
+    countRows: (schema) =>
+      withClient(async (client) => {
+        const out: Record<string, number> = {};
+        for (const [k, table] of Object.entries(TABLES)) {
+          const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.${table}`);
+          out[k] = Number(rows[0]!.n);
+        }
+        return out;
+      }),
+  });
+
+  describe('PostgresMetricStore', () => {
+    const opened: PostgresMetricStore[] = [];
+    const start = async (options: Omit<PostgresMetricStoreOptions, 'url'>) => {
+      const store = new PostgresMetricStore({ url, poolSize: 2, ...options });
+      opened.push(store);
+      const series = await store.open();
+      return { store, series };
+    };
+    after(async () => {
+      for (const s of opened) await s.close();
+    });
+
+    test('three nodes opening one new schema at once migrate it once', async () => {
+      const schema = newSchema();
+      await Promise.all(['a', 'b', 'c'].map((node) => start({ schema, node })));
+      const rows = await withClient(
+        async (client) =>
+          (await client.query(`SELECT part, version FROM ${schema}.vigil_migrations ORDER BY version`)).rows,
+      );
+      assert.deepEqual(
+        rows,
+        POSTGRES_METRIC_MIGRATIONS.map((_, i) => ({ part: 'metrics', version: i + 1 })),
+      );
+    });
+
+    test('two nodes share series ids, read what the other sealed, and merge the buckets they both wrote', async () => {
+      const schema = newSchema();
+      const a = await start({ schema, node: 'a' });
+      const b = await start({ schema, node: 'b' });
+      const idA = await a.store.createSeries('shared', { host: 'x' });
+      const [idB, idB2] = await Promise.all([
+        b.store.createSeries('shared', { host: 'x' }),
+        b.store.createSeries('shared', { host: 'x' }),
+      ]);
+      assert.equal(idA, idB);
+      assert.equal(idB, idB2);
+      // Each node takes every other sample of one series (a client posting through a balancer).
+      const all: Sample[] = [];
+      const mine: Record<'a' | 'b', Sample[]> = { a: [], b: [] };
+      for (let i = 0; i < 600; i++) {
+        const s = { series: idA, ts: T0 + i * 500, value: (i % 17) + 0.5 };
+        all.push(s);
+        mine[i % 2 === 0 ? 'a' : 'b'].push(s);
+      }
+      await Promise.all([a.store.append(toBatch(mine.a)), b.store.append(toBatch(mine.b))]);
+      await Promise.all([a.store.checkpoint(), b.store.checkpoint()]);
+      const want = { ts: all.map((s) => s.ts), values: Float64Array.from(all.map((s) => s.value)) };
+      for (const node of [a, b]) {
+        assertRawEqual(await node.store.readRaw(idA, ...EVERYTHING), want, `node ${node.store.node}`);
+        for (const tier of ['1m', '1h'] as const) {
+          const got = normaliseZeros(await node.store.readRollup(idA, tier, ...EVERYTHING));
+          const brute = bruteRollups(want.ts, want.values, tier);
+          // Merged sums may differ from a time-ordered sum in the last place; everything else is exact.
+          assert.deepEqual(
+            got.map((p) => ({ ...p, sum: Math.round(p.sum * 1000) })),
+            brute.map((p) => ({ ...p, sum: Math.round(p.sum * 1000) })),
+            `${tier} on ${node.store.node}`,
+          );
+        }
+      }
+      // A third node opening later knows the series and its newest sample.
+      const c = await start({ schema, node: 'c' });
+      assert.deepEqual(
+        c.series.map((s) => s.id),
+        [idA],
+      );
+      assert.deepEqual((await c.store.lastSamples()).get(idA), { ts: all[599].ts, value: all[599].value });
+      const stats = await c.store.stats();
+      assert.equal(stats.sealedSamples, 600);
+      assert.ok(stats.bytesOnDisk > 0);
+    });
+
+    test("a node's durable, unsealed samples are its own and come back when it opens again", async () => {
+      const schema = newSchema();
+      const a = await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 });
+      const id = await a.store.createSeries('kept', {});
+      const samples = Array.from({ length: 50 }, (_, i) => ({ series: id, ts: T0 + i * 1000, value: i }));
+      await a.store.append(toBatch(samples));
+      // Another node does not replay them.
+      const b = await start({ schema, node: 'b' });
+      assert.equal((await b.store.stats()).pendingSamples, 0);
+      // Abandon node a without a checkpoint (as a crash would), then open it again.
+      const pending = await withClient(
+        async (client) => (await client.query(`SELECT count(*)::int AS n FROM ${schema}.metric_pending`)).rows[0].n,
+      );
+      assert.equal(pending, 1, 'one pending row per commit');
+      const again = await start({ schema, node: 'a' });
+      assert.equal((await again.store.stats()).pendingSamples, 50);
+      assertRawEqual(
+        await again.store.readRaw(id, ...EVERYTHING),
+        { ts: samples.map((s) => s.ts), values: Float64Array.from(samples.map((s) => s.value)) },
+        'replayed',
+      );
+    });
+
+    test('a bad schema name or an unreachable server is a clear error', async () => {
+      assert.throws(() => new PostgresMetricStore({ url, schema: 'x; DROP TABLE y' }), /invalid PostgreSQL schema/);
+      const unreachable = new PostgresMetricStore({ url: 'postgres://postgres@127.0.0.1:1/test', schema: 'x' });
+      await assert.rejects(unreachable.open(), /ECONNREFUSED|connect/);
+    });
+  });
+}

@@ -1,0 +1,630 @@
+/**
+ * @module storage/postgres-metric-store
+ * `PostgresMetricStore`, the MetricStore of `store.engine: postgres`: the nodes of a cluster share one schema, so the
+ * series, compressed chunks and rollups any node writes are read by every node. Tables `metric_*` live in
+ * `store.schema` beside the state tables; migrations are numbered in `vigil_migrations` (part `metrics`) and applied
+ * at `open()` in one transaction under the same advisory lock as the state store's, so nodes starting together
+ * migrate once. Append new steps; never edit an applied one.
+ *
+ * Write path (as the SQLite store's, storage/sqlite-store):
+ * - `append()` validates and copies the batch into the write queue and returns the promise shared by everything
+ *   queued. A commit writes the whole queue as ONE `metric_pending` row (storage/pending-batch) tagged with this
+ *   node's id, in one statement, then moves the samples into per-series open chunks in memory and resolves: an
+ *   append resolves once PostgreSQL has committed its samples.
+ * - `checkpoint()` seals each open chunk into a `metric_chunks` row (storage/chunk-codec `encodeSamples`), writes the
+ *   rollups of those samples and deletes this node's pending rows, in one transaction with a few statements (arrays
+ *   through `unnest`, no SQL per series). The bucket a checkpoint continues is read `FOR UPDATE` in that transaction,
+ *   so two nodes writing one series merge their buckets instead of overwriting each other's.
+ * - `open()` replays this node's leftover pending rows (same `node` id) into its open chunks.
+ *
+ * Reads merge sealed rows of every node with this node's open chunks; another node's samples are read here once
+ * that node has checkpointed. Chunks of one series written by two nodes may overlap in time: reads merge them in
+ * timestamp order.
+ */
+import pg from 'pg';
+import { decodeSamples, encodeSamples } from './chunk-codec.js';
+import {
+  type MetricStore,
+  type RawPoints,
+  type RetentionPolicy,
+  type RetentionResult,
+  type RollupPoint,
+  type RollupTier,
+  type SampleBatch,
+  type SeriesInfo,
+  type StoreStats,
+  TIER_MS,
+} from './metric-store.js';
+import { bucketStart, lowerBound, rollupBuckets, upperBound } from './open-series.js';
+import { packPending, unpackPending } from './pending-batch.js';
+import { canonicalLabels, type SeriesEntry, SeriesState } from './series-state.js';
+import { WriteQueue } from './write-queue.js';
+
+/** The metric schema's history: step N is version N (part `metrics` of `vigil_migrations`). */
+export const POSTGRES_METRIC_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE metric_series (id SERIAL PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL, UNIQUE (name, labels));
+   CREATE TABLE metric_chunks (id BIGSERIAL PRIMARY KEY, series INTEGER NOT NULL, start_ts BIGINT NOT NULL,
+     end_ts BIGINT NOT NULL, count INTEGER NOT NULL, data BYTEA NOT NULL);
+   CREATE INDEX metric_chunks_series ON metric_chunks (series, end_ts);
+   CREATE INDEX metric_chunks_end ON metric_chunks (end_ts);
+   CREATE TABLE metric_rollup_1m (series INTEGER NOT NULL, ts BIGINT NOT NULL, min DOUBLE PRECISION NOT NULL,
+     max DOUBLE PRECISION NOT NULL, sum DOUBLE PRECISION NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (series, ts));
+   CREATE INDEX metric_rollup_1m_ts ON metric_rollup_1m (ts);
+   CREATE TABLE metric_rollup_1h (series INTEGER NOT NULL, ts BIGINT NOT NULL, min DOUBLE PRECISION NOT NULL,
+     max DOUBLE PRECISION NOT NULL, sum DOUBLE PRECISION NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (series, ts));
+   CREATE INDEX metric_rollup_1h_ts ON metric_rollup_1h (ts);
+   CREATE TABLE metric_pending (id BIGSERIAL PRIMARY KEY, node TEXT NOT NULL, data BYTEA NOT NULL);
+   CREATE INDEX metric_pending_node ON metric_pending (node, id);
+   CREATE TABLE metric_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+   INSERT INTO metric_meta (key, value) VALUES ('sealed_samples', 0), ('sealed_bytes', 0);`,
+];
+
+/** The tables of the metric store, for operators and tests. */
+export const POSTGRES_METRIC_TABLES = [
+  'metric_series',
+  'metric_chunks',
+  'metric_rollup_1m',
+  'metric_rollup_1h',
+  'metric_pending',
+  'metric_meta',
+] as const;
+
+/** BIGINT (20) comes back as a JS number: every timestamp and counter stored is below 2^53. */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export interface PostgresMetricStoreOptions {
+  /** `postgres://user@host:port/database`. */
+  url: string;
+  /** Schema of the tables (default `public`); created when missing. The nodes of a cluster share it. */
+  schema?: string;
+  /** This node's id: its pending (durable, unsealed) rows are its own, replayed when it opens again. */
+  node?: string;
+  /** Most connections held (default 4). */
+  poolSize?: number;
+  /** Least time between two commits of the write queue, ms. Default 50. */
+  flushIntervalMs?: number;
+  /** Queue size that triggers a commit without waiting for the interval, samples. Default 100,000. */
+  maxQueueSamples?: number;
+  /** Time between checkpoints, ms. Default 120,000. */
+  checkpointIntervalMs?: number;
+  /** Open (durable, unsealed) samples that trigger an early checkpoint. Default 2,000,000. */
+  maxOpenSamples?: number;
+  /** Clock for commit pacing. Default `Date.now`. */
+  now?: () => number;
+  /** Receives errors of background commits and checkpoints. Default: a process warning. */
+  onError?: (error: Error) => void;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const TIERS: readonly RollupTier[] = ['1m', '1h'];
+const TABLE: Record<RollupTier, string> = { '1m': 'metric_rollup_1m', '1h': 'metric_rollup_1h' };
+/** Deadlock or serialization failure between nodes: the transaction is retried. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 5;
+
+interface RollupRow {
+  series: number;
+  ts: number;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`PostgresMetricStore: ${name} must be > 0, got ${value}`);
+  }
+  return value;
+}
+
+function toPoint(row: RollupRow): RollupPoint {
+  return { ts: row.ts, min: row.min, max: row.max, sum: row.sum, count: row.count };
+}
+
+/** A query bound as a BIGINT: clamped to the safe range, rounded inwards. */
+function lowBound(from: number): number {
+  return Math.max(Math.ceil(from), -Number.MAX_SAFE_INTEGER);
+}
+function highBound(to: number): number {
+  return Math.min(Math.floor(to), Number.MAX_SAFE_INTEGER);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Rollup rows as the parallel arrays of an `unnest` insert (doubles as text: NaN and ±Infinity survive). */
+function rollupArrays(rows: readonly RollupRow[]): unknown[] {
+  return [
+    rows.map((r) => r.series),
+    rows.map((r) => r.ts),
+    rows.map((r) => String(r.min)),
+    rows.map((r) => String(r.max)),
+    rows.map((r) => String(r.sum)),
+    rows.map((r) => r.count),
+  ];
+}
+
+export class PostgresMetricStore implements MetricStore {
+  readonly schema: string;
+  readonly node: string;
+  private readonly checkpointIntervalMs: number;
+  private readonly maxOpenSamples: number;
+  private readonly onError: (error: Error) => void;
+
+  private pool: pg.Pool | undefined;
+  private state: 'new' | 'open' | 'closed' = 'new';
+  private readonly series = new SeriesState();
+  private readonly creating = new Map<string, Promise<number>>();
+  private readonly writes: WriteQueue;
+  private lastPendingId = 0;
+  /** Commits and checkpoints run one after another. */
+  private serial: Promise<void> = Promise.resolve();
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointSoon = false;
+
+  constructor(private readonly o: PostgresMetricStoreOptions) {
+    this.schema = o.schema ?? 'public';
+    if (!SCHEMA_NAME.test(this.schema)) throw new Error(`invalid PostgreSQL schema name '${this.schema}'`);
+    this.node = o.node ?? 'vigil';
+    if (this.node.length === 0 || this.node.length > 200) throw new RangeError('PostgresMetricStore: bad node id');
+    this.checkpointIntervalMs = positive('checkpointIntervalMs', o.checkpointIntervalMs, 120_000);
+    this.maxOpenSamples = positive('maxOpenSamples', o.maxOpenSamples, 2_000_000);
+    this.onError = o.onError ?? ((error) => process.emitWarning(error));
+    this.writes = new WriteQueue({
+      flushIntervalMs: positive('flushIntervalMs', o.flushIntervalMs, 50),
+      maxQueueSamples: positive('maxQueueSamples', o.maxQueueSamples, 100_000),
+      now: o.now ?? Date.now,
+      onDue: () => this.background(() => this.flush()),
+    });
+  }
+
+  private get db(): pg.Pool {
+    if (this.state !== 'open' || this.pool === undefined) {
+      throw new Error(`PostgresMetricStore: the store is ${this.state}`);
+    }
+    return this.pool;
+  }
+
+  async open(): Promise<SeriesInfo[]> {
+    if (this.state !== 'new') throw new Error(`PostgresMetricStore: open() on a ${this.state} store`);
+    const pool = new pg.Pool({
+      connectionString: this.o.url,
+      max: this.o.poolSize ?? 4,
+      types: TYPES,
+      options: `-c search_path=${this.schema}`,
+      connectionTimeoutMillis: 10_000,
+    });
+    // A connection lost while idle is replaced on the next query; the pool must not throw it at the process.
+    pool.on('error', () => {});
+    try {
+      await this.migrate(pool);
+      const lastTs = new Map<number, number>();
+      const ends = await pool.query<{ series: number; end_ts: number }>(
+        'SELECT series, max(end_ts) AS end_ts FROM metric_chunks GROUP BY series',
+      );
+      for (const r of ends.rows) lastTs.set(r.series, r.end_ts);
+      const all = await pool.query<{ id: number; name: string; labels: string }>(
+        'SELECT id, name, labels FROM metric_series ORDER BY id',
+      );
+      for (const row of all.rows) this.series.load(row, lastTs.get(row.id) ?? Number.NEGATIVE_INFINITY);
+      const pending = await pool.query<{ id: number; data: Buffer }>(
+        'SELECT id, data FROM metric_pending WHERE node = $1 ORDER BY id',
+        [this.node],
+      );
+      for (const row of pending.rows) {
+        this.series.feed(unpackPending(row.data));
+        this.lastPendingId = row.id;
+      }
+    } catch (err) {
+      this.state = 'closed';
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    this.pool = pool;
+    this.state = 'open';
+    this.checkpointTimer = setInterval(() => this.background(() => this.seal()), this.checkpointIntervalMs);
+    this.checkpointTimer.unref();
+    return this.series.list.map((s) => ({ id: s.id, name: s.name, labels: { ...s.labels } }));
+  }
+
+  private async migrate(pool: pg.Pool): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // The same lock as the state store's migrations: one schema migrates one part at a time.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`vigil_migrations:${this.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS vigil_migrations (part TEXT NOT NULL, version INTEGER NOT NULL, ' +
+          'applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (part, version))',
+      );
+      const done = new Set(
+        (
+          await client.query<{ version: number }>("SELECT version FROM vigil_migrations WHERE part = 'metrics'")
+        ).rows.map((r) => r.version),
+      );
+      for (const [i, sql] of POSTGRES_METRIC_MIGRATIONS.entries()) {
+        if (done.has(i + 1)) continue;
+        await client.query(sql);
+        await client.query("INSERT INTO vigil_migrations (part, version) VALUES ('metrics', $1)", [i + 1]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async createSeries(name: string, labels: Record<string, string>): Promise<number> {
+    const db = this.db;
+    const json = canonicalLabels(labels);
+    const known = this.series.find(name, json);
+    if (known !== undefined) return known;
+    const key = `${name}\u0000${json}`;
+    let creating = this.creating.get(key);
+    if (creating === undefined) {
+      // Another node may have created it: the row is found instead, with the same id on every node.
+      creating = db
+        .query<{ id: number }>(
+          'WITH made AS (INSERT INTO metric_series (name, labels) VALUES ($1, $2) ' +
+            'ON CONFLICT (name, labels) DO NOTHING RETURNING id) ' +
+            'SELECT id FROM made UNION ALL SELECT id FROM metric_series WHERE name = $1 AND labels = $2 LIMIT 1',
+          [name, json],
+        )
+        .then((res) => {
+          const id = res.rows[0]?.id;
+          if (id === undefined) throw new Error(`PostgresMetricStore: series ${name} was not created`);
+          if (this.series.get(id) === undefined) this.series.load({ id, name, labels: json }, Number.NEGATIVE_INFINITY);
+          return id;
+        })
+        .finally(() => this.creating.delete(key));
+      this.creating.set(key, creating);
+    }
+    return creating;
+  }
+
+  append(batch: SampleBatch): Promise<void> {
+    if (this.state !== 'open') {
+      return Promise.reject(new Error(`PostgresMetricStore: append() on a ${this.state} store`));
+    }
+    const n = batch.length;
+    if (n === 0) return Promise.resolve();
+    const error = this.series.accept(batch);
+    if (error !== undefined) return Promise.reject(error);
+    return this.writes.push({
+      count: n,
+      series: batch.series.slice(0, n),
+      ts: batch.ts.slice(0, n),
+      values: batch.values.slice(0, n),
+    });
+  }
+
+  async readRaw(series: number, from: number, to: number): Promise<RawPoints> {
+    const db = this.db;
+    if (!(from <= to)) return { ts: [], values: new Float64Array(0) };
+    const rows = await db.query<{ data: Buffer }>(
+      'SELECT data FROM metric_chunks WHERE series = $1 AND end_ts >= $2 AND start_ts <= $3 ORDER BY start_ts, id',
+      [series, lowBound(from), highBound(to)],
+    );
+    const ts: number[] = [];
+    const parts: Float64Array[] = [];
+    let sorted = true;
+    const take = (cts: ArrayLike<number>, values: Float64Array, lo: number, hi: number) => {
+      if (hi <= lo) return;
+      if (ts.length > 0 && cts[lo] < ts[ts.length - 1]) sorted = false;
+      for (let i = lo; i < hi; i++) ts.push(cts[i]);
+      parts.push(values.subarray(lo, hi));
+    };
+    for (const row of rows.rows) {
+      const chunk = decodeSamples(row.data);
+      const n = chunk.ts.length;
+      if (n === 0) continue;
+      const lo = from <= chunk.ts[0] ? 0 : lowerBound(chunk.ts, n, from);
+      const hi = to >= chunk.ts[n - 1] ? n : upperBound(chunk.ts, n, to);
+      take(chunk.ts, chunk.values, lo, hi);
+    }
+    const open = this.series.get(series)?.open;
+    if (open !== undefined && open.count > 0) {
+      take(open.ts, open.values.slice(0, open.count), open.lowerBound(from), open.upperBound(to));
+    }
+    const values = new Float64Array(ts.length);
+    let at = 0;
+    for (const part of parts) {
+      values.set(part, at);
+      at += part.length;
+    }
+    if (sorted) return { ts, values };
+    // Chunks of two nodes overlap: a stable sort by timestamp keeps each node's order within equal instants.
+    const order = ts.map((_, i) => i).sort((a, b) => ts[a] - ts[b] || a - b);
+    const merged = new Float64Array(order.length);
+    // Copied as 64-bit words, never through a JS number, so NaN payloads survive.
+    const from64 = new BigUint64Array(values.buffer);
+    const to64 = new BigUint64Array(merged.buffer);
+    for (let k = 0; k < order.length; k++) to64[k] = from64[order[k]];
+    return { ts: order.map((i) => ts[i]), values: merged };
+  }
+
+  async readRollup(series: number, tier: RollupTier, from: number, to: number): Promise<RollupPoint[]> {
+    const db = this.db;
+    if (!(from <= to)) return [];
+    const rows = await db.query<RollupRow>(
+      `SELECT series, ts, min, max, sum, count FROM ${TABLE[tier]} WHERE series = $1 AND ts >= $2 AND ts <= $3 ` +
+        'ORDER BY ts',
+      [series, lowBound(from), highBound(to)],
+    );
+    const out = rows.rows.map(toPoint);
+    const entry = this.series.get(series);
+    if (entry === undefined || entry.open.count === 0) return out;
+    const open = entry.open;
+    const stored = new Map(out.map((p) => [p.ts, p]));
+    for (const b of rollupBuckets(open.ts, open.values, 0, open.count, TIER_MS[tier], (t) => stored.get(t))) {
+      if (b.ts < from || b.ts > to) continue;
+      const i = out.findIndex((p) => p.ts >= b.ts);
+      if (i < 0) out.push(b);
+      else if (out[i].ts === b.ts) out[i] = b;
+      else out.splice(i, 0, b);
+    }
+    return out;
+  }
+
+  async lastSamples(): Promise<Map<number, { ts: number; value: number }>> {
+    const db = this.db;
+    const out = new Map<number, { ts: number; value: number }>();
+    const sealed = new Map<number, Buffer>();
+    const rows = await db.query<{ series: number; data: Buffer }>(
+      'SELECT DISTINCT ON (series) series, data FROM metric_chunks ORDER BY series, end_ts DESC, id DESC',
+    );
+    for (const r of rows.rows) sealed.set(r.series, r.data);
+    for (const s of this.series.list) {
+      const open = this.series.get(s.id)!.open;
+      if (open.count > 0) {
+        out.set(s.id, { ts: open.ts[open.count - 1], value: open.values[open.count - 1] });
+        continue;
+      }
+      const blob = sealed.get(s.id);
+      if (blob === undefined) continue;
+      const chunk = decodeSamples(blob);
+      const k = chunk.ts.length - 1;
+      if (k >= 0) out.set(s.id, { ts: chunk.ts[k], value: chunk.values[k] });
+    }
+    return out;
+  }
+
+  checkpoint(): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new Error(`PostgresMetricStore: the store is ${this.state}`));
+    return this.seal();
+  }
+
+  async enforceRetention(now: number, policy: RetentionPolicy): Promise<RetentionResult> {
+    const db = this.db;
+    const rawCutoff = now - policy.rawMs;
+    const result: RetentionResult = { rawChunks: 0, oneMinuteRows: 0, oneHourRows: 0 };
+    await this.transaction(db, async (client) => {
+      // A chunk goes once its newest sample is older than the cutoff; a bucket once its whole span is.
+      const gone = await client.query<{ chunks: number; samples: number | null; bytes: number | null }>(
+        'WITH gone AS (DELETE FROM metric_chunks WHERE end_ts < $1 RETURNING count, octet_length(data) AS bytes) ' +
+          'SELECT count(*)::int AS chunks, sum(count)::bigint AS samples, sum(bytes)::bigint AS bytes FROM gone',
+        [Math.floor(rawCutoff)],
+      );
+      const g = gone.rows[0]!;
+      result.rawChunks = g.chunks;
+      await this.addMeta(client, -(g.samples ?? 0), -(g.bytes ?? 0));
+      const m = await client.query(`DELETE FROM ${TABLE['1m']} WHERE ts <= $1`, [
+        Math.floor(now - policy.oneMinuteMs - TIER_MS['1m']),
+      ]);
+      result.oneMinuteRows = m.rowCount ?? 0;
+      const h = await client.query(`DELETE FROM ${TABLE['1h']} WHERE ts <= $1`, [
+        Math.floor(now - policy.oneHourMs - TIER_MS['1h']),
+      ]);
+      result.oneHourRows = h.rowCount ?? 0;
+    });
+    return result;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const db = this.db;
+    const size = await db.query<{ bytes: number; samples: number; sealed: number }>(
+      `SELECT (${POSTGRES_METRIC_TABLES.map((t) => `pg_total_relation_size('${t}')`).join(' + ')})::bigint AS bytes, ` +
+        "(SELECT value FROM metric_meta WHERE key = 'sealed_samples') AS samples, " +
+        "(SELECT value FROM metric_meta WHERE key = 'sealed_bytes') AS sealed",
+    );
+    const r = size.rows[0]!;
+    return {
+      bytesOnDisk: r.bytes,
+      series: this.series.list.length,
+      sealedSamples: r.samples,
+      sealedChunkBytes: r.sealed,
+      pendingSamples: this.series.openSamples,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      this.state = 'closed';
+      return;
+    }
+    clearInterval(this.checkpointTimer);
+    try {
+      await this.seal();
+    } finally {
+      this.writes.stop();
+      this.state = 'closed';
+      const pool = this.pool;
+      this.pool = undefined;
+      await pool?.end();
+    }
+  }
+
+  private background(task: () => Promise<void>): void {
+    if (this.state !== 'open') return;
+    task().catch((err: unknown) => {
+      if (this.state === 'open') this.onError(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /** Runs `task` after every commit and checkpoint queued before it. */
+  private run(task: () => Promise<void>): Promise<void> {
+    const next = this.serial.then(task);
+    this.serial = next.catch(() => {});
+    return next;
+  }
+
+  private flush(): Promise<void> {
+    return this.run(() => this.commit());
+  }
+
+  /** Commits the write queue as one pending row, then resolves the waiting appends. */
+  private async commit(): Promise<void> {
+    if (this.writes.samples === 0) {
+      this.writes.stop();
+      return;
+    }
+    const { parts, total, resolve, reject } = this.writes.take();
+    let pendingId: number;
+    try {
+      const res = await this.db.query<{ id: number }>(
+        'INSERT INTO metric_pending (node, data) VALUES ($1, $2) RETURNING id',
+        [this.node, asBuffer(packPending(parts, total))],
+      );
+      pendingId = res.rows[0]!.id;
+    } catch (err) {
+      reject(err);
+      throw err;
+    }
+    for (const part of parts) this.series.feed(part);
+    this.lastPendingId = pendingId;
+    resolve();
+    if (this.series.openSamples >= this.maxOpenSamples && !this.checkpointSoon) {
+      this.checkpointSoon = true;
+      setImmediate(() => {
+        this.checkpointSoon = false;
+        this.background(() => this.seal());
+      });
+    }
+  }
+
+  /** Seals every open chunk (see checkpoint), after committing what is queued. */
+  private seal(): Promise<void> {
+    return this.run(async () => {
+      await this.commit();
+      if (this.series.openSamples === 0) return;
+      await this.sealOpen(this.series.withOpenSamples());
+    });
+  }
+
+  private async sealOpen(work: SeriesEntry[]): Promise<void> {
+    const sealing = work.reduce((n, e) => n + e.open.count, 0);
+    const chunks = work.map((entry) => {
+      const n = entry.open.count;
+      return { entry, n, data: encodeSamples(entry.open.ts.subarray(0, n), entry.open.values.subarray(0, n)) };
+    });
+    const bytes = chunks.reduce((n, c) => n + c.data.byteLength, 0);
+    await this.transaction(this.db, async (client) => {
+      await client.query(
+        'INSERT INTO metric_chunks (series, start_ts, end_ts, count, data) ' +
+          'SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[])',
+        [
+          chunks.map((c) => c.entry.id),
+          chunks.map((c) => c.entry.open.ts[0]),
+          chunks.map((c) => c.entry.open.ts[c.n - 1]),
+          chunks.map((c) => c.n),
+          chunks.map((c) => asBuffer(c.data)),
+        ],
+      );
+      for (const tier of TIERS) await this.writeRollups(client, tier, chunks);
+      await client.query('DELETE FROM metric_pending WHERE node = $1 AND id <= $2', [this.node, this.lastPendingId]);
+      await this.addMeta(client, sealing, bytes);
+    });
+    for (const { entry } of chunks) entry.open.clear();
+    this.series.openSamples -= sealing;
+  }
+
+  /**
+   * Writes the buckets of the samples being sealed. The first bucket of each series continues the stored row, read
+   * under a row lock and then replaced; a bucket with no stored row is merged with whatever another node may have
+   * stored meanwhile (min, max, sum and count combine).
+   */
+  private async writeRollups(
+    client: pg.PoolClient,
+    tier: RollupTier,
+    chunks: { entry: SeriesEntry; n: number }[],
+  ): Promise<void> {
+    const ms = TIER_MS[tier];
+    const firsts = chunks.map((c) => bucketStart(c.entry.open.ts[0], ms));
+    const locked = await client.query<RollupRow>(
+      `SELECT r.series, r.ts, r.min, r.max, r.sum, r.count FROM ${TABLE[tier]} r ` +
+        'JOIN unnest($1::int[], $2::bigint[]) AS k(series, ts) ON r.series = k.series AND r.ts = k.ts ' +
+        'ORDER BY r.series, r.ts FOR UPDATE OF r',
+      [chunks.map((c) => c.entry.id), firsts],
+    );
+    const stored = new Map<number, RollupPoint>();
+    for (const r of locked.rows) stored.set(r.series, toPoint(r));
+    const replace: RollupRow[] = [];
+    const merge: RollupRow[] = [];
+    for (const { entry, n } of chunks) {
+      const prev = stored.get(entry.id);
+      const buckets = rollupBuckets(entry.open.ts, entry.open.values, 0, n, ms, (t) =>
+        prev !== undefined && prev.ts === t ? prev : undefined,
+      );
+      for (const b of buckets) {
+        const row = { series: entry.id, ...b };
+        if (prev !== undefined && b.ts === prev.ts) replace.push(row);
+        else merge.push(row);
+      }
+    }
+    const table = TABLE[tier];
+    const insert =
+      `INSERT INTO ${table} AS t (series, ts, min, max, sum, count) ` +
+      'SELECT * FROM unnest($1::int[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::int[]) ' +
+      'ON CONFLICT (series, ts) DO UPDATE SET ';
+    if (replace.length > 0) {
+      await client.query(
+        `${insert}min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count`,
+        rollupArrays(replace),
+      );
+    }
+    if (merge.length > 0) {
+      await client.query(
+        `${insert}min = LEAST(t.min, excluded.min), max = GREATEST(t.max, excluded.max), ` +
+          'sum = t.sum + excluded.sum, count = t.count + excluded.count',
+        rollupArrays(merge),
+      );
+    }
+  }
+
+  private async addMeta(client: pg.PoolClient, samples: number, bytes: number): Promise<void> {
+    await client.query(
+      "UPDATE metric_meta SET value = value + CASE key WHEN 'sealed_samples' THEN $1::bigint ELSE $2::bigint END",
+      [samples, bytes],
+    );
+  }
+
+  /** One transaction, retried when it lost a deadlock or a serialization conflict against another node. */
+  private async transaction(db: pg.Pool, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await db.connect();
+      try {
+        await client.query('BEGIN');
+        await fn(client);
+        await client.query('COMMIT');
+        return;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        const code = (err as { code?: unknown }).code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      } finally {
+        client.release();
+      }
+    }
+  }
+}
