@@ -88,8 +88,8 @@ export interface HubOptions {
 /** What a configuration reload did. */
 export interface ReloadResult {
   /**
-   * The reloadable sections whose new values took effect: `auth`, `limits`, `alerts.rules`, and `tls` (the files
-   * named at start, read again) whenever TLS is on.
+   * The reloadable sections whose new values took effect: `auth`, `limits`, `gateway.rate_limit`, `history` (when
+   * the hub made its own broker), `alerts.rules`, and `tls` (the files named at start, read again) whenever TLS is on.
    */
   applied: string[];
   /** Options that changed in the file but take effect only at the next start. */
@@ -162,6 +162,8 @@ export class Hub {
   config: Config;
   private readonly loadConfig: (() => Config) | undefined;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** The history limits of the broker the hub made from its configuration (none for an injected broker). */
+  private historyPolicies: HistoryPolicies | undefined;
 
   private constructor(config: Config, options: HubOptions) {
     this.config = config;
@@ -293,6 +295,7 @@ export class Hub {
   private brokerFromConfig(): Broker {
     const config = this.config;
     const policies = new HistoryPolicies(...historyLimits(config));
+    this.historyPolicies = policies;
     if (config.broker.engine === 'memory') return new MemoryBroker({ policies });
     const log = this.log.child({ part: 'broker' });
     return new RedisBroker({
@@ -577,9 +580,15 @@ export class Hub {
     if (!same(old.limits, next.limits)) applied.push('limits');
     const specs = (c: Config) => c.alerts.rules.map((r) => r.spec);
     if (!same(specs(old), specs(next))) applied.push('alerts.rules');
+    const policies = this.historyPolicies;
+    if (!same(old.gateway.rateLimit, next.gateway.rateLimit)) applied.push('gateway.rate_limit');
+    if (policies && !same(old.history, next.history)) applied.push('history');
     const restart: string[] = [];
     for (const key of Object.keys(next) as (keyof Config)[]) {
-      if (!RELOADABLE.has(key) && !same(old[key], next[key])) restart.push(key);
+      if (RELOADABLE.has(key) || same(old[key], next[key])) continue;
+      if (key === 'history' && policies) continue;
+      if (key === 'gateway' && same({ ...old.gateway, rateLimit: 0 }, { ...next.gateway, rateLimit: 0 })) continue;
+      restart.push(key);
     }
     const { rules: _old, ...oldAlerts } = old.alerts;
     const { rules: _next, ...nextAlerts } = next.alerts;
@@ -598,11 +607,15 @@ export class Hub {
     }
     if (next.auth && this.auth) this.auth.replace(next.auth);
     this.connectionLimits.update(next.limits);
+    this.gateway.setRateLimit(next.gateway.rateLimit);
+    policies?.replace(...historyLimits(next));
     const rules = this.alerts.replaceConfigRules(next.alerts.rules);
     this.config = Object.freeze({
       ...old,
       auth: next.auth,
       limits: next.limits,
+      gateway: Object.freeze({ ...old.gateway, rateLimit: next.gateway.rateLimit }),
+      history: policies ? next.history : old.history,
       alerts: Object.freeze({ ...old.alerts, rules: next.alerts.rules }),
       source: next.source,
     });

@@ -315,6 +315,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       newConnectionsPerIpPerMinute: c.limits.new_connections_per_ip_per_minute,
       requestsPerSPerIp: c.limits.requests_per_s_per_ip,
       requestsPerSPerCredential: c.limits.requests_per_s_per_credential,
+      subscriptionChangesPerS: c.limits.subscription_changes_per_s,
     },
     history: {
       maxEvents: c.history.max_events,

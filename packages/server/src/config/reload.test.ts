@@ -201,19 +201,44 @@ describe('configuration reload over HTTP', () => {
     assert.equal((await fetch(`${h.url}/api/v1/stats`)).status, 401);
   });
 
-  test('limits and config-file rules follow the file; other changes are listed as needing a restart', async () => {
+  test('limits, rate limit, history and config-file rules follow the file; other changes need a restart', async () => {
     write(
       base([adminKey, readerKey], {
         limits: { max_connections_per_credential: 1 },
         alerts: { rules: [rule('hot', 40), rule('cold', -5)] },
         history: { max_events: 10 },
+        gateway: { max_subscriptions: 500, rate_limit: { messages_per_s: 1, burst: 50, max_violations: 1000 } },
       }),
     );
     const r = await reload();
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual(r.body.applied, ['auth', 'limits', 'alerts.rules']);
+    assert.deepEqual(r.body.applied, ['auth', 'limits', 'alerts.rules', 'gateway.rate_limit', 'history']);
     assert.deepEqual(r.body.rules, { added: ['cold'], changed: ['hot'], removed: [] });
-    assert.deepEqual(r.body.restart_required, ['history']);
+    assert.deepEqual(r.body.restart_required, ['gateway']);
+    // The new history limit: a channel keeps its last 10 events.
+    for (let i = 0; i < 15; i++) {
+      const res = await as(ADMIN, '/api/v1/publish', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'reload.hist', data: { i } }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const held = (await (await as(ADMIN, '/api/v1/channels/reload.hist/history')).json()) as {
+      events: { data: { i: number } }[];
+    };
+    assert.deepEqual(
+      held.events.map((e) => e.data.i),
+      [5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+    );
+    // The new rate limit: a bucket of 50 tokens cannot pay for a subscription of 100 patterns.
+    const admin = await ws(ADMIN);
+    const many = await admin.request({
+      op: 'subscribe',
+      channels: Array.from({ length: 100 }, (_, i) => `reload.rate.${i}`),
+    });
+    assert.equal((many.error as { code?: string } | undefined)?.code, 'rate_limited', JSON.stringify(many));
+    admin.close();
     const rules = (await (await as(ADMIN, '/api/v1/rules')).json()) as {
       rules: { name: string; threshold: number; source: string }[];
     };

@@ -43,7 +43,9 @@ export interface DialectsHost {
 export function createDialects(hub: DialectsHost): DialectServer {
   const server = new DialectServer({
     gateway: hub.gateway,
-    options: hub.gateway.options,
+    get options() {
+      return hub.gateway.options;
+    },
     methods: hub.methods,
     counters: hub.counters,
     limits: hub.connectionLimits,

@@ -34,7 +34,7 @@ import { type CloseFn, heartbeat, sweepAuth, sweepSlowConsumers } from './livene
 import type { MethodRegistry } from './methods.js';
 import { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
-import { type RateLimit, takeFrame } from './rate-limit.js';
+import { countViolation, type RateLimit, takeFrame } from './rate-limit.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { frameId, pickSubprotocol, refuse, refuseOverLimit } from './upgrade.js';
@@ -92,10 +92,13 @@ export class Gateway {
   private readonly rechecks: CredentialRecheck[] = [];
   private readonly unlisten: () => void;
 
+  private current: GatewayOptions;
+
   constructor(
-    readonly options: GatewayOptions,
+    options: GatewayOptions,
     private readonly deps: GatewayDeps,
   ) {
+    this.current = options;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayload,
@@ -131,6 +134,16 @@ export class Gateway {
     );
     const auth = deps.auth;
     if (auth) every(sweepIntervalMs(auth.wsAuthTimeoutMs), () => sweepAuth(this.connections, auth, close));
+  }
+
+  /** The options in effect: those the gateway was built with, with the rate limit of the last reload. */
+  get options(): GatewayOptions {
+    return this.current;
+  }
+
+  /** A new per-connection rate limit (configuration reload): every bucket is measured against it from now on. */
+  setRateLimit(rateLimit: RateLimit): void {
+    this.current = { ...this.current, rateLimit };
   }
 
   /** Registers another holder of verified credentials (SSE streams, dialect sessions) for `recheckCredentials`. */
@@ -362,6 +375,29 @@ export class Gateway {
     return false;
   }
 
+  /**
+   * Charges subscription changes to the client's budget (its credential's, or its address's without one), shared by
+   * all its connections and kept across reconnects; false after answering `rate_limited` (or closing with 4029).
+   */
+  private chargeClient(conn: Connection, patterns: number, id: FrameIdValue | undefined): boolean {
+    const limits = this.deps.limits;
+    if (!limits) return true;
+    const client = conn.principal ? `credential:${conn.principal.name}` : `ip:${conn.remote}`;
+    const waitMs = limits.chargeSubscriptions(client, patterns);
+    if (waitMs === 0) return true;
+    this.deps.counters.countIn('rate_limited');
+    if (countViolation(conn, this.options.rateLimit, Date.now()) === 'close') {
+      this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
+    } else {
+      this.sendError(conn, id, {
+        code: 'rate_limited',
+        message: `Subscription changes of this client, over all its connections, are past limits.subscription_changes_per_s; ${patterns} patterns refused`,
+        details: { retry_after_ms: waitMs },
+      });
+    }
+    return false;
+  }
+
   private handleFrame(conn: Connection, value: unknown): void {
     const before = conn.authPending ?? conn.subscribing;
     if (before) {
@@ -381,9 +417,11 @@ export class Gateway {
     }
     const frame = parsed.frame;
     this.deps.counters.countIn(frame.op);
-    // Subscription changes cost one token per pattern (the frame itself already paid one).
-    if ((frame.op === 'subscribe' || frame.op === 'unsubscribe') && frame.channels.length > 1) {
-      if (!this.charge(conn, frame.channels.length - 1, () => frame.id)) return;
+    // Subscription changes cost one token per pattern (the frame itself already paid one), from the connection's
+    // bucket and from its client's, which all the client's connections share.
+    if (frame.op === 'subscribe' || frame.op === 'unsubscribe') {
+      if (frame.channels.length > 1 && !this.charge(conn, frame.channels.length - 1, () => frame.id)) return;
+      if (!this.chargeClient(conn, frame.channels.length, frame.id)) return;
     }
     if (this.deps.auth) {
       if (frame.op === 'auth') {

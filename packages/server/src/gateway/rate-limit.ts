@@ -3,7 +3,9 @@
  * The per-connection message rate limit: a token bucket of `burst` tokens refilled at `messagesPerS`. Every frame
  * costs one token, and a subscription change costs one per pattern it names (a `subscribe` of 1,000 patterns costs
  * 1,000), so a connection cannot churn subscriptions faster than it may send frames. A refused frame counts as a
- * violation; `maxViolations` within 10 s mean the connection should be closed (4029).
+ * violation; `maxViolations` within 10 s mean the connection should be closed (4029). Subscription changes are also
+ * charged to the client's own budget across all its connections (see limits/connection-limits.ts); a change refused
+ * there counts as a violation too.
  */
 
 export interface RateLimit {
@@ -34,6 +36,11 @@ export function takeFrame(conn: Bucket, limit: RateLimit, now: number, cost = 1)
     conn.tokens -= need;
     return 'pass';
   }
+  return countViolation(conn, limit, now);
+}
+
+/** Counts a refused frame against the bucket's holder: `close` once `maxViolations` fall within 10 s. */
+export function countViolation(conn: Bucket, limit: RateLimit, now: number): 'refuse' | 'close' {
   if (now - conn.violationWindow > VIOLATION_WINDOW_MS) {
     conn.violationWindow = now;
     conn.violations = 0;

@@ -5,7 +5,7 @@
  * rest are refused with `rate_limited` (and, repeated, close it with 4029). A bystander keeps being served.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { type RunningHub, startHub, TestClient } from '../testing/hub-fixture.js';
 
 let h: RunningHub;
@@ -45,4 +45,52 @@ test('subscribe/unsubscribe churn is charged one token per pattern', async () =>
   assert.ok((details.details?.retry_after_ms ?? 0) >= 9000, 'the refusal says how long 1,000 patterns take to earn');
   attacker.close();
   bystander.close();
+});
+
+describe('the subscription budget of a client, over all its connections', () => {
+  const FIRST = 'churn-first-key-0123456789';
+  const SECOND = 'churn-second-key-0123456789';
+  let hub: RunningHub;
+  before(async () => {
+    // Each client may change 100 patterns/s, 500 at once; each connection alone could change 100,000 at once.
+    hub = await startHub({
+      metrics: { collect_interval: 0 },
+      auth: {
+        api_keys: [
+          { name: 'first', key: FIRST, scopes: ['read'] },
+          { name: 'second', key: SECOND, scopes: ['read'] },
+        ],
+      },
+      gateway: { rate_limit: { messages_per_s: 100_000, burst: 100_000, max_violations: 3 } },
+      limits: { subscription_changes_per_s: 100 },
+    });
+  });
+  after(() => hub.stop());
+
+  const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}.${i}`);
+  const code = (reply: Record<string, unknown>) => (reply.error as { code?: string } | undefined)?.code;
+
+  test('reconnecting or opening more connections buys no more churn; another credential is not charged', async () => {
+    const a = await TestClient.connect(`${hub.wsUrl}?token=${FIRST}`);
+    assert.equal((await a.request({ op: 'subscribe', channels: names('budget.a', 500) })).ok, true);
+    a.close();
+    // A new connection with the same credential finds the bucket where the last one left it.
+    const b = await TestClient.connect(`${hub.wsUrl}?token=${FIRST}`);
+    const c = await TestClient.connect(`${hub.wsUrl}?token=${FIRST}`);
+    const refused = await b.request({ op: 'subscribe', channels: names('budget.b', 200) });
+    assert.equal(code(refused), 'rate_limited', JSON.stringify(refused));
+    const details = (refused.error as { details?: { retry_after_ms?: number } }).details;
+    assert.ok((details?.retry_after_ms ?? 0) >= 1000, 'the refusal says when the budget holds 200 patterns');
+    assert.equal(code(await c.request({ op: 'subscribe', channels: names('budget.c', 200) })), 'rate_limited');
+    // The other credential has its own budget.
+    const other = await TestClient.connect(`${hub.wsUrl}?token=${SECOND}`);
+    assert.equal((await other.request({ op: 'subscribe', channels: names('budget.o', 500) })).ok, true);
+    // Refusals count as violations: the third closes the connection with 4029.
+    b.send({ op: 'subscribe', id: 'again', channels: names('budget.b', 200) });
+    b.send({ op: 'subscribe', id: 'and-again', channels: names('budget.b', 200) });
+    const closing = await b.next((f) => f.type === 'closing', 10_000);
+    assert.equal(closing.code, 4029);
+    c.close();
+    other.close();
+  });
 });

@@ -5,16 +5,26 @@
  * minute's allowance over a minute). `open` admits or refuses a connection before any work is done for it; `claim`
  * counts it against its credential once that is known; `close` gives both back.
  *
+ * It also holds each client's budget of subscription changes (`chargeSubscriptions`): a token bucket per credential, or
+ * per address for a connection without one, shared by all of that client's connections and outliving them, so that
+ * opening more connections or reconnecting does not buy a client more churn.
+ *
  * State per address and per credential lives only while it matters (open connections, or a bucket not yet full), and
  * the number of addresses tracked is capped, so the limiter's own memory is bounded.
  */
+import { RateBuckets } from './request-rate.js';
 
 export interface ConnectionLimitsConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxConnectionsPerCredential: number;
   readonly newConnectionsPerIpPerMinute: number;
+  /** Patterns one client may subscribe to or unsubscribe from per second (bursts of five times as many). */
+  readonly subscriptionChangesPerS: number;
 }
+
+/** A client's subscription-change bucket holds this many seconds of its rate. */
+export const SUBSCRIPTION_BURST_S = 5;
 
 export interface Refusal {
   /** HTTP status for a refused upgrade or stream: 503 when the hub is full, 429 for one client's limits. */
@@ -38,12 +48,25 @@ export class ConnectionLimits {
   private readonly byIp = new Map<string, number>();
   private readonly byCredential = new Map<string, number>();
   private readonly fresh = new Map<string, Bucket>();
+  private readonly churn: RateBuckets;
   private sweptAt = 0;
 
   constructor(
     private config: ConnectionLimitsConfig,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.churn = new RateBuckets(now, SUBSCRIPTION_BURST_S);
+  }
+
+  /**
+   * Charges `patterns` subscription changes to `client` (`credential:<name>` or `ip:<address>`): 0 when they pass,
+   * else the milliseconds until the client's bucket holds them.
+   */
+  chargeSubscriptions(client: string, patterns: number): number {
+    const rate = this.config.subscriptionChangesPerS;
+    const waitS = this.churn.take(client, rate, patterns);
+    return waitS === 0 ? 0 : waitS * 1000;
+  }
 
   /** New limits (configuration reload); connections already open stay. */
   update(config: ConnectionLimitsConfig): void {

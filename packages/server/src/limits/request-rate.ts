@@ -21,17 +21,24 @@ interface Bucket {
   at: number;
 }
 
-/** Token buckets by key, each of `2 × rate` tokens refilled at `rate` per second. */
+/** Token buckets by key, each of `burstFactor × rate` tokens (twice the rate unless told) refilled at `rate` per second. */
 export class RateBuckets {
   private readonly buckets = new Map<string, Bucket>();
   private sweptAt = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly burstFactor = 2,
+  ) {}
 
-  /** Takes one token for `key`; returns 0 when it passed, else the seconds until one is there. */
-  take(key: string, rate: number): number {
+  /**
+   * Takes `cost` tokens (at most a full bucket) for `key`; returns 0 when it passed, else the seconds until they are
+   * there.
+   */
+  take(key: string, rate: number, cost = 1): number {
     const now = this.now();
-    const burst = 2 * rate;
+    const burst = this.burstFactor * rate;
+    const need = Math.min(cost, burst);
     let b = this.buckets.get(key);
     if (b) {
       b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
@@ -41,8 +48,8 @@ export class RateBuckets {
       b = { tokens: burst, at: now };
       this.buckets.set(key, b);
     }
-    if (b.tokens < 1) return Math.max(1, Math.ceil((1 - b.tokens) / rate));
-    b.tokens -= 1;
+    if (b.tokens < need) return Math.max(1, Math.ceil((need - b.tokens) / rate));
+    b.tokens -= need;
     if (now - this.sweptAt > 10_000) this.sweep(now, rate, false);
     return 0;
   }
@@ -54,7 +61,7 @@ export class RateBuckets {
   private sweep(now: number, rate: number, force: boolean): void {
     this.sweptAt = now;
     for (const [key, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * rate >= 2 * rate) this.buckets.delete(key);
+      if (b.tokens + ((now - b.at) / 1000) * rate >= this.burstFactor * rate) this.buckets.delete(key);
     }
     if (force && this.buckets.size >= MAX_TRACKED) this.buckets.delete(this.buckets.keys().next().value!);
   }
