@@ -235,13 +235,8 @@ export class Hub {
             relayed: true,
             persist: config.store.engine !== 'postgres',
           }),
-        apply: (action) => {
-          const applied =
-            action.op === 'incident' ? this.incidents.refresh(action.id) : this.alerts.applyFromFollower(action);
-          applied.catch((err: unknown) => {
-            log.warn({ err, op: action.op }, 'could not apply an action relayed by a follower');
-          });
-        },
+        apply: (action) =>
+          action.op === 'incident' ? this.incidents.refresh(action.id) : this.alerts.applyFromFollower(action),
         log: (level, msg, extra) => log[level](extra ?? {}, msg),
       });
       const relay = this.sampleRelay;
@@ -257,6 +252,7 @@ export class Hub {
     const alerts = createAlertsPart(ctx, this.metricsService, {
       now: options.clock,
       tellLeader: (action) => this.sampleRelay?.tell(action),
+      askLeader: this.sampleRelay ? (action) => this.sampleRelay!.ask(action) : undefined,
     });
     this.alerts = alerts.engine;
     this.parts.push(alerts.part);

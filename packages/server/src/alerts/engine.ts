@@ -38,6 +38,8 @@ export interface AlertEngineDeps {
   log?: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** On a follower of a cluster: tells the leader of an action taken here (see cluster/sample-relay.ts). */
   tellLeader?: (action: LeaderAction) => void;
+  /** On a follower of a cluster: hands an action to the leader and resolves with its answer. */
+  askLeader?: (action: LeaderAction) => Promise<unknown>;
 }
 
 function fingerprint(...parts: string[]): string {
@@ -71,6 +73,8 @@ export class AlertEngine implements AlertBus {
   private timer: NodeJS.Timeout | undefined;
   /** Whether this node evaluates (always, but for the followers of a cluster). */
   private leading = false;
+  /** Resolves once the last leadership change has loaded (or cleared) the alert state. */
+  private settled: Promise<void> = Promise.resolve();
   /** Alert writes not yet handed to the store; they go together after the current turn. */
   private pending: AlertWrite[] = [];
   private flushScheduled = false;
@@ -98,11 +102,17 @@ export class AlertEngine implements AlertBus {
    * a node that becomes the leader reloads rules, silences and active alerts from the state store, so `for` clocks
    * and firing alerts carry over from the node before it without a new notification.
    */
-  async lead(leader: boolean): Promise<void> {
-    if (leader === this.leading) return;
+  lead(leader: boolean): Promise<void> {
+    if (leader === this.leading) return this.settled;
     this.leading = leader;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    const change = this.settled.then(() => this.changeLeadership(leader));
+    this.settled = change.catch(() => {});
+    return change;
+  }
+
+  private async changeLeadership(leader: boolean): Promise<void> {
     await this.flush();
     if (!leader) {
       this.clearState();
@@ -110,6 +120,11 @@ export class AlertEngine implements AlertBus {
     }
     await this.load();
     this.startTimer();
+    // Samples taken in while no node led (this one included) are in the registry: evaluate them now.
+    for (const rule of this.rules.values()) {
+      for (const s of this.d.registry.ofMetric(rule.metric))
+        if (labelsMatch(s.labels, rule.labels)) this.evaluate(rule, s);
+    }
   }
 
   isLeading(): boolean {
@@ -586,7 +601,12 @@ export class AlertEngine implements AlertBus {
   }
 
   /** On the leader: an action a follower took (see `tellLeader`). */
-  async applyFromFollower(action: LeaderAction): Promise<void> {
+  async applyFromFollower(action: LeaderAction): Promise<unknown> {
+    await this.settled;
+    if (action.op === 'external') {
+      if (!this.leading) throw new VigilError('unavailable', 'This node no longer leads the cluster');
+      return this.raiseExternal(action.input);
+    }
     if (!this.leading) return;
     if (action.op === 'ack') {
       if (this.live.has(action.id)) await this.ack(action.id, action.by, action.comment);
@@ -621,6 +641,16 @@ export class AlertEngine implements AlertBus {
     }
     for (const row of silences) this.silences.restore(row);
     this.tick();
+  }
+
+  /**
+   * Raises (or resolves) an external alert where it counts: here on the leader (or a single node), on the leader's
+   * engine from a follower of a cluster, so that however many nodes raise one alert, it is one alert with one
+   * notification.
+   */
+  async raise(input: ExternalAlertInput): Promise<Alert> {
+    if (this.leading || this.d.askLeader === undefined) return this.raiseExternal(input);
+    return (await this.d.askLeader({ op: 'external', input })) as Alert;
   }
 
   raiseExternal(input: ExternalAlertInput): Alert {

@@ -32,7 +32,11 @@ function bad(method: string, params: unknown, schema: typeof ListParams | typeof
 export function createAlertsPart(
   hub: PartContext,
   metrics: Pick<MetricsService, 'registry' | 'pipeline'>,
-  opts: { now?: () => number; tellLeader?: (action: LeaderAction) => void } = {},
+  opts: {
+    now?: () => number;
+    tellLeader?: (action: LeaderAction) => void;
+    askLeader?: ((action: LeaderAction) => Promise<unknown>) | undefined;
+  } = {},
 ): { part: HubPart; engine: AlertEngine } {
   const engine = new AlertEngine({
     config: hub.config.alerts,
@@ -41,6 +45,7 @@ export function createAlertsPart(
     emit: (channel, kind, data) => hub.emit(channel, kind, data),
     now: opts.now,
     tellLeader: opts.tellLeader,
+    askLeader: opts.askLeader,
     log: (level, msg, extra) => hub.log[level](extra ?? {}, msg),
   });
   metrics.pipeline.onSample((series) => engine.onSample(series));

@@ -135,7 +135,9 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
     },
     async (req) => {
       const parsed = parseExternal(req.body);
-      const alerts = parsed.alerts.map((a) => engine.raiseExternal(a));
+      // One after another, in the order given (on a follower each goes to the leader's engine).
+      const alerts = [];
+      for (const a of parsed.alerts) alerts.push(await engine.raise(a));
       return { format: parsed.format, accepted: alerts.length, alerts };
     },
   );

@@ -43,7 +43,10 @@ export interface ExternalAlertInput {
 /** The face of the alert engine that other parts use. */
 export interface AlertBus {
   onChange(listener: AlertListener): void;
+  /** Raises on this node's engine (it must lead, or be the only node). */
   raiseExternal(input: ExternalAlertInput): Alert;
+  /** Raises on the engine that leads the cluster (this one, or the leader's for a follower). */
+  raise(input: ExternalAlertInput): Promise<Alert>;
   get(id: string): Promise<Alert | undefined>;
   /** Active (pending or firing) alerts. */
   active(): Alert[];

@@ -148,7 +148,8 @@ const IncidentsQuery = Type.Object({
 });
 
 export interface IncidentHost {
-  raiseExternal(input: ExternalAlertInput): Alert;
+  /** Raises on the engine that leads the cluster. */
+  raiseExternal(input: ExternalAlertInput): Promise<Alert>;
   incidents(opts: { status?: 'open' | 'acknowledged' | 'resolved'; limit?: number }): Promise<unknown[]> | unknown[];
 }
 
@@ -333,7 +334,7 @@ export class IncidentDialect implements Dialect {
           annotations,
         };
         if (b.severity) input.severity = SEVERITY_OF[b.severity];
-        const alert = this.host.raiseExternal(input);
+        const alert = await this.host.raiseExternal(input);
         reply.code(202);
         return { status: 'accepted', alert_id: alert.id, alert };
       },

@@ -84,7 +84,7 @@ export function createDialects(hub: DialectsHost): DialectServer {
       new IncidentDialect(
         d.incident,
         {
-          raiseExternal: (input) => hub.alerts.raiseExternal(input),
+          raiseExternal: (input) => hub.alerts.raise(input),
           incidents: (opts) => hub.incidents.list(opts),
         },
         hub.config.gateway.pingIntervalMs,
@@ -114,7 +114,7 @@ export function createDialects(hub: DialectsHost): DialectServer {
     server.add(
       new StreamsDialect(d.streams, {
         status: () => hub.metricsService.currentStatus(),
-        raiseExternal: (input) => hub.alerts.raiseExternal(input),
+        raiseExternal: (input) => hub.alerts.raise(input),
         call,
       }),
     );

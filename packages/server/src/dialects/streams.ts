@@ -28,7 +28,8 @@ export const METRIC_ALIASES: Readonly<Record<string, { metric: string; labels?: 
 
 export interface StreamsHost {
   status(): Record<string, unknown> | undefined;
-  raiseExternal(input: ExternalAlertInput): Alert;
+  /** Raises on the engine that leads the cluster. */
+  raiseExternal(input: ExternalAlertInput): Promise<Alert>;
   call(method: string, params?: unknown): Promise<unknown>;
 }
 
@@ -169,7 +170,7 @@ export class StreamsDialect implements Dialect {
           labels: b.labels ?? {},
           annotations: { summary: b.message },
         };
-        const alert = this.host.raiseExternal(input);
+        const alert = await this.host.raiseExternal(input);
         reply.code(202);
         return { status: 'broadcast', alert_id: alert.id };
       },

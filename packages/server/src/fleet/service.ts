@@ -357,8 +357,9 @@ export class FleetService {
     const { alerts, config } = this.d;
     if (!alerts || !config.alertOnDown) return;
     const silentFor = Math.round(config.downAfterMs / 1000);
-    try {
-      alerts.raiseExternal({
+    // Raised on the leader's engine (in a cluster); a failure is logged.
+    alerts
+      .raise({
         name: HOST_DOWN_ALERT,
         status,
         severity: 'error',
@@ -369,10 +370,10 @@ export class FleetService {
               ? `Host '${record.host.id}' has sent nothing for ${silentFor}s`
               : `Host '${record.host.id}' is up again`,
         },
+      })
+      .catch((err: unknown) => {
+        this.d.log?.('error', 'could not raise the host_down alert', { host: record.host.id, err: String(err) });
       });
-    } catch (err) {
-      this.d.log?.('error', 'could not raise the host_down alert', { host: record.host.id, err: String(err) });
-    }
   }
 
   private buildResources(): ResourcesData {

@@ -42,6 +42,10 @@ export class ScriptedAlertBus implements AlertBus {
     return [...this.alerts.values()].filter((a) => a.status !== 'resolved').map((a) => ({ ...a }));
   }
 
+  async raise(input: ExternalAlertInput): Promise<Alert> {
+    return this.raiseExternal(input);
+  }
+
   raiseExternal(input: ExternalAlertInput): Alert {
     const existing = [...this.alerts.values()].find(
       (a) => a.source === 'external' && a.rule === input.name && a.status !== 'resolved',

@@ -18,6 +18,9 @@ import type { Task } from './task-store.js';
 class RecordingAlerts implements AlertBus {
   readonly raised: ExternalAlertInput[] = [];
   onChange(): void {}
+  async raise(input: ExternalAlertInput): Promise<Alert> {
+    return this.raiseExternal(input);
+  }
   raiseExternal(input: ExternalAlertInput): Alert {
     this.raised.push(input);
     return {

@@ -266,8 +266,9 @@ export class TaskService {
     const { alerts, config } = this.deps;
     if (!alerts || !config.alertOnStall) return;
     const silentFor = Math.round(config.stallAfterMs / 1000);
-    try {
-      alerts.raiseExternal({
+    // Raised on the leader's engine (in a cluster); a failure is logged.
+    alerts
+      .raise({
         name: STALL_ALERT,
         status,
         severity: 'warning',
@@ -278,10 +279,10 @@ export class TaskService {
               ? `Task '${task.name}' has reported nothing for ${silentFor}s`
               : `Task '${task.name}' is ${task.status}`,
         },
+      })
+      .catch((err: unknown) => {
+        this.log('error', 'could not raise the task_stalled alert', { task: task.id, err: String(err) });
       });
-    } catch (err) {
-      this.log('error', 'could not raise the task_stalled alert', { task: task.id, err: String(err) });
-    }
   }
 
   /** The state is already stored: a failed publish is logged, not thrown. */
