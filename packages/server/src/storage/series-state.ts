@@ -18,6 +18,15 @@ export interface SeriesEntry {
   mark: number;
   /** The last bucket written per tier, which the next samples may continue; undefined means "look it up". */
   tails: Record<RollupTier, RollupPoint | undefined>;
+  /** The series' newest sealed chunk, which the next checkpoint may merge into; null: none; undefined: look it up. */
+  chunk: ChunkInfo | null | undefined;
+}
+
+export interface ChunkInfo {
+  id: number;
+  startTs: number;
+  endTs: number;
+  count: number;
 }
 
 export interface SeriesRow {
@@ -147,7 +156,11 @@ export class SeriesState {
   }
 
   forgetTails(): void {
-    for (const s of this.list) this.entries[s.id]!.tails = { '1m': undefined, '1h': undefined };
+    for (const s of this.list) {
+      const entry = this.entries[s.id]!;
+      entry.tails = { '1m': undefined, '1h': undefined };
+      entry.chunk = undefined;
+    }
   }
 
   private add(row: SeriesRow): void {
@@ -160,6 +173,7 @@ export class SeriesState {
       savedTs: 0,
       mark: 0,
       tails: { '1m': undefined, '1h': undefined },
+      chunk: undefined,
     };
     if (row.id >= this.nextId) this.nextId = row.id + 1;
   }

@@ -2,9 +2,12 @@
  * @module storage/sqlite-schema
  * Tables, pragmas and prepared statements of the SQLite metric store (see storage/sqlite-store).
  *
- * - `series`: one row per series; `labels` is canonical JSON (keys sorted).
- * - `chunks`: sealed raw samples, one Gorilla chunk (storage/gorilla) per series per checkpoint. A rowid table, so
- *   chunks are appended in commit order and their pages stay full; `(series, end_ts)` indexes reads and retention.
+ * - `series`: one row per series; `labels` is canonical JSON (keys sorted). The store keeps (name, labels) unique in
+ *   memory; no index repeats them on disk (files made before had a UNIQUE index, which stays and costs nothing else).
+ * - `chunks`: sealed raw samples in the format of storage/chunk-codec (older files may also hold version 1 chunks of
+ *   storage/gorilla, which still decode). A checkpoint appends each series' new samples to its newest chunk while
+ *   that one is small (the row is replaced), or starts a new one. A rowid table, so chunks are appended in commit
+ *   order and their pages stay full; `(series, end_ts)` indexes reads and retention.
  * - `rollup_1m`, `rollup_1h`: min, max, sum, count per epoch-aligned bucket. REAL columns store integral values as
  *   integers (compact for counters), which also means a -0 min, max or sum reads back as 0; NaN never reaches them
  *   except as a sum of +Infinity and -Infinity, which SQLite stores as NULL and the store reads back as NaN.
@@ -24,8 +27,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
-  labels TEXT NOT NULL,
-  UNIQUE (name, labels)
+  labels TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
   id INTEGER PRIMARY KEY,
@@ -91,6 +93,10 @@ export interface Statements {
   insertPending: Database.Statement<[Uint8Array]>;
   deletePending: Database.Statement<[number]>;
   insertChunk: Database.Statement<[number, number, number, number, Uint8Array]>;
+  deleteChunk: Database.Statement<[number]>;
+  chunkData: Database.Statement<[number], Buffer>;
+  /** The newest chunk of one series: its row id, span and sample count. */
+  newestChunkInfo: Database.Statement<[number], { id: number; startTs: number; endTs: number; count: number }>;
   /** Chunk payloads of one series overlapping [from, to], oldest first. */
   chunksIn: Database.Statement<[number, number, number], Buffer>;
   newestChunk: Database.Statement<[number], Buffer>;
@@ -121,6 +127,11 @@ export function prepareStatements(db: Database.Database): Statements {
     insertPending: db.prepare('INSERT INTO pending (data) VALUES (?)'),
     deletePending: db.prepare('DELETE FROM pending WHERE id <= ?'),
     insertChunk: db.prepare('INSERT INTO chunks (series, start_ts, end_ts, count, data) VALUES (?, ?, ?, ?, ?)'),
+    deleteChunk: db.prepare('DELETE FROM chunks WHERE id = ?'),
+    chunkData: db.prepare<[number], Buffer>('SELECT data FROM chunks WHERE id = ?').pluck(),
+    newestChunkInfo: db.prepare(
+      'SELECT id, start_ts AS startTs, end_ts AS endTs, count FROM chunks WHERE series = ? ORDER BY end_ts DESC, id DESC LIMIT 1',
+    ),
     chunksIn: db
       .prepare<[number, number, number], Buffer>(
         'SELECT data FROM chunks WHERE series = ? AND end_ts >= ? AND start_ts <= ? ORDER BY end_ts, id',

@@ -363,6 +363,8 @@ export class SqliteStateStore implements StateStore {
     migrate(db, 'tasks', TASK_MIGRATIONS);
     migrate(db, 'notify', NOTIFY_MIGRATIONS);
     migrate(db, 'fleet', FLEET_MIGRATIONS);
+    // The migrations sit in the WAL until 1,000 pages pile up: move them into the file and empty the WAL.
+    db.pragma('wal_checkpoint(TRUNCATE)');
     this.db = db;
     return this;
   }

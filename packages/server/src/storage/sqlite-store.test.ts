@@ -51,6 +51,13 @@ metricStoreConformance('sqlite', {
   newPlace: newPath,
   make: (path) => new SqliteMetricStore({ path }),
   countRows,
+  mergesChunks: true,
+});
+
+metricStoreConformance('sqlite, one chunk per checkpoint', {
+  newPlace: newPath,
+  make: (path) => new SqliteMetricStore({ path, mergeMaxSamples: 0 }),
+  countRows,
 });
 
 describe('SqliteMetricStore', () => {
@@ -134,7 +141,8 @@ describe('SqliteMetricStore', () => {
 
   test('stats: bytes on disk, series, sealed samples and bytes, pending; totals survive a restart', async () => {
     const path = newPath();
-    const store = await start({ path });
+    // One chunk per checkpoint, so that retention below drops the first checkpoint's chunks.
+    const store = await start({ path, mergeMaxSamples: 0 });
     const ids = await Promise.all([0, 1, 2].map((i) => store.createSeries('stats', { i: String(i) })));
     const batch = (from: number) =>
       toBatch(ids.flatMap((s) => [0, 1, 2, 3, 4].map((k) => ({ series: s, ts: from + k * 1000, value: k }))));
@@ -152,7 +160,7 @@ describe('SqliteMetricStore', () => {
     assert.equal(stats.bytesOnDisk, statSync(path).size + statSync(`${path}-wal`).size);
     await store.close();
     assert.ok(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0, 'close empties the WAL');
-    const again = await start({ path });
+    const again = await start({ path, mergeMaxSamples: 0 });
     const restarted = await again.stats();
     assert.equal(restarted.sealedSamples, 30);
     assert.equal(restarted.pendingSamples, 0);
@@ -167,6 +175,71 @@ describe('SqliteMetricStore', () => {
     });
     assert.equal(result.rawChunks, 3);
     assert.equal((await again.stats()).sealedSamples, 15);
+  });
+
+  test('checkpoints merge into the newest chunk up to mergeMaxSamples, across restarts; freed pages and the WAL are given back', async () => {
+    const path = newPath();
+    const store = await start({ path, mergeMaxSamples: 100 });
+    const s = await store.createSeries('merge', {});
+    const all: Sample[] = [];
+    const rand = prng(11);
+    const chunks = () =>
+      inspect(path, (db) =>
+        db
+          .prepare<[], { start_ts: number; end_ts: number; count: number }>(
+            'SELECT start_ts, end_ts, count FROM chunks ORDER BY id',
+          )
+          .all(),
+      );
+    const round = async (k: number, n: number) => {
+      const batch = Array.from({ length: n }, (_, i) => ({
+        series: s,
+        ts: T0 + (all.length + i) * 1000,
+        value: k % 2 === 0 ? Math.round(rand() * 10000) / 100 : rand(),
+      }));
+      all.push(...batch);
+      await store.append(toBatch(batch));
+      await store.checkpoint();
+    };
+    for (let k = 0; k < 4; k++) await round(k, 30);
+    // 30 + 30 + 30 merge into one chunk of 90; a fourth 30 would pass 100, so it starts a new chunk.
+    assert.deepEqual(
+      chunks().map((c) => c.count),
+      [90, 30],
+    );
+    assert.equal(chunks()[0].start_ts, T0);
+    assert.equal(chunks()[0].end_ts, T0 + 89_000);
+    const stats = await store.stats();
+    assert.equal(stats.sealedSamples, 120);
+    assert.equal(
+      stats.sealedChunkBytes,
+      inspect(path, (db) => db.prepare<[], number>('SELECT sum(length(data)) FROM chunks').pluck().get()),
+    );
+    assert.equal(
+      inspect(path, (db) => db.pragma('freelist_count', { simple: true })),
+      0,
+      'no free pages',
+    );
+    assert.ok(!existsSync(`${path}-wal`) || statSync(`${path}-wal`).size === 0, 'the WAL is emptied');
+    await store.close();
+    const again = await start({ path, mergeMaxSamples: 100 });
+    const rawOf = () => ({ ts: all.map((x) => x.ts), values: Float64Array.from(all.map((x) => x.value)) });
+    assertRawEqual(await again.readRaw(s, ...EVERYTHING), rawOf(), 'after a restart');
+    await again.append(toBatch([{ series: s, ts: T0 + all.length * 1000, value: 1.5 }]));
+    all.push({ series: s, ts: T0 + all.length * 1000, value: 1.5 });
+    await again.checkpoint();
+    assert.deepEqual(
+      chunks().map((c) => c.count),
+      [90, 31],
+      'the newest chunk is found again after a restart',
+    );
+    assertRawEqual(await again.readRaw(s, ...EVERYTHING), rawOf(), 'merged after a restart');
+    assertRawEqual(
+      await again.readRaw(s, T0 + 95_000, T0 + 100_000),
+      { ts: all.slice(95, 101).map((x) => x.ts), values: Float64Array.from(all.slice(95, 101).map((x) => x.value)) },
+      'a range inside the merged chunk',
+    );
+    assert.equal((await again.stats()).sealedSamples, 121);
   });
 
   test('a database of another schema version is refused', async () => {

@@ -19,7 +19,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeChunk, encodeChunk } from './gorilla.js';
+import { decodeSamples as decodeChunk, encodeSamples as encodeChunk } from './chunk-codec.js';
 import {
   type MetricStore,
   type RawPoints,
@@ -59,6 +59,11 @@ export interface SqliteMetricStoreOptions {
   checkpointIntervalMs?: number;
   /** Open (durable, unsealed) samples that trigger an early checkpoint. Default 2,000,000. */
   maxOpenSamples?: number;
+  /**
+   * A checkpoint merges a series' new samples into its newest chunk while the result holds at most this many samples
+   * and spans at most `MERGE_MAX_SPAN_MS`. Default `MERGE_MAX_SAMPLES` (1,024); 0 writes one chunk per checkpoint.
+   */
+  mergeMaxSamples?: number;
   /** Clock for commit pacing. Default `Date.now`. */
   now?: () => number;
   /** Receives errors of background commits and checkpoints. Default: a process warning. */
@@ -66,6 +71,14 @@ export interface SqliteMetricStoreOptions {
 }
 
 export const DEFAULT_DB_FILE = 'vigil.db';
+
+/**
+ * A series' newest chunk keeps taking the samples of later checkpoints (re-encoded as one chunk) while it holds fewer
+ * than this many samples and spans less than MERGE_MAX_SPAN_MS, so frequent checkpoints or slow series do not leave
+ * many small chunks, each with its own row, index entry and codec header.
+ */
+export const MERGE_MAX_SAMPLES = 1024;
+export const MERGE_MAX_SPAN_MS = 3_600_000;
 
 const TIERS: readonly RollupTier[] = ['1m', '1h'];
 
@@ -94,6 +107,7 @@ export class SqliteMetricStore implements MetricStore {
   private readonly synchronous: Synchronous;
   private readonly checkpointIntervalMs: number;
   private readonly maxOpenSamples: number;
+  private readonly mergeMaxSamples: number;
   private readonly onError: (error: Error) => void;
 
   private db: Database.Database | undefined;
@@ -116,6 +130,12 @@ export class SqliteMetricStore implements MetricStore {
     }
     this.checkpointIntervalMs = positive('checkpointIntervalMs', options.checkpointIntervalMs, 120_000);
     this.maxOpenSamples = positive('maxOpenSamples', options.maxOpenSamples, 2_000_000);
+    this.mergeMaxSamples = options.mergeMaxSamples ?? MERGE_MAX_SAMPLES;
+    if (!Number.isSafeInteger(this.mergeMaxSamples) || this.mergeMaxSamples < 0) {
+      throw new RangeError(
+        `SqliteMetricStore: mergeMaxSamples must be an integer >= 0, got ${options.mergeMaxSamples}`,
+      );
+    }
     this.onError = options.onError ?? ((error) => process.emitWarning(error));
     this.writes = new WriteQueue({
       flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs, 50),
@@ -256,9 +276,7 @@ export class SqliteMetricStore implements MetricStore {
       for (const entry of work) {
         const { open, id } = entry;
         const n = open.count;
-        const data = encodeChunk(open.ts.subarray(0, n), open.values.subarray(0, n));
-        this.st.insertChunk.run(id, open.ts[0], open.ts[n - 1], n, data);
-        bytes += data.byteLength;
+        bytes += this.sealChunk(entry);
         const tail = { ...entry.tails };
         for (const tier of TIERS) {
           const buckets = rollupBuckets(open.ts, open.values, 0, n, TIER_MS[tier], this.storedBucket(entry, tier));
@@ -272,7 +290,13 @@ export class SqliteMetricStore implements MetricStore {
       this.st.setMeta.run(META_SEALED_SAMPLES, this.sealedSamples + sealing);
       this.st.setMeta.run(META_SEALED_BYTES, this.sealedBytes + bytes);
     });
-    seal.immediate();
+    try {
+      seal.immediate();
+    } catch (err) {
+      // Rolled back: what was noted about each series' newest chunk may not hold any more; look it up again.
+      for (const entry of work) entry.chunk = undefined;
+      throw err;
+    }
     for (let i = 0; i < work.length; i++) {
       work[i].tails = tails[i];
       work[i].open.clear();
@@ -280,6 +304,61 @@ export class SqliteMetricStore implements MetricStore {
     this.sealedSamples += sealing;
     this.sealedBytes += bytes;
     this.series.openSamples = 0;
+    this.compact();
+  }
+
+  /**
+   * Writes the open samples of `entry` as a chunk: merged into its newest chunk while that one is small and recent
+   * (MERGE_MAX_SAMPLES, MERGE_MAX_SPAN_MS), otherwise as a new one. Returns the change in stored chunk bytes. Runs
+   * inside the seal transaction.
+   */
+  private sealChunk(entry: SeriesEntry): number {
+    const { open, id } = entry;
+    const n = open.count;
+    if (entry.chunk === undefined && this.mergeMaxSamples > 0) entry.chunk = this.st.newestChunkInfo.get(id) ?? null;
+    const tail = entry.chunk;
+    if (
+      tail != null &&
+      tail.count + n <= this.mergeMaxSamples &&
+      open.ts[n - 1] - tail.startTs <= MERGE_MAX_SPAN_MS &&
+      open.ts[0] >= tail.endTs
+    ) {
+      const blob = this.st.chunkData.get(tail.id);
+      if (blob !== undefined) {
+        const old = decodeChunk(blob);
+        const m = old.ts.length;
+        const ts = new Float64Array(m + n);
+        const values = new Float64Array(m + n);
+        for (let i = 0; i < m; i++) ts[i] = old.ts[i];
+        ts.set(open.ts.subarray(0, n), m);
+        values.set(old.values, 0);
+        values.set(open.values.subarray(0, n), m);
+        const data = encodeChunk(ts, values);
+        const endTs = open.ts[n - 1];
+        this.st.deleteChunk.run(tail.id);
+        const rowId = Number(this.st.insertChunk.run(id, tail.startTs, endTs, m + n, data).lastInsertRowid);
+        entry.chunk = { id: rowId, startTs: tail.startTs, endTs, count: m + n };
+        return data.byteLength - blob.byteLength;
+      }
+    }
+    const data = encodeChunk(open.ts.subarray(0, n), open.values.subarray(0, n));
+    const rowId = Number(this.st.insertChunk.run(id, open.ts[0], open.ts[n - 1], n, data).lastInsertRowid);
+    entry.chunk = { id: rowId, startTs: open.ts[0], endTs: open.ts[n - 1], count: n };
+    return data.byteLength;
+  }
+
+  /**
+   * Gives the pages freed by sealed pending rows and replaced chunks back to the file system and empties the WAL
+   * file, so that the data directory stays the size of what it holds. Best effort: the samples are sealed already,
+   * so a failure is reported, not thrown.
+   */
+  private compact(): void {
+    try {
+      this.db!.pragma('incremental_vacuum');
+      this.db!.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   async enforceRetention(now: number, policy: RetentionPolicy): Promise<RetentionResult> {
