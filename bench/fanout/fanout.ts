@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunContext, startTarget } from './context.js';
 import { LoadGenerator } from './load-generator.js';
-import type { ServerProcess } from './server-process.js';
+import type { FanoutServer } from './server-process.js';
 import { type CpuWindow, cpuWindow, type LatencySummary, round, summarize } from './stats.js';
 import { type MiscLog, ONE_SHAPE, type Shape, type Target } from './targets.js';
 
@@ -112,7 +112,7 @@ async function runQuietStep(
 
 async function runStep(
   gen: LoadGenerator,
-  server: ServerProcess,
+  server: FanoutServer,
   rate: number,
   durationMs: number,
   warmupMs: number,
@@ -193,7 +193,7 @@ async function ramp(
   ctx: RunContext,
   budget: NoiseBudget,
   gen: LoadGenerator,
-  server: ServerProcess,
+  server: FanoutServer,
   pad: string,
   opts: FanoutOptions,
 ): Promise<StepResult[]> {
@@ -235,9 +235,11 @@ export async function runFanout(
   opts: FanoutOptions,
   ctx: RunContext,
   referenceRate?: number,
+  /** Starts what the load goes to (default: one server of `target`), e.g. several nodes behind a balancer. */
+  start: (shape: Shape) => Promise<{ server: FanoutServer; port: number }> = (shape) => startTarget(target, ctx, shape),
 ): Promise<FanoutResult> {
   const shape = opts.shape ?? ONE_SHAPE;
-  const { server, port } = await startTarget(target, ctx, shape);
+  const { server, port } = await start(shape);
   const gen = new LoadGenerator({
     host: ctx.host,
     port,

@@ -52,7 +52,17 @@ function healthOk(port: number): Promise<boolean> {
   });
 }
 
-export class ServerProcess {
+/** What a fan-out run needs of the server side: one process, or several nodes behind a balancer. */
+export interface FanoutServer {
+  readonly alive: boolean;
+  settle(): Promise<void>;
+  rssBytes(): number;
+  cpuMs(): { total: number; system: number };
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+export class ServerProcess implements FanoutServer {
   /** Every child still running, so an interrupted run can kill them (`killAll`). */
   private static readonly live = new Set<ServerProcess>();
   private exited = false;

@@ -44,7 +44,7 @@ function machineBusyMs(): number {
 }
 
 /** Starts a CPU measurement window; call the returned function to close it. */
-export function cpuWindow(server: ServerProcess): () => CpuWindow {
+export function cpuWindow(server: Pick<ServerProcess, 'cpuMs'>): () => CpuWindow {
   const t0 = performance.now();
   const s0 = server.cpuMs();
   const g0 = process.cpuUsage();
