@@ -35,6 +35,7 @@ export function createFleetPart(ctx: PartContext, deps: FleetPartDeps): { part: 
     clusterNodes: deps.clusterNodes,
     now: deps.now,
     version: deps.version,
+    shared: ctx.config.store.engine === 'postgres',
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   });
   ctx.claimPublish(`${HOSTS_PREFIX}>`, (req) => service.publish(req));

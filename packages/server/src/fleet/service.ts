@@ -61,6 +61,12 @@ export interface FleetServiceDeps {
   log?: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** The hub's version, reported as the agent version of its own host. */
   version: string;
+  /**
+   * The host store is shared by the nodes of a cluster (PostgreSQL): an agent reports to one node, the others learn
+   * of it through the store. Before a host turns stale or down here (and while it is), this node reads the store
+   * again (at most once per `summary_interval`) and takes the newer `last_seen` another node wrote.
+   */
+  shared?: boolean | undefined;
 }
 
 /** The hub's own host id from its hostname: characters outside [A-Za-z0-9_:-] become `-`, at most 64. */
@@ -78,6 +84,8 @@ export class FleetService {
   private lastTopology = '';
   private topology: TopologyData | undefined;
   private resources: ResourcesData | undefined;
+  private reconciling = false;
+  private lastReconcile = Number.NEGATIVE_INFINITY;
   readonly selfId: string;
   /** Samples of agents' batches stored so far, and rejected by the metrics pipeline. */
   samplesIn = 0;
@@ -325,13 +333,54 @@ export class FleetService {
     const now = this.now();
     if (this.d.config.self) this.selfHeartbeat(now);
     const { staleAfterMs, downAfterMs } = this.d.config;
+    let ask = false;
     for (const record of this.hosts.values()) {
       if (record.host.source === 'hub' && record.host.id === this.selfId) continue;
       const silent = now - Math.max(record.host.last_seen, this.startedAt);
       const status: HostStatus = silent >= downAfterMs ? 'down' : silent >= staleAfterMs ? 'stale' : 'up';
+      // Another node may hear from this host now (it may have moved there): the store knows (see `shared`).
+      if (this.d.shared && (status !== 'up' || record.host.status !== 'up')) {
+        if (!this.fresh(now)) {
+          ask = true;
+          continue;
+        }
+      }
       if (status !== record.host.status) this.transition(record, status, now);
     }
+    if (ask) void this.reconcile(now);
     void this.publishTopology();
+  }
+
+  /** Whether the store was read recently enough (within a summary interval) to judge other nodes' hosts. */
+  private fresh(now: number): boolean {
+    return now - this.lastReconcile < this.d.config.summaryIntervalMs;
+  }
+
+  /** Reads the shared store: newer `last_seen` values (and hosts registered on other nodes), then checks again. */
+  private async reconcile(now: number): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    try {
+      const stored = await this.d.store.load();
+      for (const r of stored) {
+        const mine = this.hosts.get(r.host.id);
+        if (mine === undefined) {
+          if (this.hosts.size < this.d.config.maxHosts) this.hosts.set(r.host.id, r);
+          continue;
+        }
+        if (r.host.last_seen > mine.host.last_seen) {
+          mine.host.last_seen = r.host.last_seen;
+          mine.host.node = r.host.node;
+        }
+      }
+      this.lastReconcile = now;
+    } catch (err) {
+      this.d.log?.('warn', 'could not read the shared host registry', { err: String(err) });
+      return;
+    } finally {
+      this.reconciling = false;
+    }
+    this.check();
   }
 
   private transition(record: HostRecord, status: HostStatus, now: number): void {
