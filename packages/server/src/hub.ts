@@ -70,6 +70,11 @@ export const RESERVED_PATTERNS = [
   'topology',
 ];
 
+/** The publish route of a channel written by the hub only. */
+const RESERVED = Symbol('reserved');
+/** Most channels whose publish route is remembered at once; past it the memory starts again empty. */
+const ROUTE_CACHE_MAX = 10_000;
+
 export interface HubOptions {
   logger?: Logger;
   broker?: Broker;
@@ -145,6 +150,12 @@ export class Hub {
   /** The dialect paths (docs/dialects.md): other wire languages over the same gateway and parts. */
   readonly dialects: DialectServer;
   private readonly publishHandlers: { pattern: string; handle: PublishHandler }[] = [];
+  /**
+   * Where a client's publish to a channel goes, by channel: a part's handler, `RESERVED` (refused) or null (the
+   * broker). Matching every pattern on every publish cost a share of the hot path; a claim clears it, and it is
+   * cleared when it grows past `ROUTE_CACHE_MAX` channels.
+   */
+  private readonly publishRoutes = new Map<string, PublishHandler | typeof RESERVED | null>();
   private ready = false;
   private stopping: Promise<void> | undefined;
   /** host:port once listening. */
@@ -437,21 +448,37 @@ export class Hub {
   /** Lets a part of the hub (metrics ingest, say) take publishes to channels matching `pattern`. */
   claimPublish(pattern: string, handle: PublishHandler): void {
     this.publishHandlers.push({ pattern, handle });
+    this.publishRoutes.clear();
+  }
+
+  /** Where a publish to `channel`, a valid channel name, goes (see `publishRoutes`). */
+  private publishRoute(channel: string): PublishHandler | typeof RESERVED | null {
+    let route: PublishHandler | typeof RESERVED | null =
+      this.publishHandlers.find((h) => matchChannel(h.pattern, channel))?.handle ?? null;
+    if (route === null && RESERVED_PATTERNS.some((p) => matchChannel(p, channel))) route = RESERVED;
+    if (this.publishRoutes.size >= ROUTE_CACHE_MAX) this.publishRoutes.clear();
+    this.publishRoutes.set(channel, route);
+    return route;
   }
 
   /** Publishes on behalf of a client (WS or HTTP): validates the channel and applies claims and reservations. */
   async publish(req: PublishRequest, source: string): Promise<StoredEvent> {
-    if (!isValidChannel(req.channel)) {
-      throw new VigilError('invalid_channel', `Invalid channel '${String(req.channel).slice(0, 300)}'`, {
-        channel: req.channel,
-      });
+    // A channel with a remembered route was valid when it was remembered.
+    let route = this.publishRoutes.get(req.channel);
+    if (route === undefined) {
+      if (!isValidChannel(req.channel)) {
+        throw new VigilError('invalid_channel', `Invalid channel '${String(req.channel).slice(0, 300)}'`, {
+          channel: req.channel,
+        });
+      }
+      route = this.publishRoute(req.channel);
     }
-    for (const h of this.publishHandlers) if (matchChannel(h.pattern, req.channel)) return h.handle(req, source);
-    if (RESERVED_PATTERNS.some((p) => matchChannel(p, req.channel))) {
+    if (route === RESERVED) {
       throw new VigilError('forbidden', `Channel '${req.channel}' is written by the hub only`, {
         channel: req.channel,
       });
     }
+    if (route !== null) return route(req, source);
     return this.emit(req.channel, req.kind ?? 'message', req.data);
   }
 
