@@ -53,6 +53,10 @@ export interface StepResult {
   noisy: boolean;
   latency: LatencySummary;
   cpu: CpuWindow;
+  /** Event frames per socket read at the generator (the fewer, the more the generator pays per delivery). */
+  framesPerRead: number;
+  /** Length of the last event frame a subscriber received in the step (bytes of payload). */
+  frameBytes: number;
 }
 
 export type LatencyRun = StepResult & { warmupMs: number };
@@ -120,6 +124,7 @@ async function runStep(
   opts: FanoutOptions,
 ): Promise<StepResult> {
   const base = gen.counters.delivered;
+  const reads0 = gen.counters.reads;
   const endCpu = cpuWindow(server);
   const t0 = performance.now();
   gen.startRecording(warmupMs);
@@ -130,6 +135,7 @@ async function runStep(
   const cpu = endCpu();
   gen.stopRecording();
   const delivered = gen.counters.delivered - base;
+  const reads = gen.counters.reads - reads0;
   const sustained = delivered >= expected && drainMs < opts.maxDrainMs;
   if (!sustained) await gen.waitQuiet(300, 15_000); // let the backlog drain so the next step starts clean
   return {
@@ -143,7 +149,19 @@ async function runStep(
     noisy: cpu.otherPct > opts.noiseLimitPct,
     latency: summarize(gen.latencies),
     cpu,
+    framesPerRead: round(delivered / Math.max(1, reads), 1),
+    frameBytes: gen.lastEventLen,
   };
+}
+
+/**
+ * The padding resized so that the next events reach the subscribers at `eventBytes` again. A Vigil event frame carries
+ * its offset, which grows a digit now and then over a run: without this its frames would grow past the peers'.
+ */
+function repad(pad: string, gen: LoadGenerator, eventBytes: number): string {
+  const diff = eventBytes - gen.lastEventLen;
+  if (gen.lastEventLen === 0 || diff === 0) return pad;
+  return 'x'.repeat(Math.max(0, pad.length + diff));
 }
 
 /**
@@ -194,9 +212,10 @@ async function ramp(
   budget: NoiseBudget,
   gen: LoadGenerator,
   server: FanoutServer,
-  pad: string,
+  initialPad: string,
   opts: FanoutOptions,
 ): Promise<StepResult[]> {
+  let pad = initialPad;
   const steps: StepResult[] = [];
   let rate = opts.startRate;
   let good = 0;
@@ -204,6 +223,7 @@ async function ramp(
   let refined = 0;
   const rampStart = Date.now();
   while (steps.length < opts.maxSteps && Date.now() - rampStart < opts.maxRampMs) {
+    pad = repad(pad, gen, opts.eventBytes);
     const step = await runQuietStep(ctx, budget, gen, server, rate, opts.stepMs, 0, pad, opts);
     steps.push(step);
     if (!server.alive) throw new Error(`server died during the ramp:\n${server.logTail()}`);
@@ -212,7 +232,7 @@ async function ramp(
         `drain ${String(Math.round(step.drainMs)).padStart(4)} ms p99 ${round(step.latency.p99Ms, 1)} ms ` +
         `cpu srv ${Math.round(step.cpu.serverPct)}% (sys ${Math.round(step.cpu.serverSysPct)}) ` +
         `gen ${Math.round(step.cpu.generatorPct)}% (sys ${Math.round(step.cpu.generatorSysPct)}) ` +
-        `other ${Math.round(step.cpu.otherPct)}% ` +
+        `other ${Math.round(step.cpu.otherPct)}% frames/read ${step.framesPerRead} ` +
         `${step.sustained ? 'ok' : `FAIL ${step.delivered}/${step.expected}`}${step.noisy ? ' (noisy)' : ''}`,
     );
     if (step.sustained) good = Math.max(good, rate);
@@ -273,8 +293,20 @@ export async function runFanout(
         (best, s) => (best === null || s.deliveriesPerSec > best.deliveriesPerSec ? s : best),
         null,
       );
+    let latencyPad = pad;
     const latencyRun = async (rate: number, what: string): Promise<LatencyRun> => {
-      const step = await runQuietStep(ctx, budget, gen, server, rate, opts.latencyMs, opts.latencyWarmupMs, pad, opts);
+      latencyPad = repad(latencyPad, gen, opts.eventBytes);
+      const step = await runQuietStep(
+        ctx,
+        budget,
+        gen,
+        server,
+        rate,
+        opts.latencyMs,
+        opts.latencyWarmupMs,
+        latencyPad,
+        opts,
+      );
       ctx.log(
         `  ${what} ${round(rate, 1)} ev/s: p50 ${round(step.latency.p50Ms, 2)} ms, p99 ${round(step.latency.p99Ms, 2)} ms ` +
           `(${step.latency.samples} samples${step.sustained ? '' : ', NOT sustained'})`,
@@ -297,7 +329,7 @@ export async function runFanout(
       shape,
       subscribers: ready,
       connectFailures: gen.connectFailures,
-      eventFrameBytes: gen.lastEventLen,
+      eventFrameBytes: peak?.frameBytes ?? gen.lastEventLen,
       rssBeforeBytes: rssBefore,
       rssAfterBytes: rssAfter,
       rssPerConnBytes: Math.round((rssAfter - rssBefore) / ready),

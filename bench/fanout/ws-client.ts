@@ -17,6 +17,8 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 export interface Counters {
   /** Event frames received across all subscribers. */
   delivered: number;
+  /** Socket reads (each `onread` callback): with `delivered`, how many frames a read brought on average. */
+  reads: number;
   /** Connections whose socket closed. */
   closed: number;
   errors: number;
@@ -24,7 +26,7 @@ export interface Counters {
 }
 
 export function newCounters(): Counters {
-  return { delivered: 0, closed: 0, errors: 0, lastError: '' };
+  return { delivered: 0, reads: 0, closed: 0, errors: 0, lastError: '' };
 }
 
 /** What the protocol layer (ws, Socket.IO, Vigil) does with captured frames. */
@@ -136,6 +138,7 @@ export class WsConn {
   }
 
   private onRead(n: number): boolean {
+    this.counters.reads++;
     if (this.handshake !== null) this.onHandshakeBytes(READ_BUFFER.subarray(0, n));
     else this.feed(READ_BUFFER, 0, n);
     return true;
