@@ -11,6 +11,7 @@
 import { type ErrorCode, VigilError } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { MetricStore, SampleBatch } from '../storage/metric-store.js';
+import type { SeriesHints } from './ingest/ingest-result.js';
 import type { Sample } from './sample.js';
 import type { Series, SeriesRegistry } from './series-registry.js';
 
@@ -58,6 +59,8 @@ export interface IngestOptions {
   persist?: boolean;
   /** This node's own host collector took these samples (relayed to a leader with this node as their `host`). */
   own?: boolean;
+  /** From the parser: per sample, what decides its series, so known series are found without building their key. */
+  hints?: SeriesHints;
 }
 
 /** Most error entries returned per call; the counts stay exact. */
@@ -165,6 +168,9 @@ export class MetricsPipeline {
     /** Samples of series the store is still creating: their ids are filled in once it has. */
     let waiting: { k: number; series: Series }[] | undefined;
     const store = this.o.store;
+    const hints = options.hints;
+    const hintHeads = hints !== undefined && hints.heads.length === n ? hints.heads : undefined;
+    const hintFields = hintHeads !== undefined ? hints!.fields : undefined;
     let rejected = issues.length;
     const errors = issues.slice(0, MAX_REPORTED_ERRORS);
     const reject = (i: number, code: ErrorCode, message: string, metric: string) => {
@@ -176,7 +182,13 @@ export class MetricsPipeline {
       const s = samples[i]!;
       let series: Series;
       try {
-        series = this.o.registry.resolve(s.name, s.labels, () => store.createSeries(s.name, s.labels));
+        series = this.o.registry.resolve(
+          s.name,
+          s.labels,
+          () => store.createSeries(s.name, s.labels),
+          hintHeads?.[i],
+          hintFields?.[i],
+        );
       } catch (err) {
         if (err instanceof VigilError) {
           reject(i, err.code, err.message, s.name);

@@ -49,6 +49,8 @@ export class SeriesRegistry {
   private readonly byId = new Map<number, Series>();
   /** Series by their labels in arrival order (see `resolve`). */
   private readonly byQuickKey = new Map<string, Series>();
+  /** Series by an ingest format's hint: head object, then field (see `resolve` and SeriesHints). */
+  private byHint = new WeakMap<object, Map<string, Series>>();
 
   /** The memory budget every series' hot ring draws from. */
   readonly hot: HotBudget;
@@ -82,7 +84,26 @@ export class SeriesRegistry {
    * series is usable at once (ring, latest value); its `ready` settles when the store has given it an id, and a
    * series the store failed to create is forgotten again. Throws `cardinality_limit` when a limit would be passed.
    */
-  resolve(name: string, labels: Record<string, string>, create: () => Promise<number>): Series {
+  resolve(
+    name: string,
+    labels: Record<string, string>,
+    create: () => Promise<number>,
+    hintHead?: object,
+    hintField?: string,
+  ): Series {
+    // Fastest path: a hint pair (see SeriesHints) seen before names exactly one series.
+    if (hintHead !== undefined && hintField !== undefined) {
+      const hit = this.byHint.get(hintHead)?.get(hintField);
+      if (hit !== undefined) return hit;
+      const series = this.resolve(name, labels, create);
+      let fields = this.byHint.get(hintHead);
+      if (fields === undefined) {
+        fields = new Map();
+        this.byHint.set(hintHead, fields);
+      }
+      fields.set(hintField, series);
+      return series;
+    }
     // Fast path: labels in the order they came, no sorting or escaping; checked against the series on a hit.
     let quick = name;
     for (const k in labels) quick += `\u0000${k}\u0001${labels[k]}`;
@@ -134,6 +155,7 @@ export class SeriesRegistry {
     series.ring.release();
     this.byKey.delete(series.key);
     this.byQuickKey.clear();
+    this.byHint = new WeakMap();
     const list = this.byName.get(series.name);
     const i = list?.indexOf(series) ?? -1;
     if (list && i >= 0) list.splice(i, 1);

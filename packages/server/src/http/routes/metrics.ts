@@ -174,7 +174,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
         code: 'bad_request',
         message: e.message,
       }));
-      return reply(metrics.ingest(parsed.samples, issues), res);
+      return reply(metrics.ingest(parsed.samples, issues, undefined, { hints: parsed.hints }), res);
     },
   );
 

@@ -18,7 +18,86 @@ describe('parseInfluxLines', () => {
       { name: 'cpu_usage_system', value: 3, labels: { cpu: 'cpu-total', host: 'web1' }, ts: 1700000000123 },
       { name: 'cpu_online', value: 1, labels: { cpu: 'cpu-total', host: 'web1' }, ts: 1700000000123 },
     ]);
-    assert.notEqual(r.samples[0].labels, r.samples[1].labels);
+    // One line's samples share one frozen labels object.
+    assert.equal(r.samples[0].labels, r.samples[1].labels);
+    assert.ok(Object.isFrozen(r.samples[0].labels));
+  });
+
+  it('reads plain decimals and timestamps exactly as Number() does', () => {
+    const tokens = [
+      '0',
+      '-0',
+      '-0.00',
+      '12.50',
+      '.5',
+      '-.25',
+      '5.',
+      '007',
+      '1e3',
+      '+4',
+      '123456789012345',
+      '1234567890123456',
+      '0.1',
+      '99.99',
+      '-123.456789012345',
+      '3i',
+      'true',
+    ];
+    for (let i = 0; i < 2000; i++) tokens.push((Math.round((Math.random() - 0.5) * 1e6) / 10 ** (i % 7)).toString());
+    for (const tok of tokens) {
+      const r = parseInfluxLines(`m value=${tok} 1700000000123456789`, NOW);
+      assert.deepEqual(r.errors, [], tok);
+      const want = tok === 'true' ? 1 : Number(tok.replace(/i$/, ''));
+      assert.ok(Object.is(r.samples[0].value, want), `${tok}: ${r.samples[0].value} vs ${want}`);
+    }
+    for (const [ts, precision, want] of [
+      ['1700000000123456789', 'ns', 1700000000123],
+      ['123456', 'ns', 0],
+      ['1234567', 'ns', 1],
+      ['1700000000123456', 'us', 1700000000123],
+      ['999999999999999', 'ms', 999999999999999],
+      ['8640000000000000', 'ms', 8640000000000000],
+      ['1700000000', 's', 1700000000000],
+    ] as const) {
+      assert.equal(parseInfluxLines(`m value=1 ${ts}`, NOW, precision).samples[0]?.ts, want, `${ts} ${precision}`);
+    }
+    assert.equal(parseInfluxLines('m value=1 99999999999999999', NOW, 'ms').errors.length, 1, 'past the Date range');
+    assert.equal(parseInfluxLines('m value=1x 1', NOW, 'ms').errors.length, 1);
+    assert.equal(parseInfluxLines('m value=1.2.3 1', NOW, 'ms').errors.length, 1);
+    assert.equal(parseInfluxLines('m value=- 1', NOW, 'ms').errors.length, 1);
+  });
+
+  it('parses a line head once: the second sighting gives the same samples, errors and series hints', () => {
+    const body = [
+      'm\\ x,a=b\\ c,d=e\\,f value=1,other=2 1000',
+      'm\\ x,a=b\\ c,d=e\\,f value=3 2000',
+      'm\\\\ x,a=b value=4 3000',
+      'bad,=x value=1 1000',
+      'n,a=b,a=c value=1 1000',
+      '',
+    ].join('\n');
+    const first = parseInfluxLines(body, NOW, 'ms');
+    const second = parseInfluxLines(body, NOW, 'ms');
+    assert.deepEqual(second, first);
+    assert.deepEqual(
+      first.samples.map((s) => [s.name, s.labels, s.value]),
+      [
+        ['m_x', { a: 'b c', d: 'e,f' }, 1],
+        ['m_x_other', { a: 'b c', d: 'e,f' }, 2],
+        ['m_x', { a: 'b c', d: 'e,f' }, 3],
+        ['m__x', { a: 'b' }, 4],
+      ],
+    );
+    assert.deepEqual(
+      first.errors.map((e) => e.line),
+      [4, 5],
+    );
+    const { heads, fields } = first.hints;
+    assert.equal(heads.length, first.samples.length);
+    assert.equal(heads[0], heads[2]);
+    assert.equal(fields[0], fields[2]);
+    assert.notEqual(fields[0], fields[1]);
+    assert.notEqual(heads[0], heads[3]);
   });
 
   it('names the `value` field after the measurement and defaults the timestamp to now', () => {

@@ -9,7 +9,7 @@
  *
  * Mapping to samples:
  * - field `value` becomes metric `<measurement>`; any other field becomes `<measurement>_<field>`;
- * - tags become labels; every sample gets its own labels object;
+ * - tags become labels; the samples of lines with the same measurement and tags share one frozen labels object;
  * - floats (`1.5`, `-2e3`) and integers (`3i`, `3u`; beyond 2^53 they lose precision) become values;
  *   booleans (`t`, `true`, `True`, `TRUE`, and the `f`/`false` forms) become 1 and 0;
  * - string fields are skipped: not an error; they are counted in `skippedStringFields`;
@@ -20,9 +20,14 @@
  *   `now`. NaN and Infinity are not valid line protocol and reject the line.
  *
  * A malformed line is reported with its 1-based number and skipped as a whole; the good lines are kept.
+ *
+ * The measurement-and-tags part of a line (up to its first unescaped space) is parsed and checked once: its result is
+ * kept in a bounded cache keyed by that text, so the lines of a known series cost a map lookup before their fields.
+ * Each sample also gets a series hint (`hints`): its line head and field key, which together decide its metric and
+ * labels, so the series registry can find the series without building its key.
  */
 import { checkLabelName, checkLabelValue, checkMetricName, SAMPLE_LIMITS, type Sample } from '../sample.js';
-import type { IngestResult } from './ingest-result.js';
+import type { IngestResult, SeriesHints } from './ingest-result.js';
 import { isDigits, parseDecimalFloat } from './parse-float.js';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
@@ -30,7 +35,26 @@ export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
 export interface InfluxParseResult extends IngestResult {
   /** String fields seen in good lines; they carry no numeric value and are dropped. */
   skippedStringFields: number;
+  /** Per sample, what decides its series: the line head and the field key (see the module notes). */
+  hints: SeriesHints;
 }
+
+/** The parsed measurement and tags of a line head; also the series hint of its samples. */
+interface Head {
+  /** The head's text. */
+  text: string;
+  measurement: string;
+  labels: Readonly<Record<string, string>>;
+  /** The metric name of the `value` field (the measurement), once checked. */
+  valueName: string | undefined;
+}
+
+/** Line heads seen lately, by a hash of their text (checked against it on a hit); emptied at HEAD_CACHE_MAX. */
+const heads = new Map<number, Head>();
+const HEAD_CACHE_MAX = 200_000;
+/** Set by headEnd: the FNV-1a hash of the head's characters. */
+let headHash = 0;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /** Digits to drop from a timestamp to reach ms (negative: zeros to append). */
 const PRECISION_SHIFT: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -3 };
@@ -191,22 +215,116 @@ function skipSpaces(cur: Cursor): void {
   while (cur.pos < cur.line.length && cur.line.charCodeAt(cur.pos) === SPACE) cur.pos++;
 }
 
-function parseLine(line: string, now: number, precision: InfluxPrecision, out: Sample[]): number {
-  const cur: Cursor = { line, pos: 0 };
+/** End of the line head: its first space not escaped by a backslash (escapes as in readIdentifier). */
+function headEnd(line: string): number {
+  let pos = 0;
+  let h = 0x811c9dc5;
+  const n = line.length;
+  while (pos < n) {
+    const c = line.charCodeAt(pos);
+    if (c === SPACE) break;
+    h = Math.imul(h ^ c, 16777619);
+    if (c === BACKSLASH && pos + 1 < n && isEscapable(line.charCodeAt(pos + 1))) {
+      h = Math.imul(h ^ line.charCodeAt(pos + 1), 16777619);
+      pos += 2;
+    } else pos++;
+  }
+  headHash = h;
+  return pos;
+}
+
+/**
+ * A plain decimal (`-?digits[.digits]`, at most 15 digits) from `start` up to a comma, a space or the end: its value,
+ * which equals Number() of the text (k / 10^d is exact for such k and d), or undefined for anything else.
+ */
+function plainDecimal(line: string, start: number): number | undefined {
+  const n = line.length;
+  let i = start;
+  const neg = line.charCodeAt(i) === 45;
+  if (neg) i++;
+  let k = 0;
+  let digits = 0;
+  let scale = -1;
+  for (; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      k = k * 10 + (c - 48);
+      digits++;
+      if (scale >= 0) scale++;
+    } else if (c === 46 && scale < 0) scale = 0;
+    else if (c === COMMA || c === SPACE) break;
+    else return undefined;
+  }
+  if (digits === 0 || digits > 15 || scale === 0) return undefined;
+  plainEnd = i;
+  const v = scale > 0 ? k / POW10[scale] : k;
+  return neg ? -v : v;
+}
+/** Set by plainDecimal: where the number ended. */
+let plainEnd = 0;
+
+/** Integer ms from a digits-only timestamp at [start, end), or undefined when it needs the general path. */
+function plainTimestamp(line: string, start: number, end: number, precision: InfluxPrecision): number | undefined {
+  const shift = PRECISION_SHIFT[precision];
+  if (shift < 0 || end - start <= shift || end - start - shift > 15) return undefined;
+  let ms = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    if (i < end - shift) ms = ms * 10 + (c - 48);
+  }
+  return ms;
+}
+
+function parseHead(cur: Cursor): Head {
   const rawMeasurement = readIdentifier(cur, false);
   if (rawMeasurement === '') throw new LineError('missing measurement');
   const measurement = sanitize(rawMeasurement, true);
   const labels: Record<string, string> = {};
   readTags(cur, labels);
+  return { text: cur.line.slice(0, cur.pos), measurement, labels: Object.freeze(labels), valueName: undefined };
+}
+
+function metricName(head: Head, rawKey: string): string {
+  if (rawKey === 'value' && head.valueName !== undefined) return head.valueName;
+  const name = rawKey === 'value' ? head.measurement : `${head.measurement}_${sanitize(rawKey, true)}`;
+  const nameError = checkMetricName(name);
+  if (nameError !== undefined) throw new LineError(`metric name "${name}" ${nameError}`);
+  if (rawKey === 'value') head.valueName = name;
+  return name;
+}
+
+/** Scratch for the fields of the line being parsed. */
+const fieldNames: string[] = [];
+const fieldKeys: string[] = [];
+const fieldValues: number[] = [];
+
+function parseLine(line: string, now: number, precision: InfluxPrecision, out: Sample[], hints: SeriesHints): number {
+  const end = headEnd(line);
+  const hash = headHash;
+  const cur: Cursor = { line, pos: 0 };
+  let head = heads.get(hash);
+  if (head !== undefined && head.text.length === end && line.startsWith(head.text)) cur.pos = end;
+  else {
+    head = parseHead(cur);
+    if (cur.pos === end) {
+      if (heads.size >= HEAD_CACHE_MAX) heads.clear();
+      heads.set(hash, head);
+    }
+  }
+  const labels = head.labels;
   if (cur.pos >= line.length) throw new LineError('missing fields');
   skipSpaces(cur);
   if (cur.pos >= line.length) throw new LineError('missing fields');
 
-  const names: string[] = [];
-  const values: number[] = [];
+  let fields = 0;
   let skipped = 0;
   for (;;) {
-    const rawKey = readIdentifier(cur, true);
+    let rawKey: string;
+    if (line.startsWith('value=', cur.pos)) {
+      rawKey = 'value';
+      cur.pos += 5;
+    } else rawKey = readIdentifier(cur, true);
     if (rawKey === '') throw new LineError('empty field key');
     if (line.charCodeAt(cur.pos) !== EQUALS) throw new LineError(`missing "=" after field key "${rawKey}"`);
     cur.pos++;
@@ -215,18 +333,21 @@ function parseLine(line: string, now: number, precision: InfluxPrecision, out: S
       skipped++;
     } else {
       const start = cur.pos;
-      while (cur.pos < line.length) {
-        const c = line.charCodeAt(cur.pos);
-        if (c === COMMA || c === SPACE) break;
-        cur.pos++;
+      let value = plainDecimal(line, start);
+      if (value !== undefined) cur.pos = plainEnd;
+      else {
+        while (cur.pos < line.length) {
+          const c = line.charCodeAt(cur.pos);
+          if (c === COMMA || c === SPACE) break;
+          cur.pos++;
+        }
+        if (cur.pos === start) throw new LineError(`missing value for field "${rawKey}"`);
+        value = parseFieldValue(line.slice(start, cur.pos), rawKey);
       }
-      if (cur.pos === start) throw new LineError(`missing value for field "${rawKey}"`);
-      const value = parseFieldValue(line.slice(start, cur.pos), rawKey);
-      const name = rawKey === 'value' ? measurement : `${measurement}_${sanitize(rawKey, true)}`;
-      const nameError = checkMetricName(name);
-      if (nameError !== undefined) throw new LineError(`metric name "${name}" ${nameError}`);
-      names.push(name);
-      values.push(value);
+      fieldNames[fields] = metricName(head, rawKey);
+      fieldKeys[fields] = rawKey;
+      fieldValues[fields] = value;
+      fields++;
     }
     if (cur.pos < line.length && line.charCodeAt(cur.pos) === COMMA) {
       cur.pos++;
@@ -241,14 +362,17 @@ function parseLine(line: string, now: number, precision: InfluxPrecision, out: S
   skipSpaces(cur);
   const tsStart = cur.pos;
   while (cur.pos < line.length && line.charCodeAt(cur.pos) !== SPACE) cur.pos++;
-  const ts = parseTimestamp(line.slice(tsStart, cur.pos), precision, now);
+  const ts =
+    plainTimestamp(line, tsStart, cur.pos, precision) ?? parseTimestamp(line.slice(tsStart, cur.pos), precision, now);
   skipSpaces(cur);
   if (cur.pos < line.length)
     throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(line.slice(cur.pos))}`);
 
   // Only a fully valid line reaches this point, so a bad line never leaves partial samples behind.
-  for (let i = 0; i < names.length; i++) {
-    out.push({ name: names[i], value: values[i], labels: i === 0 ? labels : { ...labels }, ts });
+  for (let i = 0; i < fields; i++) {
+    out.push({ name: fieldNames[i], value: fieldValues[i], labels: labels as Record<string, string>, ts });
+    hints.heads.push(head);
+    hints.fields.push(fieldKeys[i]);
   }
   return skipped;
 }
@@ -261,7 +385,12 @@ export function parseInfluxLines(text: string, now: number, precision: InfluxPre
   if (!Object.hasOwn(PRECISION_SHIFT, precision)) {
     throw new TypeError(`unknown precision ${JSON.stringify(precision)} (expected ns, us, ms or s)`);
   }
-  const result: InfluxParseResult = { samples: [], errors: [], skippedStringFields: 0 };
+  const result: InfluxParseResult = {
+    samples: [],
+    errors: [],
+    skippedStringFields: 0,
+    hints: { heads: [], fields: [] },
+  };
   let lineNo = 0;
   let start = 0;
   while (start < text.length) {
@@ -278,7 +407,7 @@ export function parseInfluxLines(text: string, now: number, precision: InfluxPre
     if (lineStart === lineEnd || text.charCodeAt(lineStart) === 35 /* # */) continue;
     const line = text.slice(lineStart, lineEnd);
     try {
-      result.skippedStringFields += parseLine(line, now, precision, result.samples);
+      result.skippedStringFields += parseLine(line, now, precision, result.samples, result.hints);
     } catch (err) {
       if (!(err instanceof LineError)) throw err;
       result.errors.push({ line: lineNo, message: err.message });
