@@ -9,7 +9,7 @@
  * |---|---|
  * | `http-publish` | a publish-only key limited to `orders.>` posting 10 MiB bodies to `POST /api/v1/publish` back to back (4 at once) |
  * | `ws-frames` | 1 MiB WebSocket publish frames on five channels, back to back |
- * | `churn` | subscribe/unsubscribe frames of 1,000 patterns each, as fast as the socket takes them |
+ * | `churn` | eight connections with one key, each sending subscribe/unsubscribe frames of 1,000 patterns as fast as the socket takes them, and opened again whenever the hub closes it |
  * | `range-query` | `GET /api/v1/metrics/q.m?from=now-5m&step=1s&agg=p95` over 10,000 series, 2 at once |
  * | `connections` | opens WebSockets from one address as fast as it can (and holds them) |
  *
@@ -122,6 +122,40 @@ function count(answers: Record<string, number>, key: string | number): void {
   answers[String(key)] = (answers[String(key)] ?? 0) + 1;
 }
 
+/** One churning connection after another: subscribe/unsubscribe frames of 1,000 patterns, as fast as it is taken. */
+async function churnLoop(url: string, until: number, answers: Record<string, number>, patterns: string[]) {
+  while (Date.now() < until) {
+    const ws = new WebSocket(`${url}/ws?token=${KEYS.admin}`);
+    await new Promise<void>((done) => {
+      let i = 0;
+      ws.on('open', () => {
+        const pump = () => {
+          for (
+            let n = 0;
+            n < 32 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1024 * 1024 && Date.now() < until;
+            n++
+          ) {
+            ws.send(JSON.stringify({ op: i % 2 ? 'unsubscribe' : 'subscribe', id: `c${i++}`, channels: patterns }));
+          }
+          if (Date.now() >= until) ws.close();
+          else if (ws.readyState === WebSocket.OPEN) setImmediate(pump);
+        };
+        pump();
+      });
+      ws.on('message', (m) => {
+        const f = JSON.parse(String(m)) as { type?: string; error?: { code?: string }; code?: string };
+        if (f.type === 'reply') count(answers, f.error ? `reply ${f.error.code}` : 'reply ok');
+        else if (f.type === 'error') count(answers, `error ${f.code ?? ''}`);
+      });
+      ws.on('close', (code) => {
+        count(answers, `close ${code}`);
+        done();
+      });
+      ws.on('error', () => undefined);
+    });
+  }
+}
+
 type Abuser = (hubUrl: string, until: number, answers: Record<string, number>) => Promise<void>;
 
 const ABUSERS: Record<Case, Abuser> = {
@@ -181,36 +215,8 @@ const ABUSERS: Record<Case, Abuser> = {
   },
   churn: async (url, until, answers) => {
     const patterns = Array.from({ length: 1000 }, (_, k) => `churn.p${k}.>`);
-    while (Date.now() < until) {
-      const ws = new WebSocket(`${url}/ws?token=${KEYS.admin}`);
-      await new Promise<void>((done) => {
-        let i = 0;
-        ws.on('open', () => {
-          const pump = () => {
-            for (
-              let n = 0;
-              n < 32 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1024 * 1024 && Date.now() < until;
-              n++
-            ) {
-              ws.send(JSON.stringify({ op: i % 2 ? 'unsubscribe' : 'subscribe', id: `c${i++}`, channels: patterns }));
-            }
-            if (Date.now() >= until) ws.close();
-            else if (ws.readyState === WebSocket.OPEN) setImmediate(pump);
-          };
-          pump();
-        });
-        ws.on('message', (m) => {
-          const f = JSON.parse(String(m)) as { type?: string; error?: { code?: string }; code?: string };
-          if (f.type === 'reply') count(answers, f.error ? `reply ${f.error.code}` : 'reply ok');
-          else if (f.type === 'error') count(answers, `error ${f.code ?? ''}`);
-        });
-        ws.on('close', (code) => {
-          count(answers, `close ${code}`);
-          done();
-        });
-        ws.on('error', () => undefined);
-      });
-    }
+    // Eight connections at once, each opened again as soon as the hub closes it.
+    await Promise.all(Array.from({ length: 8 }, () => churnLoop(url, until, answers, patterns)));
   },
   'range-query': async (url, until, answers) => {
     const worker = async () => {

@@ -77,6 +77,13 @@ export class Connection implements Peer {
   refilledAt = 0;
   violations = 0;
   violationWindow = 0;
+  /**
+   * Until when (ms) frames larger than `UNPARSED_REFUSAL_BYTES` are refused without being parsed: set when a
+   * subscription change was refused for its cost, to the `retry_after_ms` the client was given.
+   */
+  indebtedUntil = 0;
+  /** Until when (ms) the socket is not read, after such a refusal. */
+  pausedUntil = 0;
   /** With auth on: the verified credential (none yet: only `auth` and `ping` are served), and an `auth` op in flight. */
   principal: Principal | undefined = undefined;
   /** The token `principal` was verified from, so that a configuration reload can verify it again. */

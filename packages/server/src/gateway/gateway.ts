@@ -34,10 +34,17 @@ import { type CloseFn, heartbeat, sweepAuth, sweepSlowConsumers } from './livene
 import type { MethodRegistry } from './methods.js';
 import { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
-import { countViolation, type RateLimit, takeFrame } from './rate-limit.js';
+import { countViolation, type RateLimit, takeFrame, UNPARSED_REFUSAL_BYTES } from './rate-limit.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { frameId, pickSubprotocol, refuse, refuseOverLimit } from './upgrade.js';
+
+/** A subscribe naming more patterns than this lets other connections be served before its connection's next frame. */
+const YIELD_AFTER_PATTERNS = 100;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Longest time the hub stops reading a connection whose subscription changes are past their limit. */
+const MAX_PAUSE_MS = 2000;
 
 export interface GatewayOptions {
   path: string;
@@ -352,7 +359,46 @@ export class Gateway {
 
   /** Applies the rate limit: a refused frame gets a `rate_limited` error; repeated refusals close with 4029. */
   private admit(conn: Connection, data: Buffer): boolean {
+    if (conn.indebtedUntil !== 0 && data.length > UNPARSED_REFUSAL_BYTES) {
+      const now = Date.now();
+      if (now < conn.indebtedUntil) {
+        this.refuseIndebted(conn, now, conn.indebtedUntil - now, () => frameId(conn, data));
+        return false;
+      }
+      conn.indebtedUntil = 0;
+    }
     return this.charge(conn, 1, () => frameId(conn, data));
+  }
+
+  /**
+   * A subscription change was refused for its cost: until `waitMs` from now, large frames are refused unparsed, and
+   * the socket is not read for up to `MAX_PAUSE_MS` of that, so that a client resending at once waits on TCP instead
+   * of costing the hub work.
+   */
+  private indebt(conn: Connection, waitMs: number): void {
+    const now = Date.now();
+    conn.indebtedUntil = now + waitMs;
+    if (conn.pausedUntil > now) return;
+    const pauseMs = Math.min(waitMs, MAX_PAUSE_MS);
+    conn.pausedUntil = now + pauseMs;
+    conn.ws.pause();
+    setTimeout(() => {
+      if (!conn.closed) conn.ws.resume();
+    }, pauseMs).unref();
+  }
+
+  /** Refuses a frame of a connection told to wait `waitMs` before it changes subscriptions again. */
+  private refuseIndebted(conn: Connection, now: number, waitMs: number, id: () => FrameIdValue | undefined): void {
+    this.deps.counters.countIn('rate_limited');
+    if (countViolation(conn, this.options.rateLimit, now) === 'close') {
+      this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
+      return;
+    }
+    this.sendError(conn, id(), {
+      code: 'rate_limited',
+      message: `Subscription changes are past their limit; frames over ${UNPARSED_REFUSAL_BYTES} bytes are refused for ${waitMs} ms`,
+      details: { retry_after_ms: waitMs },
+    });
   }
 
   /** Charges `cost` tokens; false (after answering `rate_limited`, or closing with 4029) when the bucket is short. */
@@ -363,13 +409,15 @@ export class Gateway {
     this.deps.counters.countIn('rate_limited');
     if (verdict === 'close') this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
     else {
+      const retryAfterMs = Math.ceil((1000 * Math.min(cost, limit.burst)) / limit.messagesPerS);
+      if (cost > 1) this.indebt(conn, retryAfterMs);
       this.sendError(conn, id(), {
         code: 'rate_limited',
         message:
           cost > 1
             ? `Subscription changes cost one token per pattern (${limit.messagesPerS}/s); ${cost + 1} patterns is more than the connection has left; frame dropped`
             : `More than ${limit.messagesPerS} frames/s; frame dropped`,
-        details: { retry_after_ms: Math.ceil((1000 * Math.min(cost, limit.burst)) / limit.messagesPerS) },
+        details: { retry_after_ms: retryAfterMs },
       });
     }
     return false;
@@ -386,6 +434,7 @@ export class Gateway {
     const waitMs = limits.chargeSubscriptions(client, patterns);
     if (waitMs === 0) return true;
     this.deps.counters.countIn('rate_limited');
+    this.indebt(conn, waitMs);
     if (countViolation(conn, this.options.rateLimit, Date.now()) === 'close') {
       this.closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limited', true, 5000);
     } else {
@@ -447,6 +496,9 @@ export class Gateway {
             this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
         })
         .catch((err: unknown) => this.fail(conn, frame, err))
+        // After a large subscription the connection's next frames wait for the next turn of the event loop, so that
+        // a client queueing many of them cannot hold the hub from everyone else for their sum.
+        .then(() => (frame.channels.length > YIELD_AFTER_PATTERNS ? nextTurn() : undefined))
         .finally(() => {
           if (conn.subscribing === pending) conn.subscribing = undefined;
         });

@@ -16,6 +16,13 @@ export interface RateLimit {
 
 export const VIOLATION_WINDOW_MS = 10_000;
 
+/**
+ * A connection whose subscription change was refused for its cost has, until the `retry_after_ms` it was told, every
+ * frame larger than this refused unparsed (a violation each): resending large subscription frames costs the hub no
+ * parsing. Smaller frames (pings, acks, small publishes) are served as usual.
+ */
+export const UNPARSED_REFUSAL_BYTES = 512;
+
 /** The token bucket a client carries (a WebSocket connection, a dialect session). */
 export interface Bucket {
   tokens: number;

@@ -33,6 +33,7 @@ export function refuseOverLimit(socket: Duplex, refusal: Refusal): void {
 
 /** The usable `id` of an undecoded frame, if it has one (for replies to frames that are refused unread). */
 export function frameId(conn: Connection, data: Buffer): FrameIdValue | undefined {
+  if (data.length > CHEAP_ID_BYTES) return leadingJsonId(conn, data);
   try {
     const v = conn.codec.decode(data);
     if (v !== null && typeof v === 'object' && Object.hasOwn(v, 'id')) {
@@ -43,4 +44,19 @@ export function frameId(conn: Connection, data: Buffer): FrameIdValue | undefine
     // undecodable: no id
   }
   return undefined;
+}
+
+/** Frames up to this size are decoded to find the id of a refused frame; larger ones are only looked at. */
+const CHEAP_ID_BYTES = 512;
+const LEADING_ID = /^\s*\{\s*(?:"op"\s*:\s*"[a-z_.]{1,32}"\s*,\s*)?"id"\s*:\s*(?:"([^"\\]{0,128})"|(-?\d{1,15})[\s,}])/;
+
+/**
+ * The id of a large JSON frame, read without parsing it: found when `id` is its first key, or second after `op` (as
+ * the SDK writes them). A refused frame costs the hub no more than this look at its first bytes.
+ */
+function leadingJsonId(conn: Connection, data: Buffer): FrameIdValue | undefined {
+  if (conn.codec.encoding !== 'json') return undefined;
+  const m = LEADING_ID.exec(data.toString('latin1', 0, 256));
+  if (!m) return undefined;
+  return m[1] ?? Number(m[2]);
 }
