@@ -216,6 +216,7 @@ export function formatReport(r: IngestReport): string {
       const rows = [
         ['data set', 'series', 'samples', 'VM samples/s', 'Vigil samples/s', 'ratio', 'VM CPU', 'Vigil CPU'],
       ];
+      rows[0]!.push('VM µs/sample', 'Vigil µs/sample');
       rows[0]!.push('VM B/sample', 'Vigil B/sample', 'ratio');
       for (const c of r.versus.cases) {
         if ('error' in c) {
@@ -239,6 +240,8 @@ export function formatReport(r: IngestReport): string {
           num(c.ingestRatio, 2),
           cpu('victoria'),
           cpu('vigil'),
+          num(c.cpuUsPerSample.victoria, 2),
+          num(c.cpuUsPerSample.vigil, 2),
           b('victoria'),
           b('vigil'),
           num(c.diskRatio, 2),
@@ -246,8 +249,11 @@ export function formatReport(r: IngestReport): string {
       }
       out.push(table(rows));
       out.push(
-        'CPU: server process, % of one core, per run. B/sample: the whole data directory once settled, while running\n' +
-          '(! = it had not settled in time). Ratios are Vigil / VictoriaMetrics.',
+        'CPU: server process, % of one core, per run; µs/sample: server CPU time per sample (median). B/sample: the\n' +
+          'whole data directory once settled, while running (! = it had not settled in time). Ratios are Vigil /\n' +
+          `VictoriaMetrics. Load average at the end of each case: ${r.versus.cases
+            .map((c) => ('loadAvg' in c ? c.loadAvg.join('/') : '-'))
+            .join(', ')}.`,
       );
     }
   }

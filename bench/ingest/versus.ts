@@ -13,6 +13,7 @@
  *   (`vigil_tsdb_samples{state="pending"}` is 0) and a few more checkpoints have passed. Both also need the directory
  *   size to hold still for 5 s. Measured while the process runs: a graceful stop would let either tidy up first.
  */
+import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -72,6 +73,10 @@ export interface VersusCase {
   disk: Partial<Record<TargetName, DiskFigure>>;
   /** Vigil / VictoriaMetrics bytes per sample. */
   diskRatio: number | null;
+  /** Server CPU per sample (µs, median of the runs): less sensitive to a busy machine than samples/s. */
+  cpuUsPerSample: Record<TargetName, number>;
+  /** The machine's load average (1, 5, 15 min) when the case ended. */
+  loadAvg: number[];
 }
 
 export interface Starters {
@@ -203,6 +208,8 @@ export async function runVersusCase(
   }
   const med = (t: TargetName) => median(runs.filter((r) => r.target === t).map((r) => r.samplesPerSec));
   const median_ = { victoria: med('victoria'), vigil: med('vigil') };
+  const cpuUs = (t: TargetName) =>
+    round(median(runs.filter((r) => r.target === t).map((r) => (r.cpu.serverPct / 100) * r.ms * (1000 / samples))), 3);
   const v = diskFigures.vigil?.bytesPerSample;
   const p = diskFigures.victoria?.bytesPerSample;
   return {
@@ -214,6 +221,8 @@ export async function runVersusCase(
     ingestRatio: round(median_.vigil / median_.victoria, 3),
     disk: diskFigures,
     diskRatio: v !== undefined && p !== undefined && p > 0 ? round(v / p, 3) : null,
+    cpuUsPerSample: { victoria: cpuUs('victoria'), vigil: cpuUs('vigil') },
+    loadAvg: os.loadavg().map((x) => round(x, 2)),
   };
 }
 

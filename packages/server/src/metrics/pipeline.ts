@@ -79,7 +79,11 @@ export class MetricsPipeline {
   /** Updates that waited for a tick because the rate was over `streamMaxRate`. */
   deferredUpdates = 0;
 
+  /** Creates a series in the store (one function for every call, not a closure per sample). */
+  private readonly createSeries: (name: string, labels: Record<string, string>) => Promise<number>;
+
   constructor(private readonly o: PipelineOptions) {
+    this.createSeries = (name, labels) => o.store.createSeries(name, labels);
     this.timer = setInterval(() => this.flushDeferred(), o.streamTickMs);
     this.timer.unref();
   }
@@ -167,7 +171,6 @@ export class MetricsPipeline {
     const touched: Series[] = [];
     /** Samples of series the store is still creating: their ids are filled in once it has. */
     let waiting: { k: number; series: Series }[] | undefined;
-    const store = this.o.store;
     const hints = options.hints;
     const hintHeads = hints !== undefined && hints.heads.length === n ? hints.heads : undefined;
     const hintFields = hintHeads !== undefined ? hints!.fields : undefined;
@@ -182,13 +185,7 @@ export class MetricsPipeline {
       const s = samples[i]!;
       let series: Series;
       try {
-        series = this.o.registry.resolve(
-          s.name,
-          s.labels,
-          () => store.createSeries(s.name, s.labels),
-          hintHeads?.[i],
-          hintFields?.[i],
-        );
+        series = this.o.registry.resolve(s.name, s.labels, this.createSeries, hintHeads?.[i], hintFields?.[i]);
       } catch (err) {
         if (err instanceof VigilError) {
           reject(i, err.code, err.message, s.name);

@@ -87,7 +87,7 @@ export class SeriesRegistry {
   resolve(
     name: string,
     labels: Record<string, string>,
-    create: () => Promise<number>,
+    create: (name: string, labels: Record<string, string>) => Promise<number>,
     hintHead?: object,
     hintField?: string,
   ): Series {
@@ -136,7 +136,7 @@ export class SeriesRegistry {
     }
     const series = this.add(new Series(-1, name, Object.freeze({ ...labels }), key, this.hot));
     this.remember(quick, series);
-    series.ready = create().then(
+    series.ready = create(name, labels).then(
       (id) => {
         series.id = id;
         series.ready = undefined;
