@@ -1,7 +1,7 @@
 /**
  * @module app.test
  * The HTTP API in process with inject(), and the SSE stream on a real listener: health and readiness, stats,
- * channels, history, publish with its errors, OpenAPI, /metrics, and SSE resume with Last-Event-ID.
+ * channels, history, publish with its errors, OpenAPI, /metrics, and SSE resume with Last-Event-ID and `recover`.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -179,5 +179,46 @@ describe('HTTP API', () => {
 
     const bad = await h.hub.app.inject({ url: '/api/v1/stream?channels=bad..x' });
     assert.equal((bad.json() as { error: { code: string } }).error.code, 'invalid_channel');
+  });
+
+  test('SSE: event subscribed first, recover resumes several channels exactly, snapshot=true sends snapshots', async () => {
+    const port = Number(new URL(h.url).port);
+    const open = (path: string) => {
+      let text = '';
+      const req = request({ host: '127.0.0.1', port, path });
+      req.on('response', (res) => res.on('data', (d: Buffer) => (text += d.toString())));
+      req.end();
+      return { text: () => text, close: () => req.destroy() };
+    };
+    const a = await h.hub.emit('rec.a', 'k', 1);
+    await h.hub.emit('rec.a', 'k', 2);
+    await h.hub.emit('rec.b', 'k', 1);
+    await h.hub.emit('rec.b', 'k', 2);
+    await h.hub.emit('rec.b', 'k', 3);
+    const recover = { 'rec.a': { epoch: a.epoch, offset: 1 }, 'rec.b': { epoch: a.epoch, offset: 1 } };
+    const s = open(
+      `/api/v1/stream?channels=rec.>,nodes&snapshot=true&recover=${encodeURIComponent(JSON.stringify(recover))}`,
+    );
+    await until(() => s.text().includes(`id: rec.b@${a.epoch}:3`), 2000, 'recovered');
+    const blocks = s
+      .text()
+      .split('\n\n')
+      .filter((b) => b !== '' && !b.startsWith('retry:'));
+    assert.ok(blocks[0]!.startsWith('event: subscribed\ndata: '), blocks[0]);
+    const subscribed = JSON.parse(blocks[0]!.split('data: ')[1]!) as { subscriptions: { channel: string }[] };
+    assert.deepEqual(subscribed.subscriptions.map((e) => e.channel).sort(), ['nodes', 'rec.>']);
+    assert.ok(blocks.some((b) => b.startsWith('event: snapshot\ndata: {"type":"snapshot","channel":"nodes"')));
+    const ids = [...s.text().matchAll(/^id: (rec\.[ab])@[^:]+:(\d+)$/gm)].map((m) => `${m[1]}:${m[2]}`);
+    assert.deepEqual(ids.sort(), ['rec.a:2', 'rec.b:2', 'rec.b:3']);
+    s.close();
+
+    const err = async (q: string) =>
+      (await h.hub.app.inject({ url: `/api/v1/stream?channels=rec.a&recover=${encodeURIComponent(q)}` })).json() as {
+        error: { code: string };
+      };
+    assert.equal((await err('{oops')).error.code, 'bad_request');
+    assert.equal((await err('{"rec.z":{"epoch":"e","offset":1}}')).error.code, 'bad_request');
+    assert.equal((await err('{"rec.*":{"epoch":"e","offset":1}}')).error.code, 'invalid_channel');
+    assert.equal((await err('{"rec.a":{"epoch":"e","offset":-1}}')).error.code, 'bad_request');
   });
 });

@@ -1,9 +1,10 @@
 /**
  * @module sse-stream
  * One Server-Sent Events client as a gateway Peer: it subscribes through the same subscription manager as a
- * WebSocket connection (recovery, positions, gaps, one fan-out). Events are written as `id:`/`data:` messages, gaps
- * as `event: gap`; replies and snapshots have no place in SSE and are left out. A stream whose client stops reading
- * is ended once the response holds more than `maxBytes` unsent.
+ * WebSocket connection (recovery, positions, gaps, one fan-out). Events are written as `id:`/`data:` messages; gaps,
+ * snapshots, the subscribe result and a failed subscribe as named events (`event: gap`, `snapshot`, `subscribed`,
+ * `error`); other control frames have no place in SSE and are left out. A stream whose client stops reading is ended
+ * once the response holds more than `maxBytes` unsent.
  */
 import type { ServerResponse } from 'node:http';
 import type { GapReason } from '@vigil/protocol';
@@ -11,6 +12,9 @@ import type { Peer } from '../gateway/peer.js';
 import type { PreparedEvent } from '../gateway/prepared-event.js';
 import type { SharedBatch } from '../gateway/shared-batch.js';
 import type { Subscription } from '../gateway/subscription.js';
+
+/** The control frames written as named events. */
+const NAMED = new Set(['gap', 'snapshot', 'subscribed', 'error']);
 
 export class SseStream implements Peer {
   readonly subs = new Map<string, Subscription>();
@@ -65,8 +69,8 @@ export class SseStream implements Peer {
   }
 
   enqueueControl(frame: unknown): void {
-    const f = frame as { type?: string };
-    if (f.type === 'gap') this.push(`event: gap\ndata: ${JSON.stringify(frame)}\n\n`);
+    const type = (frame as { type?: string }).type;
+    if (type !== undefined && NAMED.has(type)) this.push(`event: ${type}\ndata: ${JSON.stringify(frame)}\n\n`);
   }
 
   addGap(channel: string, from: number, to: number, reason: GapReason): void {

@@ -1,15 +1,18 @@
 /**
  * @module sse
  * Server-Sent Events fallback at `/api/v1/stream?channels=a,b.*[&filter=<json>]`, through the gateway's subscription
- * manager (the same subscribe, recovery and fan-out as WebSocket; see gateway/subscriptions.ts). Each event's `id:` is
+ * manager (the same subscribe, recovery and fan-out as WebSocket; see gateway/subscriptions.ts). The stream opens with
+ * `event: subscribed` (the subscribe result: each pattern's epoch and offset). Each event's `id:` is
  * `<channel>@<epoch>:<offset>`; its `data:` is the same event frame JSON the WebSocket carries. `Last-Event-ID`
  * (header, or `last_event_id` query) resumes: the named channel exactly by offset, the other concrete channels of the
- * request by time (events newer than the one named). A stream whose client stops reading is ended once its buffer
- * passes `http.sse_max_queue_bytes`.
+ * request by time (events newer than the one named). `recover` (JSON, as in the WebSocket subscribe) resumes any
+ * number of concrete channels exactly by offset; `snapshot=true` asks for snapshots (`event: snapshot`). A stream
+ * whose client stops reading is ended once its buffer passes `http.sse_max_queue_bytes`.
  */
 import { Value } from '@sinclair/typebox/value';
 import {
   FilterSchema,
+  isValidChannel,
   isValidPattern,
   isWildcard,
   matchChannel,
@@ -36,6 +39,15 @@ export interface SseHost {
 }
 
 const LAST_ID = /^(.+)@([^:@]+):(\d+)$/;
+
+interface StreamQuery {
+  channels?: string;
+  filter?: string;
+  last_event_id?: string;
+  recover?: string;
+  snapshot?: 'true' | 'false';
+  token?: string;
+}
 
 export function sseRoutes(app: FastifyInstance, host: SseHost): void {
   const streams = new Set<SseStream>();
@@ -75,7 +87,7 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
     for (const s of [...streams]) close(s);
   });
 
-  app.get<{ Querystring: { channels?: string; filter?: string; last_event_id?: string; token?: string } }>(
+  app.get<{ Querystring: StreamQuery }>(
     '/api/v1/stream',
     {
       config: access('read', named('query', 'channels')),
@@ -88,6 +100,15 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
             channels: { type: 'string', description: 'Comma-separated channel names or patterns.' },
             filter: { type: 'string', description: 'URL-encoded JSON subscription filter.' },
             last_event_id: { type: 'string', description: 'Same as the Last-Event-ID header.' },
+            recover: {
+              type: 'string',
+              description: 'URL-encoded JSON {channel: {epoch, offset}}: resume these channels after these offsets.',
+            },
+            snapshot: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: 'true: send the snapshot of each stateful channel first (event: snapshot).',
+            },
           },
           required: ['channels'],
         },
@@ -112,6 +133,7 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
           throw new VigilError('bad_request', `filter${first?.path ?? ''} ${first?.message ?? 'is invalid'}`);
         }
       }
+      const explicit = req.query.recover === undefined ? undefined : parseRecover(req.query.recover, patterns);
       const lastId = (req.headers['last-event-id'] as string | undefined) ?? req.query.last_event_id;
       const recover = lastId ? await resumePositions(host.broker, patterns, lastId) : undefined;
       const { limits } = host;
@@ -148,17 +170,61 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
       if (token !== null) credentials.set(stream, { token, patterns });
       req.raw.on('close', () => close(stream));
       const frame: SubscribeFrame = { op: 'subscribe', channels: patterns, snapshot: false };
+      if (req.query.snapshot === 'true') frame.snapshot = true;
       if (filter !== undefined) frame.filter = filter as SubscribeFrame['filter'];
-      if (recover && Object.keys(recover).length > 0) frame.recover = recover;
+      const positions = { ...recover, ...explicit };
+      if (Object.keys(positions).length > 0) frame.recover = positions;
       try {
-        await gateway.subscriptions.subscribe(stream, frame, () => {});
+        await gateway.subscriptions.subscribe(stream, frame, (result) =>
+          gateway.sendControl(stream, { type: 'subscribed', ...result }, 'reply'),
+        );
         gateway.schedule(stream);
       } catch (err) {
         req.log.warn({ err }, 'SSE subscribe failed');
+        const error =
+          err instanceof VigilError
+            ? err.toBody()
+            : { code: 'internal', message: 'The subscribe failed inside the hub' };
+        stream.enqueueControl({ type: 'error', error });
+        stream.flush();
         close(stream);
       }
     },
   );
+}
+
+/** The `recover` query: `{channel: {epoch, offset}}` of concrete channels that `patterns` match; 400 otherwise. */
+function parseRecover(text: string, patterns: string[]): Record<string, StreamPosition> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new VigilError('bad_request', '`recover` is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new VigilError('bad_request', '`recover` must be an object of {epoch, offset} by channel');
+  }
+  const out: Record<string, StreamPosition> = {};
+  for (const [channel, pos] of Object.entries(value)) {
+    if (!isValidChannel(channel)) {
+      throw new VigilError('invalid_channel', `Cannot recover '${String(channel).slice(0, 300)}': not a channel name`, {
+        channel: String(channel).slice(0, 300),
+      });
+    }
+    if (!patterns.some((p) => matchChannel(p, channel))) {
+      throw new VigilError('bad_request', `recover names '${channel}', which none of the channels matches`, {
+        path: `/recover/${channel}`,
+      });
+    }
+    const { epoch, offset } = (pos ?? {}) as { epoch?: unknown; offset?: unknown };
+    if (typeof epoch !== 'string' || typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+      throw new VigilError('bad_request', `recover/${channel} must be {epoch: string, offset: integer >= 0}`, {
+        path: `/recover/${channel}`,
+      });
+    }
+    out[channel] = { epoch, offset };
+  }
+  return out;
 }
 
 /** Refuses a stream over the connection limits: 429 (503 when the hub is full) with `Retry-After`. */
