@@ -3,6 +3,8 @@
  * `VigilClient`: one connection to a hub with an explicit state machine (disconnected, connecting, connected,
  * reconnecting, closed), full-jitter reconnects that honour `closing`, subscriptions that resume from their last
  * offsets, a bounded offline queue, requests with timeouts, a client-side heartbeat and token refresh on 4001.
+ * When a WebSocket cannot connect it falls back to Server-Sent Events plus REST (sse-link.ts, loaded only then),
+ * resuming the same offsets, and moves back to a WebSocket once one connects again.
  */
 import {
   CloseCode,
@@ -21,8 +23,9 @@ import { isPermanent, VigilClientError } from './errors.js';
 import { type ClientEvents, type EventForPattern, LocalCode, State, type SubscribedEntry } from './events.js';
 import { Heartbeat, heartbeatTimings } from './heartbeat.js';
 import { OfflineQueue, type QueueItem } from './offline-queue.js';
-import { type ResolvedOptions, resolveOptions, type VigilClientOptions } from './options.js';
+import { type ResolvedOptions, resolveOptions, type Transport, type VigilClientOptions } from './options.js';
 import { PendingRequests } from './requests.js';
+import type { SseLink } from './sse-link.js';
 import { type SubscribeOptions, Subscription, type SubscriptionHost } from './subscription.js';
 import { SubscriptionSet } from './subscription-set.js';
 import {
@@ -75,6 +78,15 @@ export class VigilClient extends Emitter<ClientEvents> {
   private readonly queue: OfflineQueue<QueuedRequest>;
   private readonly subs = new SubscriptionSet();
   private readonly host: SubscriptionHost;
+  /** The current socket when it is the SSE transport. */
+  private link: SseLink | undefined;
+  /** The transport of the current attempt, and of the last welcome. */
+  private attemptTransport: Transport | undefined;
+  private _transport: Transport | undefined;
+  private sseModule: Promise<typeof import('./sse-link.js')> | undefined;
+  /** While on SSE: the timer of the next WebSocket try, and the socket of the try under way. */
+  private probeTimer: Timer | undefined;
+  private probeSocket: SocketLike | undefined;
 
   constructor(options: VigilClientOptions) {
     super();
@@ -91,6 +103,11 @@ export class VigilClient extends Emitter<ClientEvents> {
   /** The welcome of the current connection, if any. */
   get welcome(): WelcomeFrame | undefined {
     return this.ready ? this._welcome : undefined;
+  }
+
+  /** The transport of the current connection: `websocket` or `sse`; undefined unless connected. */
+  get transport(): Transport | undefined {
+    return this.ready ? this._transport : undefined;
   }
 
   /** The reconnect attempt under way or scheduled (1 for the first); 0 unless `reconnecting`. */
@@ -197,19 +214,11 @@ export class VigilClient extends Emitter<ClientEvents> {
     return t;
   }
 
-  private async openSocket(): Promise<void> {
+  /** Opens a connection: a WebSocket when allowed (else, or when `fallback`, the SSE transport). */
+  private async openSocket(fallback = false): Promise<void> {
     const gen = ++this.generation;
-    let resolved: ResolvedWebSocket;
+    this.attemptTransport = undefined;
     let token: string | undefined;
-    try {
-      this.wsPromise ??= resolveWebSocket(this.options.WebSocket);
-      resolved = await this.wsPromise;
-    } catch (err) {
-      this.wsPromise = undefined;
-      if (gen !== this.generation) return;
-      this.reportError('connect_failed', err);
-      return this.connectionLost(LocalCode.ABNORMAL, 'no WebSocket implementation');
-    }
     try {
       if (this.token === undefined && this.options.getToken) this.token = await this.options.getToken();
       token = this.token;
@@ -219,14 +228,40 @@ export class VigilClient extends Emitter<ClientEvents> {
       return this.connectionLost(LocalCode.TOKEN_FAILED, 'token provider failed');
     }
     if (gen !== this.generation) return;
+    const transport = fallback || !this.options.transports.includes('websocket') ? 'sse' : 'websocket';
+    this.attemptTransport = transport;
     let socket: SocketLike;
     try {
-      const { url, encoding, tokenTransport } = this.options;
-      socket = openWebSocket(resolved, url, encoding, token, tokenTransport);
+      if (transport === 'sse') {
+        this.sseModule ??= import('./sse-link.js');
+        const { SseLink } = await this.sseModule;
+        if (gen !== this.generation) return;
+        const fetch =
+          this.options.fetch ??
+          ((input, init) => (globalThis as unknown as { fetch: typeof globalThis.fetch }).fetch(input, init));
+        socket = this.link = new SseLink(this.options.httpUrl, token, this.options.requestTimeoutMs, fetch);
+      } else {
+        this.wsPromise ??= resolveWebSocket(this.options.WebSocket);
+        const resolved = await this.wsPromise;
+        if (gen !== this.generation) return;
+        const { url, encoding, tokenTransport } = this.options;
+        socket = openWebSocket(resolved, url, encoding, token, tokenTransport);
+      }
     } catch (err) {
+      if (transport === 'sse') this.sseModule = undefined;
+      else this.wsPromise = undefined;
+      if (gen !== this.generation) return;
       this.reportError('connect_failed', err);
-      return this.connectionLost(LocalCode.ABNORMAL, 'WebSocket constructor failed');
+      return this.connectionLost(LocalCode.ABNORMAL, `${transport} transport failed to open`);
     }
+    this.attach(socket, gen);
+    this.after(this.options.connectTimeoutMs, () => {
+      if (gen === this.generation && !this.ready) this.connectionLost(LocalCode.CONNECT_TIMEOUT, 'connect timeout');
+    });
+  }
+
+  /** Makes `socket` the current one, for generation `gen`. */
+  private attach(socket: SocketLike, gen: number): void {
     this.socket = socket;
     socket.onopen = () => {
       if (gen === this.generation) this.protocol = socket.protocol || SUBPROTOCOL_JSON;
@@ -238,9 +273,6 @@ export class VigilClient extends Emitter<ClientEvents> {
       if (gen === this.generation) this.connectionLost(ev.code, ev.reason || 'connection closed');
     };
     socket.onerror = () => {};
-    this.after(this.options.connectTimeoutMs, () => {
-      if (gen === this.generation && !this.ready) this.connectionLost(LocalCode.CONNECT_TIMEOUT, 'connect timeout');
-    });
   }
 
   /** Detaches and closes the current socket; every callback of it becomes stale. */
@@ -250,25 +282,31 @@ export class VigilClient extends Emitter<ClientEvents> {
     this.heartbeat.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    clearTimeout(this.probeTimer);
+    if (this.probeSocket) closeQuietly(this.probeSocket, true);
+    this.probeSocket = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    if (!socket) return;
-    const noop = () => {};
-    socket.onopen = noop;
-    socket.onmessage = noop;
-    socket.onclose = noop;
-    socket.onerror = noop;
-    try {
-      const terminate = (socket as { terminate?: () => void }).terminate;
-      if (abrupt && typeof terminate === 'function') terminate.call(socket);
-      else socket.close(1000, 'client closing');
-    } catch {
-      // already closed
-    }
+    this.link = undefined;
+    if (socket) closeQuietly(socket, abrupt);
   }
 
-  /** The link is gone (close, `closing`, timeouts): retry unless told not to, or closed. */
+  /**
+   * The link is gone (close, `closing`, timeouts): retry unless told not to, or closed. A WebSocket that fails before
+   * its welcome, with no `closing` from the hub, is followed at once by the SSE transport when that is allowed.
+   */
   private connectionLost(code: number, reason: string): void {
+    if (
+      !this.ready &&
+      this.attemptTransport === 'websocket' &&
+      this.closingFrame === undefined &&
+      this.options.transports.includes('sse') &&
+      this._state !== State.Closed
+    ) {
+      this.dropSocket(true);
+      void this.openSocket(true);
+      return;
+    }
     const closing = this.closingFrame;
     this.closingFrame = undefined;
     this.dropSocket(closing === undefined);
@@ -365,8 +403,62 @@ export class VigilClient extends Emitter<ClientEvents> {
     for (const item of this.queue.drain()) this.sendRequest(item);
     const reconnected = this.connectedOnce;
     this.connectedOnce = true;
+    const previous = this._transport;
+    const transport = this.link ? 'sse' : 'websocket';
+    this._transport = transport;
+    if (transport === 'sse') this.scheduleProbe();
     this.setState(State.Connected, LocalCode.OK, 'connected');
-    if (this.ready) this.emit('connected', { session: welcome.session, node: welcome.node, welcome, reconnected });
+    if (this.ready && previous !== transport) this.emit('transport', { transport, previous });
+    if (this.ready) {
+      this.emit('connected', { session: welcome.session, node: welcome.node, welcome, reconnected, transport });
+    }
+  }
+
+  // ---- back to WebSocket ----
+
+  /** While on SSE, tries a WebSocket after `websocketRetryMs` (when WebSocket is allowed). */
+  private scheduleProbe(): void {
+    const { transports, websocketRetryMs } = this.options;
+    if (!this.link || !transports.includes('websocket') || websocketRetryMs <= 0) return;
+    const gen = this.generation;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => void this.probe(gen), websocketRetryMs);
+  }
+
+  /** Opens a WebSocket beside the SSE link; if it gets a welcome, the client moves onto it. */
+  private async probe(gen: number): Promise<void> {
+    let socket: SocketLike;
+    let watch: typeof import('./sse-link.js')['watchProbe'];
+    try {
+      this.wsPromise ??= resolveWebSocket(this.options.WebSocket);
+      const resolved = await this.wsPromise;
+      watch = (await this.sseModule!).watchProbe;
+      if (gen !== this.generation || !this.ready) return;
+      const { url, encoding, tokenTransport } = this.options;
+      socket = openWebSocket(resolved, url, encoding, this.token, tokenTransport);
+    } catch {
+      this.wsPromise = undefined;
+      if (gen === this.generation) this.scheduleProbe();
+      return;
+    }
+    this.probeSocket = socket;
+    watch(socket, this.options.connectTimeoutMs, (welcome, protocol) => {
+      if (this.probeSocket !== socket) return;
+      this.probeSocket = undefined;
+      if (!welcome || gen !== this.generation) {
+        closeQuietly(socket, true);
+        if (gen === this.generation) this.scheduleProbe();
+        return;
+      }
+      // The SSE link stops (its requests in flight still settle); the subscriptions resume on the WebSocket from
+      // the positions they had reached, as after a reconnect.
+      this.dropSocket(false);
+      this.subs.markPending();
+      this.protocol = protocol;
+      this.attemptTransport = 'websocket';
+      this.attach(socket, this.generation);
+      this.onWelcome(welcome);
+    });
   }
 
   private sendFrame(frame: Record<string, unknown>): void {
@@ -392,7 +484,12 @@ export class VigilClient extends Emitter<ClientEvents> {
 
   private sendRequest(item: QueuedRequest): void {
     const id = this.pending.add(this.options.requestTimeoutMs, item.resolve, item.reject, item.what);
-    this.sendFrame({ ...item.frame, id });
+    if (this.link) {
+      this.link.request(item.frame).then(
+        (result) => this.pending.resolve(id, result),
+        (err: unknown) => this.pending.reject(id, err as VigilClientError),
+      );
+    } else this.sendFrame({ ...item.frame, id });
   }
 
   private sendSubscribe(sub: Subscription): void {
@@ -429,5 +526,21 @@ export class VigilClient extends Emitter<ClientEvents> {
     if (unused.length > 0 && this.ready) {
       this.request({ op: 'unsubscribe', channels: unused }, 'unsubscribe', false).catch(() => {});
     }
+  }
+}
+
+/** Detaches a socket's handlers and closes it (`terminate()` when `abrupt` and the socket has it). */
+function closeQuietly(socket: SocketLike, abrupt: boolean): void {
+  const noop = () => {};
+  socket.onopen = noop;
+  socket.onmessage = noop;
+  socket.onclose = noop;
+  socket.onerror = noop;
+  try {
+    const terminate = (socket as { terminate?: () => void }).terminate;
+    if (abrupt && typeof terminate === 'function') terminate.call(socket);
+    else socket.close(1000, 'client closing');
+  } catch {
+    // already closed
   }
 }

@@ -19,6 +19,7 @@ export const CLIENT_ERRORS = {
   invalid_pattern: 'Invalid channel name or pattern',
   decode_failed: 'A frame from the hub could not be decoded',
   request_failed: 'An HTTP request to the hub failed before any answer (hub down, wrong URL, network)',
+  transport_unsupported: 'Not available over the SSE transport (no REST route for it); it needs a WebSocket',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
@@ -57,6 +58,7 @@ const PERMANENT = new Set<string>([
   'unknown_op',
   'subscription_conflict',
   'invalid_pattern',
+  'transport_unsupported',
 ]);
 
 export function isPermanent(err: VigilClientError): boolean {

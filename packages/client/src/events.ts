@@ -18,6 +18,7 @@ import type {
   WelcomeFrame,
 } from '@vigil/protocol';
 import type { VigilClientError } from './errors.js';
+import type { Transport } from './options.js';
 
 /** Connection states. See docs/client.md for the transitions. */
 export const State = {
@@ -73,6 +74,15 @@ export interface ConnectedContext {
   welcome: WelcomeFrame;
   /** True from the second connection on. */
   reconnected: boolean;
+  /** The transport of this connection. */
+  transport: Transport;
+}
+
+export interface TransportContext {
+  /** The transport now in use. */
+  transport: Transport;
+  /** The one before, if the client was connected before. */
+  previous: Transport | undefined;
 }
 
 export interface ClientErrorContext {
@@ -86,6 +96,8 @@ export interface ClientEvents {
   reconnecting: ReconnectingContext;
   /** Errors without a caller to reject: `error` frames, token provider failures, undecodable frames. */
   error: ClientErrorContext;
+  /** The connection came up on another transport than the last one (a fallback to SSE, or back to WebSocket). */
+  transport: TransportContext;
   /** A personal message sent to this connection (or its credential) with `POST /api/v1/sessions/message`. */
   message: { data: unknown; ts: number };
 }

@@ -33,7 +33,7 @@ import type {
 } from '@vigil/protocol';
 import { VigilClientError } from './errors.js';
 
-type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface VigilHttpOptions {
   /** The hub's base URL (`http://127.0.0.1:4280`); empty or omitted in a page the hub serves (same origin). */

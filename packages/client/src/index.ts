@@ -11,6 +11,7 @@ export * from './events.js';
 export {
   type AlertQuery,
   DEFAULT_HTTP_TIMEOUT_MS,
+  type FetchLike,
   type RangeQuery,
   type SeriesFilter,
   type SilenceInput,
@@ -18,7 +19,7 @@ export {
   type VigilHttpOptions,
 } from './http.js';
 export type { OfflineQueueOptions } from './offline-queue.js';
-export type { VigilClientOptions } from './options.js';
+export type { Transport, VigilClientOptions } from './options.js';
 export type { StreamPosition, SubscribeOptions, SubscriptionState } from './subscription.js';
 export { Subscription } from './subscription.js';
 export type { Encoding, SocketLike, TokenTransport, WebSocketConstructor } from './transport.js';

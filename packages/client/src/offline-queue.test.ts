@@ -108,6 +108,8 @@ describe('client offline queue', () => {
       url: server.url,
       offlineQueue: { maxItems: 2, maxAgeMs: 150 },
       backoff: { minDelayMs: 10, maxDelayMs: 20 },
+      // The fake server has no SSE: trying it between refused upgrades would only slow the reconnect timed here.
+      transports: ['websocket'],
     });
     try {
       c.connect();

@@ -3,8 +3,12 @@
  * The options of `VigilClient`, their defaults in one place, and their one-time validation.
  */
 import { type BackoffOptions, DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from './backoff.js';
+import type { FetchLike } from './http.js';
 import { DEFAULT_OFFLINE_MAX_AGE_MS, DEFAULT_OFFLINE_MAX_ITEMS, type OfflineQueueOptions } from './offline-queue.js';
 import { buildUrl, type Encoding, type TokenTransport, type WebSocketConstructor } from './transport.js';
+
+/** How the client reaches the hub: a WebSocket, or Server-Sent Events plus the REST API. */
+export type Transport = 'websocket' | 'sse';
 
 export interface VigilClientOptions {
   /** The hub: `ws://host:4280/ws`, `http://host:4280` (the `/ws` path is added) or `/ws` in a browser. */
@@ -34,6 +38,18 @@ export interface VigilClientOptions {
    * `disconnected` (`connect()` starts again). Default: no limit.
    */
   maxReconnectAttempts?: number;
+  /**
+   * The transports the client may use. Default `['websocket', 'sse']`: WebSocket, and Server-Sent Events plus the REST
+   * API when a WebSocket cannot connect. `['websocket']` or `['sse']` forces one. WebSocket is tried first whenever it
+   * is listed, whatever the order.
+   */
+  transports?: readonly Transport[];
+  /** While connected over SSE, how often to try a WebSocket again and move back to it, ms; 0 never. Default 30,000. */
+  websocketRetryMs?: number;
+  /** The hub's HTTP base for SSE and REST. Default: `url` over http(s), without the WebSocket path's last segment. */
+  httpUrl?: string;
+  /** A `fetch` for the SSE transport instead of the global one. */
+  fetch?: FetchLike;
 }
 
 export interface ResolvedOptions {
@@ -49,10 +65,25 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number | undefined;
   offlineQueue: Required<OfflineQueueOptions>;
   maxReconnectAttempts: number;
+  transports: readonly Transport[];
+  websocketRetryMs: number;
+  httpUrl: string;
+  fetch: FetchLike | undefined;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_WEBSOCKET_RETRY_MS = 30_000;
+
+/** The HTTP base of a hub URL: `ws://h:1/ws` gives `http://h:1`, `wss://h/vigil/ws` gives `https://h/vigil`. */
+export function httpBase(url: string): string {
+  const u = new URL(buildUrl(url, undefined, false));
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = u.pathname.slice(0, u.pathname.lastIndexOf('/'));
+  u.search = '';
+  u.hash = '';
+  return u.toString().replace(/\/+$/, '');
+}
 
 function nonNegative(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
@@ -83,6 +114,25 @@ export function resolveOptions(options: VigilClientOptions): ResolvedOptions {
   if (max !== undefined && !(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 0))) {
     throw new TypeError(`VigilClient: maxReconnectAttempts must be an integer >= 0 or Infinity, got ${String(max)}`);
   }
+  const transports = options.transports ?? ['websocket', 'sse'];
+  if (
+    !Array.isArray(transports) ||
+    transports.length === 0 ||
+    transports.some((t) => t !== 'websocket' && t !== 'sse') ||
+    new Set(transports).size !== transports.length
+  ) {
+    throw new TypeError("VigilClient: transports must list 'websocket' and/or 'sse' once each");
+  }
+  nonNegative('websocketRetryMs', options.websocketRetryMs);
+  let http: string;
+  try {
+    http =
+      options.httpUrl === undefined
+        ? httpBase(options.url)
+        : new URL(options.httpUrl, (globalThis as { location?: { href: string } }).location?.href).toString();
+  } catch {
+    throw new TypeError(`VigilClient: invalid httpUrl '${options.httpUrl}'`);
+  }
   return {
     url: options.url,
     encoding: options.encoding ?? 'json',
@@ -103,5 +153,9 @@ export function resolveOptions(options: VigilClientOptions): ResolvedOptions {
       maxAgeMs: options.offlineQueue?.maxAgeMs ?? DEFAULT_OFFLINE_MAX_AGE_MS,
     },
     maxReconnectAttempts: max ?? Number.POSITIVE_INFINITY,
+    transports: [...transports],
+    websocketRetryMs: options.websocketRetryMs ?? DEFAULT_WEBSOCKET_RETRY_MS,
+    httpUrl: http.replace(/\/+$/, ''),
+    fetch: options.fetch,
   };
 }

@@ -56,6 +56,16 @@ export class PendingRequests {
     return true;
   }
 
+  /** Settles the request `id` with `err` (an error of the SDK's own, or one from REST). */
+  reject(id: number, err: VigilClientError): boolean {
+    const p = this.pending.get(id);
+    if (!p) return false;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.reject(err);
+    return true;
+  }
+
   rejectAll(err: VigilClientError): void {
     const all = [...this.pending.values()];
     this.pending.clear();
