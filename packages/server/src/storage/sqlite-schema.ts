@@ -53,7 +53,10 @@ export type Synchronous = 'full' | 'normal';
 
 /** Sets the pragmas, creates missing tables and checks the schema version. */
 export function applySchema(db: Database.Database, synchronous: Synchronous): void {
-  // Only takes effect on a new, empty file: lets close() hand freed pages (mostly old pending blobs) back to the OS.
+  // Only take effect on a new, empty file. 16 KiB pages: chunks of about a kilobyte leave far less room unused at the
+  // end of a page than with 4 KiB (where three such rows fill three quarters of one). Incremental auto-vacuum lets
+  // checkpoints hand freed pages (mostly old pending blobs) back to the OS.
+  db.pragma('page_size = 16384');
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
