@@ -53,10 +53,9 @@ export type Synchronous = 'full' | 'normal';
 
 /** Sets the pragmas, creates missing tables and checks the schema version. */
 export function applySchema(db: Database.Database, synchronous: Synchronous): void {
-  // Only take effect on a new, empty file. 16 KiB pages: chunks of about a kilobyte leave far less room unused at the
-  // end of a page than with 4 KiB (where three such rows fill three quarters of one). Incremental auto-vacuum lets
-  // checkpoints hand freed pages (mostly old pending blobs) back to the OS.
-  db.pragma('page_size = 16384');
+  // Only takes effect on a new, empty file: lets checkpoints hand freed pages (mostly old pending blobs) back to the OS.
+  // (16 KiB pages were tried: they pack chunks of a kilobyte better, but leave more room unused in the rollup tables
+  // and cost a whole page per table and index; the data directory grew.)
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
