@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '4000' },
     publishes: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '3' },
+    'max-drain-ms': { type: 'string', default: '250' },
     nodes: { type: 'string', default: '2,3' },
     out: { type: 'string', default: join(root, 'bench/results') },
   },
@@ -56,7 +57,7 @@ const fanoutOpts: FanoutOptions = {
   growth: 2,
   maxSteps: 14,
   refineSteps: 3,
-  maxDrainMs: 250,
+  maxDrainMs: Number(values['max-drain-ms']),
   maxRampMs: 26_000,
   noiseLimitPct: 25,
   latencyMs: Number(values['latency-ms']),
@@ -230,6 +231,8 @@ interface RunSummary {
   saturated: FanoutResult['saturated'];
   /** Server-side CPU at the peak step, % of one core (nodes; with Redis, redis-server and the balancer too). */
   peak_server_cpu_pct: number | null;
+  /** Everything else on the machine at the peak step, % of one core: the noise the figures carry. */
+  peak_other_cpu_pct: number | null;
   half_peak_events_per_s: number | null;
   half_peak_p50_ms: number | null;
   half_peak_p99_ms: number | null;
@@ -242,6 +245,7 @@ function summary(r: FanoutResult | { error: string }): RunSummary | { error: str
     peak_is_lower_bound: r.peakIsLowerBound,
     saturated: r.saturated,
     peak_server_cpu_pct: r.peak?.cpu.serverPct ?? null,
+    peak_other_cpu_pct: r.peak?.cpu.otherPct ?? null,
     half_peak_events_per_s: r.halfPeak?.eventsPerSec ?? null,
     half_peak_p50_ms: r.halfPeak?.latency.p50Ms ?? null,
     half_peak_p99_ms: r.halfPeak?.latency.p99Ms ?? null,
@@ -263,6 +267,7 @@ function medianSummary(runs: (RunSummary | { error: string })[]) {
     peak_deliveries_per_s: peak,
     peak_is_lower_bound_in: ok.filter((r) => r.peak_is_lower_bound).length,
     peak_server_cpu_pct: cpu,
+    peak_other_cpu_pct: m((r) => r.peak_other_cpu_pct),
     deliveries_per_server_cpu_s: peak !== null && cpu ? Math.round(peak / (cpu / 100)) : null,
     half_peak_p50_ms: m((r) => r.half_peak_p50_ms),
     half_peak_p99_ms: m((r) => r.half_peak_p99_ms),

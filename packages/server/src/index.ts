@@ -9,3 +9,6 @@ export { RedisBroker, type RedisBrokerOptions } from './broker/redis-broker.js';
 export { SERVE_USAGE, serve } from './cli/serve.js';
 export { type Config, ConfigError, loadConfig } from './config/load.js';
 export { Hub, type HubOptions, type HubStats, RESERVED_PATTERNS } from './hub.js';
+export type { MetricStore, SampleBatch } from './storage/metric-store.js';
+export { PostgresMetricStore, type PostgresMetricStoreOptions } from './storage/postgres-metric-store.js';
+export { SqliteMetricStore, type SqliteMetricStoreOptions } from './storage/sqlite-store.js';
