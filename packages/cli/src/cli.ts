@@ -4,6 +4,7 @@
  * what it throws to a message on stderr and an exit code. `runCli` never exits the process; `main.ts` does.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { CliError, Exit, type Io, UsageError } from './io.js';
 import { DEFAULT_URL } from './options.js';
 
@@ -16,7 +17,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   agent: {
     summary: "stream this host's metrics to a hub: vigil agent --hub <url>",
-    load: async () => (await import('./commands/agent.js')).agent,
+    load: async () => {
+      leanAgentRuntime();
+      return (await import('./commands/agent.js')).agent;
+    },
   },
   tail: {
     summary: 'stream channels live: vigil tail <pattern...>',
@@ -41,6 +45,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   bench: { summary: "run the checkout's benchmarks", load: async () => (await import('./commands/bench.js')).bench },
 };
+
+/**
+ * V8 flags the agent sets for itself before it loads anything else: its code runs once a second, so V8's
+ * optimising tiers (Sparkplug, Maglev, TurboFan) only cost memory, about 5 MB of RSS (their compiled code and the
+ * compilers' own pages of the node binary), for no CPU saved worth having (docs/agent.md). These three are safe to
+ * set after start-up; `--jitless` or `--lite-mode` (a little lower still) only at launch, through NODE_OPTIONS.
+ * `VIGIL_AGENT_JIT=1` keeps V8's defaults.
+ */
+export const AGENT_V8_FLAGS = '--no-opt --no-maglev --no-sparkplug';
+
+function leanAgentRuntime(): void {
+  if (process.env.VIGIL_AGENT_JIT !== '1') setFlagsFromString(AGENT_V8_FLAGS);
+}
 
 export const EXIT_HELP = `Exit codes:
   0  success

@@ -6,17 +6,16 @@
  * When a WebSocket cannot connect it falls back to Server-Sent Events plus REST (sse-link.ts, loaded only then),
  * resuming the same offsets, and moves back to a WebSocket once one connects again.
  */
-import {
-  CloseCode,
-  type ClosingFrame,
-  type ErrorBody,
-  type EventFrame,
-  type GapFrame,
-  type PublishReply,
-  type SnapshotFrame,
-  SUBPROTOCOL_JSON,
-  type WelcomeFrame,
+import type {
+  ClosingFrame,
+  ErrorBody,
+  EventFrame,
+  GapFrame,
+  PublishReply,
+  SnapshotFrame,
+  WelcomeFrame,
 } from '@vigil/protocol';
+import { CloseCode, SUBPROTOCOL_JSON } from '@vigil/protocol/wire';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { isPermanent, VigilClientError } from './errors.js';

@@ -13,7 +13,8 @@
  *   has been silent past the hub's 15 s pings closes the link, and the client reconnects as after a lost WebSocket.
  * The client loads this module only when it falls back, so a bundle that never does pays a small separate chunk.
  */
-import { SUBPROTOCOL_JSON, type WelcomeFrame } from '@vigil/protocol';
+import type { WelcomeFrame } from '@vigil/protocol';
+import { SUBPROTOCOL_JSON } from '@vigil/protocol/wire';
 import { VigilClientError } from './errors.js';
 import { type FetchLike, VigilHttp } from './http.js';
 import { type CloseEventLike, decodeFrame, type MessageEventLike, type SocketLike } from './transport.js';

@@ -4,7 +4,8 @@
  * only by subscriptions with the same filter and mode, since the hub keeps one subscription per pattern), and routes
  * incoming `event`, `snapshot` and `gap` frames to every subscription that takes them.
  */
-import { type EventFrame, type GapFrame, isValidPattern, type SnapshotFrame } from '@vigil/protocol';
+import type { EventFrame, GapFrame, SnapshotFrame } from '@vigil/protocol';
+import { isValidPattern } from '@vigil/protocol/wire';
 import { VigilClientError } from './errors.js';
 import type { Subscription } from './subscription.js';
 

@@ -5,17 +5,8 @@
  * delivered, reset by an `epoch_changed` gap, and sent back as `recover` when the client resubscribes. An event whose
  * offset is not above the channel's position in the same epoch is a duplicate and is dropped.
  */
-import {
-  compileFilter,
-  type EventFrame,
-  type EventPredicate,
-  type Filter,
-  type GapFrame,
-  isWildcard,
-  type Mode,
-  matchChannel,
-  type SnapshotFrame,
-} from '@vigil/protocol';
+import type { EventFrame, EventPredicate, Filter, GapFrame, Mode, SnapshotFrame } from '@vigil/protocol';
+import { compileFilter, isWildcard, matchChannel } from '@vigil/protocol/wire';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import type { VigilClientError } from './errors.js';

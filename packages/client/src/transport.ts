@@ -4,7 +4,7 @@
  * package on Node (loaded lazily, so bundlers never run it in a browser), or a constructor passed in. Also the
  * URL (`?token=`), the `Authorization` header, and frame encoding per subprotocol.
  */
-import { msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, safeJsonParse } from '@vigil/protocol';
+import { msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, safeJsonParse } from '@vigil/protocol/wire';
 import { VigilClientError } from './errors.js';
 
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];

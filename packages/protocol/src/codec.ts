@@ -3,7 +3,10 @@
  * JSON and MessagePack codecs for frames, chosen per connection by subprotocol. Decoding is hardened: `__proto__`
  * keys are dropped (and `constructor.prototype` shapes), and nesting deeper than a limit is rejected.
  */
-import { Packr, Unpackr } from 'msgpackr';
+// The plain build of msgpackr (`msgpackr/pack` and `msgpackr/unpack` resolve to it under Node): no stream
+// classes and no native string extractor. The hub turns the extractor on by importing `msgpackr` (native.ts).
+import { Packr } from 'msgpackr/pack';
+import { Unpackr } from 'msgpackr/unpack';
 
 export const SUBPROTOCOL_JSON = 'vigil.v1.json';
 export const SUBPROTOCOL_MSGPACK = 'vigil.v1.msgpack';

@@ -2,6 +2,8 @@
  * @module @vigil/protocol
  * Wire types, schemas, codecs, channel patterns, filters and the error registry of Vigil protocol v1. No I/O.
  */
+import './native.js';
+
 export * from './channels.js';
 export * from './codec.js';
 export * from './errors.js';

@@ -1,7 +1,8 @@
 /**
  * @module agent/agent
  * `Agent`: collects this host's metrics with the hub's own system collector every interval and streams them to the
- * hub over one WebSocket through `@vigil/client` (MessagePack), as `agent_samples` publishes to `hosts.<id>`.
+ * hub over one WebSocket through `@vigil/client` (MessagePack, on the lean socket of agent/socket.ts), as
+ * `agent_samples` publishes to `hosts.<id>`.
  *
  * - On each (re)connect it sends `agent_register` first, then the batches that waited, oldest first, one at a
  *   time: a batch leaves the buffer only once the hub has acknowledged it (the hub drops a batch it already took),
@@ -15,6 +16,7 @@ import { VigilClient, type VigilClientError } from '@vigil/client';
 import { SystemCollector } from '@vigil/server/collector';
 import type { Batch, SampleBuffer } from './buffer.js';
 import { registration } from './identity.js';
+import { LeanWebSocket } from './socket.js';
 
 export interface AgentOptions {
   url: string;
@@ -60,6 +62,10 @@ export class Agent {
     this.client = new VigilClient({
       url: o.url,
       encoding: 'msgpack',
+      // Node's http/https/zlib layers that the `ws` package loads cost the agent about 8 MB of RSS: it speaks
+      // WebSocket over node:net itself (agent/socket.ts), the token in the Authorization header.
+      WebSocket: LeanWebSocket,
+      tokenTransport: 'header',
       getToken: o.token === undefined ? undefined : () => o.token!,
       // The agent keeps its own buffer: nothing waits in the SDK's offline queue.
       offlineQueue: { maxItems: 0 },
