@@ -17,6 +17,7 @@ import type { Broker, HistoryPolicy, StoredEvent } from './broker/broker.js';
 import { type HistoryBudget, HistoryPolicies, type HistoryRule } from './broker/history-policy.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
+import { FleetRelay } from './cluster/fleet-relay.js';
 import {
   type ClusterView,
   LocalPresence,
@@ -164,6 +165,8 @@ export class Hub {
   readonly cluster: ClusterView;
   /** Relays samples to the leader's evaluator (broker engine redis only). */
   readonly sampleRelay: SampleRelay | undefined;
+  /** The host registry across the cluster's nodes (Redis engine only). */
+  readonly fleetRelay: FleetRelay | undefined;
   /** Set once every part has started: leadership changes reach the parts from then on. */
   private partsStarted = false;
   private leadership: Promise<void> = Promise.resolve();
@@ -279,14 +282,31 @@ export class Hub {
     const tasks = createTasksPart(ctx, { alerts: this.alerts, now: options.clock });
     this.tasks = tasks.service;
     this.parts.push(tasks.part);
+    if (config.broker.engine === 'redis') {
+      const log = this.log.child({ part: 'cluster' });
+      this.fleetRelay = new FleetRelay({
+        url: config.broker.url,
+        prefix: config.broker.prefix,
+        nodeId: config.nodeId,
+        log: (level, msg, extra) => log[level](extra ?? {}, msg),
+      });
+    }
+    const fleetRelay = this.fleetRelay;
     const fleet = createFleetPart(ctx, {
       metrics: this.metricsService,
       alerts: this.alerts,
       clusterNodes: () => this.cluster.nodes(),
+      isLeader: () => this.cluster.isLeader(),
+      share: fleetRelay && ((records) => fleetRelay.share(records)),
+      shareRemoval: fleetRelay && ((ids) => fleetRelay.remove(ids)),
       version: VERSION,
       now: options.clock,
     });
     this.fleet = fleet.service;
+    fleetRelay?.onMessage((msg) => {
+      if (msg.hosts && msg.hosts.length > 0) fleet.service.absorb(msg.hosts);
+      if (msg.removed && msg.removed.length > 0) fleet.service.forget(msg.removed);
+    });
     this.parts.push(fleet.part);
     this.dialects = createDialects(this);
     this.parts.push({
@@ -400,6 +420,7 @@ export class Hub {
     await hub.cluster.start();
     for (const part of hub.parts) await part.start?.();
     await hub.sampleRelay?.start();
+    await hub.fleetRelay?.start();
     hub.partsStarted = true;
     // Parts start leading; a node that is not the lease holder hands the duties back at once.
     hub.leadershipChanged(hub.cluster.isLeader());
@@ -660,6 +681,7 @@ export class Hub {
       await this.app.close();
       await this.leadership;
       await this.sampleRelay?.stop();
+      await this.fleetRelay?.stop();
       for (const part of [...this.parts].reverse()) await part.stop?.();
       await this.cluster.stop();
       await this.state.close();

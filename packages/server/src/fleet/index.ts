@@ -8,7 +8,7 @@ import type { ClusterNode } from '@vigil/protocol';
 import type { AlertBus } from '../alerts/types.js';
 import type { MetricsService } from '../metrics/service.js';
 import type { HubPart, PartContext } from '../part.js';
-import { StateHostStore } from './host-store.js';
+import { type HostRecord, StateHostStore } from './host-store.js';
 import { fleetRoutes } from './routes.js';
 import { checked, HostIdParams, ListHostsQuery, parseLabelFilter } from './schemas.js';
 import { FleetService, HOSTS_PREFIX, NODES_CHANNEL, RESOURCES_CHANNEL, TOPOLOGY_CHANNEL } from './service.js';
@@ -19,6 +19,11 @@ export interface FleetPartDeps {
   metrics: MetricsService;
   alerts?: AlertBus | undefined;
   clusterNodes: () => Promise<ClusterNode[]>;
+  /** Whether this node leads its cluster (publishes the fleet channels, raises `host_down`); default always. */
+  isLeader?: (() => boolean) | undefined;
+  /** Tells the cluster's other nodes of hosts reporting to this one, and of removed hosts (cluster/fleet-relay.ts). */
+  share?: ((records: HostRecord[]) => void) | undefined;
+  shareRemoval?: ((ids: string[]) => void) | undefined;
   version: string;
   now?: (() => number) | undefined;
 }
@@ -33,6 +38,9 @@ export function createFleetPart(ctx: PartContext, deps: FleetPartDeps): { part: 
     alerts: deps.alerts,
     emit: (channel, kind, data) => ctx.emit(channel, kind, data),
     clusterNodes: deps.clusterNodes,
+    isLeader: deps.isLeader,
+    share: deps.share,
+    shareRemoval: deps.shareRemoval,
     now: deps.now,
     version: deps.version,
     shared: ctx.config.store.engine === 'postgres',
@@ -54,6 +62,7 @@ export function createFleetPart(ctx: PartContext, deps: FleetPartDeps): { part: 
       start: () => service.start(),
       routes: (app) => fleetRoutes(app, service),
       stop: () => service.stop(),
+      lead: (leader) => service.lead(leader),
     },
   };
 }

@@ -16,6 +16,13 @@
  *   count whenever they change. Each has a snapshot.
  * - The registry is bounded by `max_hosts`; it is kept in the state store (fleet/host-store.ts), written on
  *   registration, status change and every `summary_interval` for hosts that reported.
+ * - In a cluster each agent reports to one node, which tells the others (`share`, cluster/fleet-relay.ts): at once
+ *   for a new host, a registration or a status change, once per check for hosts that only reported. Every node
+ *   merges what it hears (`absorb`), so each lists the whole fleet, each host with the node it reports to. Statuses
+ *   follow silence on every node alike; the leader alone publishes on `nodes`, `resources` and `topology` (one
+ *   broker for all nodes: one event per change, not one per node); `host_down` goes to the leader's alert engine
+ *   from whichever node raises it, one alert. A node stores the hosts
+ *   that report to it; the leader also stores the status changes of hosts whose node is gone.
  */
 import { arch, cpus, hostname, release, totalmem, type } from 'node:os';
 import {
@@ -67,6 +74,12 @@ export interface FleetServiceDeps {
    * again (at most once per `summary_interval`) and takes the newer `last_seen` another node wrote.
    */
   shared?: boolean | undefined;
+  /** Whether this node publishes the fleet channels and raises alerts (default: always, a single node). */
+  isLeader?: (() => boolean) | undefined;
+  /** Tells the cluster's other nodes of hosts that report to this one (none on a single node). */
+  share?: ((records: HostRecord[]) => void) | undefined;
+  /** Tells the cluster's other nodes that hosts were removed. */
+  shareRemoval?: ((ids: string[]) => void) | undefined;
 }
 
 /** The hub's own host id from its hostname: characters outside [A-Za-z0-9_:-] become `-`, at most 64. */
@@ -78,6 +91,11 @@ export function hostIdFromName(name: string): string {
 export class FleetService {
   private readonly hosts = new Map<string, HostRecord>();
   private readonly dirty = new Set<string>();
+  /** Hosts reporting here that the other nodes have not heard of since they last reported. */
+  private readonly unshared = new Set<string>();
+  private shareScheduled = false;
+  /** When hosts were removed: a record another node sent before it heard of the removal does not bring one back. */
+  private readonly removedAt = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private startedAt = 0;
@@ -159,8 +177,104 @@ export class FleetService {
   remove(id: string): void {
     if (!this.hosts.delete(id)) throw new VigilError('not_found', `No host '${id.slice(0, 100)}'`);
     this.dirty.delete(id);
+    this.unshared.delete(id);
     this.d.store.delete(id);
     this.resources = undefined;
+    if (this.d.shareRemoval) {
+      if (this.removedAt.size < this.d.config.maxHosts) this.removedAt.set(id, this.now());
+      this.d.shareRemoval([id]);
+    }
+  }
+
+  // ---- the other nodes of a cluster ----
+
+  private leading(): boolean {
+    return this.d.isLeader?.() ?? true;
+  }
+
+  /** Stores a host if it reports to this node, or if this node leads (it then stands in for a node that is gone). */
+  private save(record: HostRecord): void {
+    if (record.host.node === this.d.nodeId || this.leading()) this.d.store.save(record);
+  }
+
+  /** Queues a host reporting here for the other nodes; `now` sends within this turn of the event loop. */
+  private share(record: HostRecord, now: boolean): void {
+    if (!this.d.share || record.host.node !== this.d.nodeId) return;
+    this.unshared.add(record.host.id);
+    if (now && !this.shareScheduled) {
+      this.shareScheduled = true;
+      setImmediate(() => this.sendShared());
+    }
+  }
+
+  private sendShared(): void {
+    this.shareScheduled = false;
+    if (!this.d.share || this.unshared.size === 0) return;
+    const out: HostRecord[] = [];
+    for (const id of this.unshared) {
+      const r = this.hosts.get(id);
+      if (r && r.host.node === this.d.nodeId) out.push({ host: copy(r.host), lastBatchTs: r.lastBatchTs });
+    }
+    this.unshared.clear();
+    if (out.length > 0) this.d.share(out);
+  }
+
+  /**
+   * Hosts another node told of: a host this node has not heard from more recently takes the record (its node,
+   * description, labels, summary, last seen), and its status moves as it did there.
+   */
+  absorb(records: readonly HostRecord[]): void {
+    const now = this.now();
+    for (const incoming of records) {
+      const id = incoming.host.id;
+      if (!isHostId(id) || (this.d.config.self && id === this.selfId)) continue;
+      const removed = this.removedAt.get(id);
+      if (removed !== undefined) {
+        if (incoming.host.last_seen <= removed) continue;
+        this.removedAt.delete(id);
+      }
+      let record = this.hosts.get(id);
+      if (record) {
+        record.lastBatchTs = Math.max(record.lastBatchTs, incoming.lastBatchTs);
+        if (incoming.host.last_seen < record.host.last_seen) continue;
+      } else {
+        if (this.hosts.size >= this.d.config.maxHosts) {
+          this.d.log?.('warn', 'a host of another node is not listed: the registry is full', { host: id });
+          continue;
+        }
+        record = { host: { ...copy(incoming.host) }, lastBatchTs: incoming.lastBatchTs };
+        this.hosts.set(id, record);
+        this.resources = undefined;
+        this.save(record);
+        this.announce(record, null);
+        continue;
+      }
+      const { status } = incoming.host;
+      record.host = { ...copy(incoming.host), status: record.host.status, status_since: record.host.status_since };
+      this.resources = undefined;
+      if (status !== record.host.status) this.transition(record, status, now);
+      else void this.publishTopology();
+    }
+  }
+
+  /** Hosts another node removed. */
+  forget(ids: readonly string[]): void {
+    const now = this.now();
+    for (const id of ids) {
+      if (this.removedAt.size < this.d.config.maxHosts) this.removedAt.set(id, now);
+      if (!this.hosts.delete(id)) continue;
+      this.dirty.delete(id);
+      this.unshared.delete(id);
+      this.resources = undefined;
+    }
+    void this.publishTopology();
+  }
+
+  /** Leadership moved: the new leader publishes the topology as it sees it. */
+  lead(leader: boolean): void {
+    if (!leader) return;
+    this.lastTopology = '';
+    void this.publishTopology();
   }
 
   // ---- agents ----
@@ -222,8 +336,9 @@ export class FleetService {
       lastBatchTs: 0,
     };
     this.hosts.set(id, record);
-    this.d.store.save(record);
+    this.save(record);
     this.resources = undefined;
+    this.share(record, true);
     this.announce(record, null);
     return record;
   }
@@ -235,14 +350,17 @@ export class FleetService {
     record.host.labels = { ...(labels ?? {}) };
     record.host.source = id === this.selfId && this.d.config.self ? 'hub' : 'agent';
     this.seen(record, now);
-    this.d.store.save(record);
+    this.save(record);
     this.dirty.delete(id);
+    this.share(record, true);
   }
 
   private seen(record: HostRecord, now: number): void {
     record.host.last_seen = now;
+    const moved = record.host.node !== this.d.nodeId;
     record.host.node = this.d.nodeId;
     this.dirty.add(record.host.id);
+    this.share(record, moved);
     if (record.host.status !== 'up') this.transition(record, 'up', now);
   }
 
@@ -296,7 +414,7 @@ export class FleetService {
     };
     record.host.source = 'hub';
     this.seen(record, now);
-    this.d.store.save(record);
+    this.save(record);
   }
 
   private ensureSelf(now: number): HostRecord | undefined {
@@ -347,6 +465,7 @@ export class FleetService {
       }
       if (status !== record.host.status) this.transition(record, status, now);
     }
+    this.sendShared();
     if (ask) void this.reconcile(now);
     void this.publishTopology();
   }
@@ -387,9 +506,10 @@ export class FleetService {
     const previous = record.host.status;
     record.host.status = status;
     record.host.status_since = now;
-    this.d.store.save(record);
+    this.save(record);
     this.dirty.delete(record.host.id);
     this.resources = undefined;
+    this.share(record, true);
     this.announce(record, previous);
     if (status === 'down') this.alert(record, 'firing');
     else if (previous === 'down') this.alert(record, 'resolved');
@@ -397,6 +517,7 @@ export class FleetService {
 
   private announce(record: HostRecord, previous: HostStatus | null): void {
     void this.publishTopology();
+    if (!this.leading()) return;
     this.d
       .emit(NODES_CHANNEL, FleetKind.HOST_STATUS, { host: copy(record.host), previous })
       .catch((err: unknown) => this.d.log?.('error', 'could not publish host_status', { err: String(err) }));
@@ -447,17 +568,18 @@ export class FleetService {
   /** Every `summary_interval`: stores what changed, publishes `nodes_summary` and `resources`. */
   publishSummaries(): void {
     this.flush();
+    this.resources = this.buildResources();
+    if (!this.leading()) return;
     const log = (what: string) => (err: unknown) =>
       this.d.log?.('error', `could not publish ${what}`, { err: String(err) });
     this.d.emit(NODES_CHANNEL, FleetKind.NODES_SUMMARY, this.nodesSummary()).catch(log('nodes_summary'));
-    this.resources = this.buildResources();
     this.d.emit(RESOURCES_CHANNEL, FleetKind.RESOURCES, this.resources).catch(log('resources'));
   }
 
   private flush(): void {
     for (const id of this.dirty) {
       const r = this.hosts.get(id);
-      if (r) this.d.store.save(r);
+      if (r) this.save(r);
     }
     this.dirty.clear();
   }
@@ -478,6 +600,7 @@ export class FleetService {
     if (key === this.lastTopology) return;
     this.lastTopology = key;
     this.topology = { ts: this.now(), ...data };
+    if (!this.leading()) return;
     await this.d
       .emit(TOPOLOGY_CHANNEL, FleetKind.TOPOLOGY, this.topology)
       .catch((err: unknown) => this.d.log?.('error', 'could not publish topology', { err: String(err) }));
