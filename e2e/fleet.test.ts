@@ -107,7 +107,16 @@ describe('Fleet', { skip: skipReason }, () => {
       'up',
     );
     await page.getByTestId('fleet-counts').filter({ hasText: '1 down' }).waitFor();
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'fleet-down.png'), fullPage: true });
+    if (SHOTS) {
+      await page.screenshot({ path: join(SHOTS, 'fleet-down.png'), fullPage: true });
+      // The same view in the light theme, for docs/images/dashboard/fleet-light.png.
+      const light = await b.page(`${hub.url}/fleet`, 'light');
+      await connected(light);
+      await light.locator('[data-testid="hosts-table"] tbody tr').nth(2).waitFor();
+      await light.locator('[data-testid="topology"] [data-agent="e2e-b"][data-status="down"]').waitFor();
+      await light.screenshot({ path: join(SHOTS, 'fleet-light.png'), fullPage: true });
+      await light.close();
+    }
 
     await page.locator('tr[data-host-id="e2e-a"] th a').click();
     await page.getByTestId('host-facts').waitFor();
