@@ -242,7 +242,9 @@ export class Hub {
         url: config.broker.url,
         prefix: config.broker.prefix,
         nodeId: config.nodeId,
-        isLeader: () => this.cluster.isLeader(),
+        // Leads once the lease is held and the alert engine has taken it up (its state loads behind `lead`), so an
+        // entry read from the relay stream is never handled by an engine that does not lead yet.
+        isLeader: () => this.cluster.isLeader() && this.alerts.isLeading(),
         // On a shared (PostgreSQL) metric store the follower has stored them: the leader evaluates them only.
         ingest: (samples) =>
           this.metricsService.ingest(samples, undefined, undefined, {
