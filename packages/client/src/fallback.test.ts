@@ -220,6 +220,59 @@ describe('SSE fallback', () => {
       assert.equal(httpBase('http://h:2'), 'http://h:2');
     }));
 
+  test('subscribes made one after another share at most a few streams, with no loss or duplicate', async () => {
+    let open = 0;
+    let most = 0;
+    const fetch = (input: string, init?: RequestInit) => {
+      if (input.includes('/api/v1/stream?')) {
+        open++;
+        most = Math.max(most, open);
+        init?.signal?.addEventListener('abort', () => open--);
+      }
+      return globalThis.fetch(input, init);
+    };
+    const client = new VigilClient({ url: real.url, transports: ['sse'], fetch, ...fast });
+    let publishing = true;
+    const sent = new Map<string, number>();
+    const publisher = (async () => {
+      while (publishing) {
+        for (let i = 0; i < 8; i++) {
+          const e = await real.hub.emit(`fb7.c${i}`, 'k', i);
+          sent.set(e.channel, e.offset);
+        }
+        await sleep(2);
+      }
+    })();
+    try {
+      client.connect();
+      const got = new Map<string, number[]>();
+      for (let i = 0; i < 8; i++) {
+        const sub = client.subscribe(`fb7.c${i}`);
+        const offsets: number[] = [];
+        got.set(`fb7.c${i}`, offsets);
+        sub.on('event', (e) => offsets.push(e.offset));
+        await until(() => sub.state === 'subscribed' && offsets.length >= 3, 10_000, `fb7.c${i}`);
+      }
+      publishing = false;
+      await publisher;
+      await until(() => [...got].every(([c, o]) => o.at(-1) === sent.get(c)), 10_000, 'the last events');
+      for (const [channel, offsets] of got) {
+        const first = offsets[0]!;
+        assert.deepEqual(
+          offsets,
+          Array.from({ length: offsets.length }, (_, i) => first + i),
+          channel,
+        );
+      }
+      assert.ok(most <= 4, `${most} streams open at once`);
+      assert.ok(open <= 3, `${open} streams open`);
+    } finally {
+      publishing = false;
+      await publisher;
+      client.close();
+    }
+  });
+
   test('the hub restarting under an SSE client: it reconnects and resumes (epoch_changed gap)', async () => {
     const own = await startRealHub();
     const client = new VigilClient({ url: own.url, transports: ['sse'], ...fast });

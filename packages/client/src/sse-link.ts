@@ -14,7 +14,7 @@
  * The client loads this module only when it falls back, so a bundle that never does pays a small separate chunk.
  */
 import type { WelcomeFrame } from '@vigil/protocol';
-import { SUBPROTOCOL_JSON } from '@vigil/protocol/wire';
+import { matchChannel, SUBPROTOCOL_JSON } from '@vigil/protocol/wire';
 import { VigilClientError } from './errors.js';
 import { type FetchLike, VigilHttp } from './http.js';
 import { type CloseEventLike, decodeFrame, type MessageEventLike, type SocketLike } from './transport.js';
@@ -29,14 +29,26 @@ interface SubscribeOp {
   recover?: Record<string, { epoch: string; offset: number }>;
 }
 
+type Position = { epoch: string; offset: number };
+
 interface Stream {
+  /** Its filter and snapshot choice: streams of one key can be merged. */
+  key: string;
   /** Patterns still wanted; the stream is aborted when none is left. */
   channels: Set<string>;
+  /** Streams this one takes over once subscribed. */
+  replaces: Stream[];
   /** Subscribe frames waiting for the stream's `subscribed` event. */
   ops: SubscribeOp[];
   abort: AbortController;
   lastData: number;
 }
+
+/**
+ * Streams open at once before a new subscribe merges with the open streams of its key: a browser keeps six HTTP/1.1
+ * connections per origin, and REST requests need some.
+ */
+const MAX_STREAMS = 3;
 
 /** A stream with no bytes (the hub writes `: ping` every 15 s) for this long is dead. */
 const SILENT_MS = 40_000;
@@ -123,6 +135,8 @@ export class SseLink implements SocketLike {
   private readonly http: VigilHttp;
   private readonly streams = new Set<Stream>();
   private batch: SubscribeOp[] | undefined;
+  /** The last event passed on per channel (from the `id:` lines), to resume merged streams. */
+  private readonly positions = new Map<string, Position>();
 
   constructor(
     /** The hub's HTTP base: `http://host:4280`, or a prefix the REST API lives under. */
@@ -249,20 +263,32 @@ export class SseLink implements SocketLike {
       const key = JSON.stringify([op.filter ?? null, op.snapshot !== false]);
       groups.set(key, [...(groups.get(key) ?? []), op]);
     }
-    for (const ops of groups.values()) void this.openStream(ops);
+    for (const [key, ops] of groups) {
+      const same = [...this.streams].filter((s) => s.key === key && s.ops.length === 0);
+      void this.openStream(key, ops, this.streams.size >= MAX_STREAMS ? same : []);
+    }
   }
 
-  private async openStream(ops: SubscribeOp[]): Promise<void> {
-    const channels = new Set(ops.flatMap((op) => op.channels));
-    const recover: Record<string, { epoch: string; offset: number }> = {};
+  /**
+   * Opens a stream for `ops`. With `replaces`, it carries their patterns too, resumed from the last event passed on
+   * for each channel, and they are dropped once it is subscribed (events seen on both are dropped by the client).
+   */
+  private async openStream(key: string, ops: SubscribeOp[], replaces: Stream[]): Promise<void> {
+    const taken = replaces.flatMap((s) => [...s.channels]);
+    const channels = new Set([...taken, ...ops.flatMap((op) => op.channels)]);
+    const recover: Record<string, Position> = {};
     for (const op of ops) {
       for (const [channel, pos] of Object.entries(op.recover ?? {})) {
         const held = recover[channel];
         if (!held || (held.epoch === pos.epoch && pos.offset < held.offset)) recover[channel] = pos;
       }
     }
+    for (const [channel, pos] of this.positions) {
+      if (!recover[channel] && taken.some((p) => matchChannel(p, channel))) recover[channel] = pos;
+    }
     // A pattern moved to this stream leaves the older one (its events there would only be duplicates).
     for (const s of this.streams) {
+      if (replaces.includes(s)) continue;
       for (const c of channels) s.channels.delete(c);
       if (s.channels.size === 0 && s.ops.length === 0) this.drop(s);
     }
@@ -270,7 +296,7 @@ export class SseLink implements SocketLike {
     if (ops[0]?.filter !== undefined) q.set('filter', JSON.stringify(ops[0].filter));
     if (Object.keys(recover).length > 0) q.set('recover', JSON.stringify(recover));
     if (ops[0]?.snapshot !== false) q.set('snapshot', 'true');
-    const stream: Stream = { channels, ops, abort: new AbortController(), lastData: Date.now() };
+    const stream: Stream = { key, channels, replaces, ops, abort: new AbortController(), lastData: Date.now() };
     this.streams.add(stream);
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
@@ -322,16 +348,27 @@ export class SseLink implements SocketLike {
   /** One message: passes its frame on. Returns true for an `error` event (the hub ends the stream after it). */
   private message(stream: Stream, block: string): boolean {
     let event = 'message';
+    let id: string | undefined;
     const data: string[] = [];
     for (const line of block.split('\n')) {
       if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
       else if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('id:')) id = line.slice(3).trim();
     }
     if (data.length === 0) return false;
     const text = data.join('\n');
+    if (id !== undefined) {
+      // `<channel>@<epoch>:<offset>`
+      const at = id.lastIndexOf('@');
+      const colon = id.lastIndexOf(':');
+      this.positions.set(id.slice(0, at), { epoch: id.slice(at + 1, colon), offset: Number(id.slice(colon + 1)) });
+    } else if (event === 'gap' && text.includes('"epoch_changed"')) {
+      this.positions.delete((JSON.parse(text) as { channel: string }).channel);
+    }
     if (event === 'subscribed' || event === 'error') {
       const frame = JSON.parse(text) as { subscriptions?: { channel: string }[]; error?: unknown };
       const ops = stream.ops.splice(0);
+      if (event === 'subscribed') for (const old of stream.replaces.splice(0)) this.drop(old);
       for (const op of ops) {
         const reply: Frame = { type: 'reply', id: op.id, ok: event === 'subscribed' };
         if (event === 'error') reply.error = frame.error;
