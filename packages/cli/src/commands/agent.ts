@@ -28,7 +28,8 @@ buffer on disk and are sent, in order, when it is back. Runs until SIGINT or SIG
   --buffer-max-bytes N  most bytes buffered on disk (default 64MiB; VIGIL_AGENT_BUFFER_MAX_BYTES)
   --buffer-max-age D    samples older than this are dropped unsent (default 24h; VIGIL_AGENT_BUFFER_MAX_AGE)
   --heartbeat D         heartbeat when nothing was sent for this long (default 5s; VIGIL_AGENT_HEARTBEAT)
-  -h, --help            this help`;
+  -h, --help            this help
+V8's optimising compilers are off in the agent, to save memory; VIGIL_AGENT_JIT=1 turns them back on.`;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
