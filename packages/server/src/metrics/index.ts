@@ -26,6 +26,7 @@ export function createMetricsPart(ctx: PartContext, deps: MetricsPartDeps): { pa
     emit: (channel, kind, data) => ctx.emit(channel, kind, data),
     hubFigures: deps.hubFigures,
     hubSamples: deps.hubSamples,
+    sharedStore: ctx.config.store.engine === 'postgres',
     log: (level, msg, extra) => ctx.log[level](extra ?? {}, msg),
   });
   registerMetricsMethods(ctx.methods, ctx.snapshots, service);

@@ -25,6 +25,8 @@ export interface MetricsServiceDeps {
   /** Samples of the hub's own figures added to each collect (the HTTP API's requests, errors, response time). */
   hubSamples?: (now: number) => Sample[];
   log: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+  /** The store is shared by the nodes of a cluster (PostgreSQL): retention then runs on the leader only. */
+  sharedStore?: boolean | undefined;
 }
 
 export interface SeriesFilter {
@@ -115,7 +117,7 @@ export class MetricsService {
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
   }
 
-  /** Scrapes run on the leader of a cluster only. */
+  /** Scrapes (and retention of a shared store) run on the leader of a cluster only. */
   lead(leader: boolean): void {
     if (leader === this.scraping) return;
     this.scraping = leader;
@@ -163,6 +165,7 @@ export class MetricsService {
   }
 
   private retention(): void {
+    if (this.d.sharedStore === true && !this.scraping) return;
     this.d.store
       .enforceRetention(Date.now(), this.d.config.retention)
       .catch((err: unknown) => this.d.log('error', 'retention failed', { err: String(err) }));
