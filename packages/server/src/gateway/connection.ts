@@ -212,7 +212,12 @@ export class Connection implements Peer {
 
   /** Queues a frame object that must not be dropped. */
   enqueueControl(frame: unknown): void {
-    const buf = frameMessage(this.codec.encode(frame), this.codec.binary);
+    this.enqueueEncoded(this.codec.encode(frame));
+  }
+
+  /** Queues a frame already encoded with this connection's codec, that must not be dropped. */
+  enqueueEncoded(encoded: Buffer): void {
+    const buf = frameMessage(encoded, this.codec.binary);
     this.items.push(new ControlItem(buf));
     this.modes.push(MODE_STREAM);
     this.queuedBytes += buf.length;

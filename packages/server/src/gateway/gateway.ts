@@ -35,6 +35,7 @@ import type { MethodRegistry } from './methods.js';
 import { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
 import { countViolation, type RateLimit, takeFrame, UNPARSED_REFUSAL_BYTES } from './rate-limit.js';
+import { encodeSliced, slicedKey } from './sliced-reply.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { frameId, pickSubprotocol, refuse, refuseOverLimit } from './upgrade.js';
@@ -507,7 +508,14 @@ export class Gateway {
     }
     this.dispatch(conn, frame).then(
       (result) => {
-        if (frame.id !== undefined) this.sendControl(conn, { type: 'reply', id: frame.id, ok: true, result }, 'reply');
+        if (frame.id === undefined) return;
+        const reply = { type: 'reply' as const, id: frame.id, ok: true as const, result };
+        const key = slicedKey(result);
+        if (key === undefined) return this.sendControl(conn, reply, 'reply');
+        // A large result (a range query's answer) is encoded a slice at a time, so that it does not hold the hub.
+        return encodeSliced(conn.codec, reply as { result: Record<string, unknown> }, key).then((encoded) =>
+          this.sendEncoded(conn, encoded, 'reply'),
+        );
       },
       (err: unknown) => this.fail(conn, frame, err),
     );
@@ -567,6 +575,19 @@ export class Gateway {
   private sendError(conn: Connection, id: FrameIdValue | undefined, error: ErrorBody): void {
     if (id !== undefined) this.sendControl(conn, { type: 'reply', id, ok: false, error }, 'reply');
     else this.sendControl(conn, { type: 'error', error }, 'error');
+  }
+
+  /** `sendControl` for a frame already encoded with the connection's codec. */
+  private sendEncoded(conn: Connection, encoded: Buffer, type: string): void {
+    if (conn.closed) return;
+    this.outbox.cutAll(conn);
+    conn.enqueueEncoded(encoded);
+    this.deps.counters.countOut(type);
+    this.outbox.schedule(conn);
+    // A client that floods requests without reading must not grow memory without bound.
+    if (conn.pendingBytes() > this.options.maxQueueBytes * 4) {
+      this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+    }
   }
 
   sendControl(peer: Peer, frame: unknown, type: string): void {
