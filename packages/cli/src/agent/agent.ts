@@ -66,6 +66,8 @@ export class Agent {
       // WebSocket over node:net itself (agent/socket.ts), the token in the Authorization header.
       WebSocket: LeanWebSocket,
       tokenTransport: 'header',
+      // WebSocket only: the SSE fallback would load Node's HTTP stack (fetch) that the lean socket keeps out.
+      transports: ['websocket'],
       getToken: o.token === undefined ? undefined : () => o.token!,
       // The agent keeps its own buffer: nothing waits in the SDK's offline queue.
       offlineQueue: { maxItems: 0 },

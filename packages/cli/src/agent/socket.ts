@@ -5,7 +5,7 @@
  * `http`, `https`, `zlib` and `stream` layers that `ws` pulls in (about 8 MB of the agent's RSS). It has what the
  * client uses: the handshake with subprotocols and extra headers (the `Authorization` header), text and binary
  * messages (fragmented ones too), ping/pong, the closing handshake and `terminate()`. No extensions
- * (permessage-deflate is not offered), and a message over `maxMessageBytes` closes the link with 1009.
+ * (permessage-deflate is not offered), and a message over `MAX_MESSAGE_BYTES` closes the link with 1009.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { connect, isIP, type Socket } from 'node:net';

@@ -513,9 +513,9 @@ export class Gateway {
         const key = slicedKey(result);
         if (key === undefined) return this.sendControl(conn, reply, 'reply');
         // A large result (a range query's answer) is encoded a slice at a time, so that it does not hold the hub.
-        return encodeSliced(conn.codec, reply as { result: Record<string, unknown> }, key).then((encoded) =>
-          this.sendEncoded(conn, encoded, 'reply'),
-        );
+        return encodeSliced(conn.codec, reply as { result: Record<string, unknown> }, key)
+          .then((encoded) => this.sendEncoded(conn, encoded, 'reply'))
+          .catch((err: unknown) => this.fail(conn, frame, err));
       },
       (err: unknown) => this.fail(conn, frame, err),
     );
@@ -577,24 +577,20 @@ export class Gateway {
     else this.sendControl(conn, { type: 'error', error }, 'error');
   }
 
-  /** `sendControl` for a frame already encoded with the connection's codec. */
-  private sendEncoded(conn: Connection, encoded: Buffer, type: string): void {
-    if (conn.closed) return;
-    this.outbox.cutAll(conn);
-    conn.enqueueEncoded(encoded);
-    this.deps.counters.countOut(type);
-    this.outbox.schedule(conn);
-    // A client that floods requests without reading must not grow memory without bound.
-    if (conn.pendingBytes() > this.options.maxQueueBytes * 4) {
-      this.closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
-    }
+  sendControl(peer: Peer, frame: unknown, type: string): void {
+    this.queueControl(peer, type, () => peer.enqueueControl(frame));
   }
 
-  sendControl(peer: Peer, frame: unknown, type: string): void {
+  /** `sendControl` for a frame already encoded with the connection's codec. */
+  private sendEncoded(conn: Connection, encoded: Buffer, type: string): void {
+    this.queueControl(conn, type, () => conn.enqueueEncoded(encoded));
+  }
+
+  private queueControl(peer: Peer, type: string, enqueue: () => void): void {
     if (peer.closed) return;
     // What its fan-out groups already hold for this client goes first, so its frames keep their order.
     this.outbox.cutAll(peer);
-    peer.enqueueControl(frame);
+    enqueue();
     this.deps.counters.countOut(type);
     this.outbox.schedule(peer);
     // A client that floods requests without reading must not grow memory without bound.

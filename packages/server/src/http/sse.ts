@@ -137,9 +137,22 @@ export function sseRoutes(app: FastifyInstance, host: SseHost): void {
       const lastId = (req.headers['last-event-id'] as string | undefined) ?? req.query.last_event_id;
       const recover = lastId ? await resumePositions(host.broker, patterns, lastId) : undefined;
       const { limits } = host;
+      const credential = req.principal?.name;
+      // A stream's patterns are charged to its client's subscription budget, as a WebSocket subscribe is.
+      const waitMs = limits.chargeSubscriptions(
+        credential === undefined ? `ip:${req.ip}` : `credential:${credential}`,
+        patterns.length,
+      );
+      if (waitMs > 0) {
+        reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        throw new VigilError(
+          'rate_limited',
+          `Subscription changes of this client, over all its connections, are past limits.subscription_changes_per_s; ${patterns.length} patterns refused`,
+          { retry_after_ms: waitMs },
+        );
+      }
       const refused = limits.admit(req.ip);
       if (refused) overLimit(reply, refused);
-      const credential = req.principal?.name;
       if (credential !== undefined) {
         const over = limits.claim(credential);
         if (over) {

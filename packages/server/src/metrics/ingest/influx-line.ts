@@ -52,6 +52,8 @@ interface Head {
 /** Line heads seen lately, by a hash of their text (checked against it on a hit); emptied at HEAD_CACHE_MAX. */
 const heads = new Map<number, Head>();
 const HEAD_CACHE_MAX = 200_000;
+/** Longer heads are parsed every time rather than cached. */
+const HEAD_CACHE_MAX_CHARS = 1024;
 /** Set by headEnd: the FNV-1a hash of the head's characters. */
 let headHash = 0;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -285,6 +287,23 @@ function parseHead(cur: Cursor): Head {
   return { text: cur.line.slice(0, cur.pos), measurement, labels: Object.freeze(labels), valueName: undefined };
 }
 
+/** A copy of a string that does not share the memory of the string it was cut from (a whole request body). */
+function ownCopy(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** The head with strings of its own, so that caching it does not keep the request body it was read from alive. */
+function detached(head: Head): Head {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(head.labels)) labels[ownCopy(k)] = ownCopy(v);
+  return {
+    text: ownCopy(head.text),
+    measurement: ownCopy(head.measurement),
+    labels: Object.freeze(labels),
+    valueName: head.valueName,
+  };
+}
+
 function metricName(head: Head, rawKey: string): string {
   if (rawKey === 'value' && head.valueName !== undefined) return head.valueName;
   const name = rawKey === 'value' ? head.measurement : `${head.measurement}_${sanitize(rawKey, true)}`;
@@ -307,8 +326,9 @@ function parseLine(line: string, now: number, precision: InfluxPrecision, out: S
   if (head !== undefined && head.text.length === end && line.startsWith(head.text)) cur.pos = end;
   else {
     head = parseHead(cur);
-    if (cur.pos === end) {
+    if (cur.pos === end && end <= HEAD_CACHE_MAX_CHARS) {
       if (heads.size >= HEAD_CACHE_MAX) heads.clear();
+      head = detached(head);
       heads.set(hash, head);
     }
   }
