@@ -2,14 +2,20 @@
  * @module engine.test
  * Alert rules on scripted series with a fake clock, against a real hub: each rule kind, `for`, hysteresis,
  * `keep_firing_for`, anomaly severity, absence, per-series alerts, templates, validation, acks over REST and WS,
- * silences, external alerts (simple and Alertmanager form) and a restart round trip.
+ * silences, external alerts (simple and Alertmanager form) and a restart round trip; and, on an engine with a store
+ * whose reads resolve by hand, what happens while a new leader loads its state.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SeriesRegistry } from '../metrics/series-registry.js';
+import type { StateStore } from '../storage/state-store.js';
 import { type RunningHub, startHub, TestClient } from '../testing/hub-fixture.js';
+import type { StoredAlert } from './alert-store.js';
+import { AlertEngine } from './engine.js';
+import { parseRule } from './rule.js';
 import type { Alert } from './types.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -439,5 +445,113 @@ describe('alerts across a restart', () => {
       'the `for` timer resumed',
     );
     await h2.stop();
+  });
+});
+
+describe('alert engine taking the lead', () => {
+  /** A store whose active alerts come when the test says so. */
+  function handStore(active: StoredAlert[]) {
+    let release: () => void = () => {};
+    const loaded = new Promise<void>((r) => {
+      release = r;
+    });
+    const store = {
+      rules: async () => [],
+      silences: async () => [],
+      activeAlerts: async () => {
+        await loaded;
+        return active.map((a) => ({ ...a }));
+      },
+      saveAlerts: async () => {},
+    } as unknown as StateStore;
+    return { store, release };
+  }
+
+  function engineWith(store: StateStore) {
+    const registry = new SeriesRegistry({ maxSeriesPerMetric: 10, maxSeries: 10 });
+    const series = registry.restore(1, 'cpu', { host: 'a' });
+    series.lastTs = T0;
+    series.lastValue = 95;
+    const engine = new AlertEngine({
+      config: {
+        rules: [
+          parseRule(
+            { name: 'cpu_high', kind: 'threshold', metric: 'cpu', threshold: 90, severity: 'warning' },
+            'config',
+          ),
+        ],
+        evaluationIntervalMs: 3_600_000,
+        flap: { windowMs: 600_000, maxFirings: 4, holdMs: 300_000 },
+      },
+      registry,
+      store,
+      emit: async () => ({}) as never,
+      now: () => T0,
+    });
+    const changes: string[] = [];
+    engine.onChange((a, change) => changes.push(`${a.rule} ${change} ${a.status}`));
+    return { engine, series, changes };
+  }
+
+  const firing = (seriesKey: string, rule: string): StoredAlert => ({
+    id: `a_${rule}`,
+    rule,
+    status: 'firing',
+    severity: 'warning',
+    value: 95,
+    threshold: 90,
+    labels: { host: 'a' },
+    annotations: {},
+    starts_at: T0 - 60_000,
+    source: 'rule',
+    fingerprint: `f_${rule}`,
+    silenced: false,
+    updated_at: T0 - 60_000,
+    series_key: seriesKey,
+    clear_since: null,
+    flapping: false,
+  });
+
+  test('samples and external alerts taken in while the state loads do not fire an alert again', async () => {
+    // An external alert as a node before this one raised it (its fingerprint comes from name and labels).
+    const external: StoredAlert = {
+      ...(engineWith(handStore([]).store).engine.raiseExternal({ name: 'disk', status: 'firing' }) as StoredAlert),
+      series_key: null,
+      clear_since: null,
+      flapping: false,
+    };
+    const active = [firing('', 'cpu_high'), external];
+    const stored = handStore(active);
+    const leader = engineWith(stored.store);
+    active[0]!.series_key = leader.series.key;
+    const lead = leader.engine.lead(true);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(leader.engine.isLeading(), false, 'not leading before the state is in');
+    leader.engine.onSample(leader.series);
+    const raised = leader.engine.raise({ name: 'disk', status: 'firing' });
+    stored.release();
+    await lead;
+    assert.equal(leader.engine.isLeading(), true);
+    assert.equal((await raised).id, external.id, 'the external alert is the one already firing');
+    assert.deepEqual(leader.changes, [], 'no transition: both alerts were firing before the lead');
+    assert.deepEqual(
+      leader.engine
+        .activeAlerts()
+        .map((a) => a.id)
+        .sort(),
+      active.map((a) => a.id).sort(),
+    );
+  });
+
+  test('a lead given up while the state loads neither evaluates nor leads', async () => {
+    const { store, release } = handStore([]);
+    const { engine, changes } = engineWith(store);
+    const lead = engine.lead(true);
+    const follow = engine.lead(false);
+    release();
+    await lead;
+    await follow;
+    assert.equal(engine.isLeading(), false);
+    assert.deepEqual(changes, [], 'a follower evaluates nothing');
   });
 });

@@ -73,6 +73,14 @@ export class AlertEngine implements AlertBus {
   private timer: NodeJS.Timeout | undefined;
   /** Whether this node evaluates (always, but for the followers of a cluster). */
   private leading = false;
+  /**
+   * Whether the alert state of the current leadership is in memory: cleared by `lead`, set once the change it queued
+   * (and none after it) has loaded the state. Until then samples wait in the registry and external alerts go the
+   * follower's way, so nothing is evaluated against an emptied state.
+   */
+  private loaded = false;
+  /** Counts leadership changes; a change that finds a later one queued leaves the outcome to it. */
+  private changes = 0;
   /** Resolves once the last leadership change has loaded (or cleared) the alert state. */
   private settled: Promise<void> = Promise.resolve();
   /** Alert writes not yet handed to the store; they go together after the current turn. */
@@ -94,6 +102,7 @@ export class AlertEngine implements AlertBus {
   async start(): Promise<void> {
     await this.load();
     this.leading = true;
+    this.loaded = true;
     this.startTimer();
   }
 
@@ -105,20 +114,25 @@ export class AlertEngine implements AlertBus {
   lead(leader: boolean): Promise<void> {
     if (leader === this.leading) return this.settled;
     this.leading = leader;
+    this.loaded = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const change = this.settled.then(() => this.changeLeadership(leader));
+    const generation = ++this.changes;
+    const change = this.settled.then(() => this.changeLeadership(leader, generation));
     this.settled = change.catch(() => {});
     return change;
   }
 
-  private async changeLeadership(leader: boolean): Promise<void> {
+  private async changeLeadership(leader: boolean, generation: number): Promise<void> {
     await this.flush();
     if (!leader) {
       this.clearState();
       return;
     }
     await this.load();
+    // Leadership changed again while the state loaded: the change queued after this one decides.
+    if (generation !== this.changes || !this.leading) return;
+    this.loaded = true;
     this.startTimer();
     // Samples taken in while no node led (this one included) are in the registry: evaluate them now.
     for (const rule of this.rules.values()) {
@@ -127,8 +141,9 @@ export class AlertEngine implements AlertBus {
     }
   }
 
+  /** Whether this node leads and has loaded the alert state (see `lead`). */
   isLeading(): boolean {
-    return this.leading;
+    return this.leading && this.loaded;
   }
 
   private startTimer(): void {
@@ -337,7 +352,8 @@ export class AlertEngine implements AlertBus {
 
   /** Called by the metrics pipeline for every accepted sample. */
   onSample(series: Series): void {
-    if (!this.leading) return;
+    // Not loaded yet: the sample is in the registry, evaluated once the state is (see `changeLeadership`).
+    if (!this.isLeading()) return;
     this.index.forSeries(series, (rule) => this.evaluate(rule, series));
   }
 
@@ -380,7 +396,7 @@ export class AlertEngine implements AlertBus {
 
   /** Re-evaluates what time alone can change. */
   tick(): void {
-    if (!this.leading) return;
+    if (!this.isLeading()) return;
     const now = this.now();
     for (const t of [...this.tracked.values()]) {
       if (t.rule.kind === 'absence') continue;
@@ -649,7 +665,9 @@ export class AlertEngine implements AlertBus {
    * notification.
    */
   async raise(input: ExternalAlertInput): Promise<Alert> {
-    if (this.leading || this.d.askLeader === undefined) return this.raiseExternal(input);
+    // A leader still loading its state hands the alert to the relay like a follower: it is applied once loaded.
+    if (this.d.askLeader === undefined && this.leading && !this.loaded) await this.settled;
+    if (this.isLeading() || this.d.askLeader === undefined) return this.raiseExternal(input);
     return (await this.d.askLeader({ op: 'external', input })) as Alert;
   }
 
