@@ -263,14 +263,18 @@ export class SampleRelay {
           cursor,
         )) as StreamReply;
         if (res === null || this.stopped) continue;
+        const applying: Promise<unknown>[] = [];
         for (const [, entries] of res) {
           for (const [id, fields] of entries) {
             // Leadership may have passed while the read blocked: leave the rest to the new leader.
             if (!this.o.isLeader()) break;
-            this.handle(fields[1] ?? '');
+            const applied = this.handle(fields[1] ?? '');
+            if (applied) applying.push(applied);
             cursor = id;
           }
         }
+        // An action leaves the stream once applied: the next leader handles those this one did not finish.
+        await Promise.allSettled(applying);
         if (cursor !== '0') await this.pub.xtrim(this.stream, 'MINID', nextId(cursor));
       } catch (err) {
         if (this.stopped) return;
@@ -280,7 +284,8 @@ export class SampleRelay {
     }
   }
 
-  private handle(text: string): void {
+  /** Handles one entry; for an action, resolves once it is applied (and answered). */
+  private handle(text: string): Promise<unknown> | undefined {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -301,14 +306,13 @@ export class SampleRelay {
       } catch (err) {
         result = Promise.reject(err);
       }
-      Promise.resolve(result).then(
+      return Promise.resolve(result).then(
         (value) => token && this.reply(from, { token, ok: true, value }),
         (err: unknown) => {
           this.o.log?.('warn', 'could not apply an action relayed by a follower', { err: String(err) });
           if (token) this.reply(from, { token, ok: false, error: String(err) });
         },
       );
-      return;
     }
     // Samples this node relayed before it led are in its registry already (evaluated when it took the lease).
     if (m.from === this.o.nodeId || !Array.isArray(m.samples)) return;
