@@ -181,7 +181,7 @@ export class FleetService {
     this.d.store.delete(id);
     this.resources = undefined;
     if (this.d.shareRemoval) {
-      if (this.removedAt.size < this.d.config.maxHosts) this.removedAt.set(id, this.now());
+      this.tombstone([id], this.now());
       this.d.shareRemoval([id]);
     }
   }
@@ -259,15 +259,23 @@ export class FleetService {
 
   /** Hosts another node removed. */
   forget(ids: readonly string[]): void {
-    const now = this.now();
+    this.tombstone(ids, this.now());
     for (const id of ids) {
-      if (this.removedAt.size < this.d.config.maxHosts) this.removedAt.set(id, now);
       if (!this.hosts.delete(id)) continue;
       this.dirty.delete(id);
       this.unshared.delete(id);
       this.resources = undefined;
     }
     void this.publishTopology();
+  }
+
+  /**
+   * Records removals (see `removedAt`), at most `max_hosts`. Removals older than `down_after` are dropped first: a
+   * record another node sent before it heard of a removal arrives long before that.
+   */
+  private tombstone(ids: readonly string[], now: number): void {
+    for (const [id, at] of this.removedAt) if (now - at >= this.d.config.downAfterMs) this.removedAt.delete(id);
+    for (const id of ids) if (this.removedAt.size < this.d.config.maxHosts) this.removedAt.set(id, now);
   }
 
   /** Leadership moved: the new leader publishes the topology as it sees it. */
@@ -466,7 +474,7 @@ export class FleetService {
       if (status !== record.host.status) this.transition(record, status, now);
     }
     this.sendShared();
-    if (ask) void this.reconcile(now);
+    if (ask) void this.reconcile();
     void this.publishTopology();
   }
 
@@ -476,7 +484,7 @@ export class FleetService {
   }
 
   /** Reads the shared store: newer `last_seen` values (and hosts registered on other nodes), then checks again. */
-  private async reconcile(now: number): Promise<void> {
+  private async reconcile(): Promise<void> {
     if (this.reconciling) return;
     this.reconciling = true;
     try {
@@ -492,7 +500,8 @@ export class FleetService {
           mine.host.node = r.host.node;
         }
       }
-      this.lastReconcile = now;
+      // From when the read ended: a read slower than a summary interval is not started again at once.
+      this.lastReconcile = this.now();
     } catch (err) {
       this.d.log?.('warn', 'could not read the shared host registry', { err: String(err) });
       return;
