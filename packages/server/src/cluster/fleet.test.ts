@@ -275,9 +275,15 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
   test('a host removed on one node leaves both', async () => {
     const gone = agents.find((x) => x.id === 'web-2')!;
     gone.stop();
-    for (const h of [a, b]) await until(() => h.hub.fleet.get('web-2').status !== 'up', 20_000);
+    for (const h of [a, b])
+      await until(() => h.hub.fleet.get('web-2').status !== 'up', 20_000, `${h.hub.config.nodeId} to see web-2 silent`);
     const res = await fetch(`${b.url}/api/v1/hosts/web-2`, { method: 'DELETE' });
     assert.ok(res.status === 200 || res.status === 204, `DELETE: ${res.status}`);
-    for (const h of [a, b]) await until(async () => !(await hosts(h)).some((x) => x.id === 'web-2'), 20_000);
+    for (const h of [a, b])
+      await until(
+        async () => !(await hosts(h)).some((x) => x.id === 'web-2'),
+        20_000,
+        `${h.hub.config.nodeId} to forget web-2`,
+      );
   });
 }

@@ -281,8 +281,17 @@ export class PostgresMetricStore implements MetricStore {
             'SELECT id FROM made UNION ALL SELECT id FROM metric_series WHERE name = $1 AND labels = $2 LIMIT 1',
           [name, json],
         )
-        .then((res) => {
-          const id = res.rows[0]?.id;
+        .then(async (res) => {
+          let id = res.rows[0]?.id;
+          if (id === undefined) {
+            // Another node's insert of the same series committed after this statement's snapshot was taken (the
+            // insert waited for it, the select could not see it): a new statement sees it.
+            const again = await db.query<{ id: number }>(
+              'SELECT id FROM metric_series WHERE name = $1 AND labels = $2',
+              [name, json],
+            );
+            id = again.rows[0]?.id;
+          }
           if (id === undefined) throw new Error(`PostgresMetricStore: series ${name} was not created`);
           if (this.series.get(id) === undefined) this.series.load({ id, name, labels: json }, Number.NEGATIVE_INFINITY);
           return id;
