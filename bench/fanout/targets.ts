@@ -168,7 +168,12 @@ const vigilTarget: Target = {
       config,
       JSON.stringify({
         gateway: { rate_limit: { messages_per_s: 1e9, burst: 1e9 } },
-        limits: { max_connections_per_ip: 1e6, new_connections_per_ip_per_minute: 1e6, max_connections: 1e6 },
+        limits: {
+          max_connections_per_ip: 1e6,
+          new_connections_per_ip_per_minute: 1e6,
+          max_connections: 1e6,
+          subscription_changes_per_s: 1e6,
+        },
       }),
     );
     return [

@@ -126,7 +126,7 @@ export const ConfigSchema = Type.Object(
           description: 'HTTP requests per second with one credential (bursts of twice as many).',
         }),
         subscription_changes_per_s: Type.Number({
-          default: 5000,
+          default: 1000,
           exclusiveMinimum: 0,
           description:
             'Channel patterns one client may subscribe to or unsubscribe from per second, over all its connections together (bursts of five times as many). A client is its credential, or its address without one.',
