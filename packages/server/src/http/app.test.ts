@@ -148,10 +148,11 @@ describe('HTTP API', () => {
       return { text: () => text, close: () => req.destroy() };
     };
     const s1 = open('/api/v1/stream?channels=sse.a');
-    await until(() => s1.text().includes('retry:'), 2000, 'stream open');
+    // Events count from the subscription, which `event: subscribed` reports in place.
+    await until(() => s1.text().includes('event: subscribed'), 10_000, 'stream subscribed');
     const e1 = await h.hub.emit('sse.a', 'k', { n: 1 });
     await h.hub.emit('sse.a', 'k', { n: 2 });
-    await until(() => s1.text().includes(`id: sse.a@${e1.epoch}:2`), 2000, 'two events');
+    await until(() => s1.text().includes(`id: sse.a@${e1.epoch}:2`), 10_000, 'two events');
     const first = s1
       .text()
       .split('\n\n')
@@ -163,9 +164,9 @@ describe('HTTP API', () => {
     await h.hub.emit('sse.a', 'k', { n: 3 });
     await h.hub.emit('sse.a', 'k', { n: 4 });
     const s2 = open('/api/v1/stream?channels=sse.a', { 'last-event-id': `sse.a@${e1.epoch}:2` });
-    await until(() => s2.text().includes(':4\n'), 2000, 'resumed events');
+    await until(() => s2.text().includes(':4\n'), 10_000, 'resumed events');
     await h.hub.emit('sse.a', 'k', { n: 5 });
-    await until(() => s2.text().includes(':5\n'), 2000, 'live event');
+    await until(() => s2.text().includes(':5\n'), 10_000, 'live event');
     const ids = [...s2.text().matchAll(/^id: sse\.a@[^:]+:(\d+)$/gm)].map((m) => Number(m[1]));
     assert.deepEqual(ids, [3, 4, 5]);
     s2.close();
@@ -173,7 +174,7 @@ describe('HTTP API', () => {
     let small = '';
     for (let i = 0; i < 6; i++) small = (await h.hub.emit('sse.small', 'k', i)).epoch;
     const s3 = open('/api/v1/stream?channels=sse.small', { 'last-event-id': `sse.small@${small}:1` });
-    await until(() => s3.text().includes(':6\n'), 2000, 'what is left');
+    await until(() => s3.text().includes(':6\n'), 10_000, 'what is left');
     assert.match(s3.text(), /event: gap\ndata: .*"from":2,"to":3,"reason":"history_expired"/);
     s3.close();
 
