@@ -2,12 +2,14 @@
  * @module bench/cluster/pg-store
  * The PostgreSQL metric store against the SQLite one, in one invocation: `--series` series of 1 s gauge samples
  * (two decimals, a random walk), appended in batches of `--batch` as the pipeline does (without waiting for each
- * commit), then one checkpoint. Per engine and round: samples/s until every append is durable, samples/s of the
- * checkpoint (compressed chunks and rollups), chunk bytes per sample and bytes on disk per sample. Rounds alternate
- * the engines (`--runs`, default 3); figures are medians. PostgreSQL from DATABASE_URL (a schema of its own,
- * dropped after).
+ * commit), then a checkpoint; with `--checkpoints N` the samples come in N equal slices of time, each followed by a
+ * checkpoint (the steady state of a hub checkpointing every `600 / N` s of data, where a store that merges a series'
+ * samples into its newest chunk writes fewer, larger chunks). Per engine and round: chunks, samples/s until every
+ * append is durable, samples/s of the checkpoints (compressed chunks and rollups), chunk bytes per sample and bytes on
+ * disk per sample. Rounds alternate the engines (`--runs`, default 3); figures are medians. PostgreSQL from
+ * DATABASE_URL (a schema of its own, dropped after).
  *
- * `node --import tsx bench/cluster/pg-store.ts [--series 1000] [--samples 600] [--batch 5000] [--runs 3]`
+ * `node --import tsx bench/cluster/pg-store.ts [--series 1000] [--samples 600] [--batch 5000] [--checkpoints 1] [--runs 3]`
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type MetricStore, PostgresMetricStore, type SampleBatch, SqliteMetricStore } from '@vigil/server';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 
 const { values } = parseArgs({
@@ -22,26 +25,29 @@ const { values } = parseArgs({
     series: { type: 'string', default: '1000' },
     samples: { type: 'string', default: '600' },
     batch: { type: 'string', default: '5000' },
+    checkpoints: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
   },
 });
 const SERIES = Number(values.series);
 const PER_SERIES = Number(values.samples);
 const BATCH = Number(values.batch);
+const CHECKPOINTS = Math.max(1, Math.min(Number(values.checkpoints), Number(values.samples)));
 const RUNS = Number(values.runs);
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 interface Round {
+  chunks: number;
   ingestPerS: number;
   checkpointPerS: number;
   chunkBytesPerSample: number;
   diskBytesPerSample: number;
 }
 
-/** Samples in time order across series: every series gets one per second. */
-function batches(ids: number[]): SampleBatch[] {
-  const out: SampleBatch[] = [];
+/** Samples in time order across series, every series one per second, in CHECKPOINTS slices of time. */
+function slices(ids: number[]): SampleBatch[][] {
+  const out: SampleBatch[][] = [];
   const level = ids.map((_, i) => 20 + (i % 50));
   let cur: SampleBatch | undefined;
   let seed = 1;
@@ -50,6 +56,11 @@ function batches(ids: number[]): SampleBatch[] {
     return seed / 2147483648;
   };
   for (let k = 0; k < PER_SERIES; k++) {
+    const slice = Math.floor((k * CHECKPOINTS) / PER_SERIES);
+    if (out.length === slice) {
+      out.push([]);
+      cur = undefined;
+    }
     for (let i = 0; i < ids.length; i++) {
       if (cur === undefined || cur.length === BATCH) {
         cur = {
@@ -58,7 +69,7 @@ function batches(ids: number[]): SampleBatch[] {
           ts: new Float64Array(BATCH),
           values: new Float64Array(BATCH),
         };
-        out.push(cur);
+        out[slice]!.push(cur);
       }
       level[i] = Math.max(0, level[i]! + (rand() - 0.5));
       cur.series[cur.length] = ids[i]!;
@@ -70,22 +81,28 @@ function batches(ids: number[]): SampleBatch[] {
   return out;
 }
 
-async function round(store: MetricStore): Promise<Round> {
+async function round(store: MetricStore, countChunks: () => Promise<number>): Promise<Round> {
   await store.open();
   const ids: number[] = [];
   for (let i = 0; i < SERIES; i++) ids.push(await store.createSeries('bench.gauge', { i: String(i) }));
-  const work = batches(ids);
+  const work = slices(ids);
   const total = SERIES * PER_SERIES;
-  const t0 = performance.now();
-  await Promise.all(work.map((b) => store.append(b)));
-  const t1 = performance.now();
-  await store.checkpoint();
-  const t2 = performance.now();
+  let ingestMs = 0;
+  let checkpointMs = 0;
+  for (const slice of work) {
+    const t0 = performance.now();
+    await Promise.all(slice.map((b) => store.append(b)));
+    const t1 = performance.now();
+    await store.checkpoint();
+    ingestMs += t1 - t0;
+    checkpointMs += performance.now() - t1;
+  }
   const stats = await store.stats();
   await store.close();
   return {
-    ingestPerS: total / ((t1 - t0) / 1000),
-    checkpointPerS: total / ((t2 - t1) / 1000),
+    chunks: await countChunks(),
+    ingestPerS: total / (ingestMs / 1000),
+    checkpointPerS: total / (checkpointMs / 1000),
     chunkBytesPerSample: stats.sealedChunkBytes / stats.sealedSamples,
     diskBytesPerSample: stats.bytesOnDisk / stats.sealedSamples,
   };
@@ -105,13 +122,34 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       for (const engine of ['sqlite', 'postgres'] as const) {
         let store: MetricStore;
-        if (engine === 'sqlite') store = new SqliteMetricStore({ path: join(dir, `r${r}.db`) });
-        else {
+        let countChunks: () => Promise<number>;
+        if (engine === 'sqlite') {
+          const path = join(dir, `r${r}.db`);
+          store = new SqliteMetricStore({ path });
+          countChunks = async () => {
+            const db = new Database(path, { readonly: true });
+            try {
+              return db.prepare<[], number>('SELECT count(*) FROM chunks').pluck().get()!;
+            } finally {
+              db.close();
+            }
+          };
+        } else {
           const schema = `vigil_bench_${Math.random().toString(36).slice(2, 10)}`;
           schemas.push(schema);
           store = new PostgresMetricStore({ url, schema });
+          countChunks = async () => {
+            const client = new pg.Client({ connectionString: url });
+            await client.connect();
+            try {
+              const res = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.metric_chunks`);
+              return res.rows[0]!.n;
+            } finally {
+              await client.end();
+            }
+          };
         }
-        const res = await round(store);
+        const res = await round(store, countChunks);
         results[engine].push(res);
         console.log(`round ${r + 1} ${engine}: ${JSON.stringify(res)}`);
       }
@@ -126,6 +164,7 @@ async function main(): Promise<void> {
   const med = (e: 'sqlite' | 'postgres') => {
     const rs = results[e];
     return {
+      chunks: median(rs.map((x) => x.chunks)),
       ingest_samples_per_s: Math.round(median(rs.map((x) => x.ingestPerS))),
       checkpoint_samples_per_s: Math.round(median(rs.map((x) => x.checkpointPerS))),
       chunk_bytes_per_sample: Math.round(median(rs.map((x) => x.chunkBytesPerSample)) * 100) / 100,
@@ -134,7 +173,9 @@ async function main(): Promise<void> {
   };
   const sqlite = med('sqlite');
   const postgres = med('postgres');
-  console.log(`\n== ${SERIES} series x ${PER_SERIES} samples, medians of ${RUNS} interleaved rounds`);
+  console.log(
+    `\n== ${SERIES} series x ${PER_SERIES} samples, ${CHECKPOINTS} checkpoint(s), medians of ${RUNS} interleaved rounds`,
+  );
   console.log(`sqlite:   ${JSON.stringify(sqlite)}`);
   console.log(`postgres: ${JSON.stringify(postgres)}`);
   console.log(
