@@ -23,6 +23,14 @@ export type RollupTier = '1m' | '1h';
 
 export const TIER_MS: Record<RollupTier, number> = { '1m': 60_000, '1h': 3_600_000 };
 
+/**
+ * A checkpoint merges a series' new samples into its newest chunk (re-encoded as one chunk) while the result holds at
+ * most this many samples and spans at most MERGE_MAX_SPAN_MS, so frequent checkpoints or slow series do not leave many
+ * small chunks, each with its own row, index entry and codec header. Both engines follow it.
+ */
+export const MERGE_MAX_SAMPLES = 1024;
+export const MERGE_MAX_SPAN_MS = 3_600_000;
+
 export interface RollupPoint {
   /** Start of the bucket, ms since the epoch. */
   ts: number;

@@ -7,7 +7,11 @@
  * unsealed samples replayed when it opens again.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { databaseUrl, dropPostgresSchema, randomSchema, requireService } from '../testing/services.js';
 import {
@@ -23,6 +27,7 @@ import {
   PostgresMetricStore,
   type PostgresMetricStoreOptions,
 } from './postgres-metric-store.js';
+import { SqliteMetricStore } from './sqlite-store.js';
 
 const url = databaseUrl();
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
@@ -58,18 +63,27 @@ if (await requireService('postgres', url)) {
     return s;
   };
 
+  const countRows = (schema: string) =>
+    withClient(async (client) => {
+      const out: Record<string, number> = {};
+      for (const [k, table] of Object.entries(TABLES)) {
+        const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.${table}`);
+        out[k] = Number(rows[0]!.n);
+      }
+      return out;
+    });
+
   metricStoreConformance('postgres', {
     newPlace: newSchema,
     make: (schema) => new PostgresMetricStore({ url, schema, poolSize: 2 }),
-    countRows: (schema) =>
-      withClient(async (client) => {
-        const out: Record<string, number> = {};
-        for (const [k, table] of Object.entries(TABLES)) {
-          const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.${table}`);
-          out[k] = Number(rows[0]!.n);
-        }
-        return out;
-      }),
+    countRows,
+    mergesChunks: true,
+  });
+
+  metricStoreConformance('postgres, one chunk per checkpoint', {
+    newPlace: newSchema,
+    make: (schema) => new PostgresMetricStore({ url, schema, poolSize: 2, mergeMaxSamples: 0 }),
+    countRows,
   });
 
   describe('PostgresMetricStore', () => {
@@ -165,6 +179,122 @@ if (await requireService('postgres', url)) {
         { ts: samples.map((s) => s.ts), values: Float64Array.from(samples.map((s) => s.value)) },
         'replayed',
       );
+    });
+
+    test('checkpoints merge into the newest chunk as the SQLite store does: same chunks, same bytes', async () => {
+      const schema = newSchema();
+      const pgStore = (await start({ schema, checkpointIntervalMs: 3_600_000 })).store;
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-pg-merge-'));
+      const path = join(dir, 'vigil.db');
+      const lite = new SqliteMetricStore({ path, checkpointIntervalMs: 3_600_000 });
+      await lite.open();
+      try {
+        const stores = [pgStore, lite];
+        const ids: number[][] = [];
+        for (const store of stores) {
+          ids.push([await store.createSeries('fast', {}), await store.createSeries('slow', {})]);
+        }
+        const all: Sample[][] = [[], []];
+        // 90 checkpoints, one per minute of data: `fast` takes one sample a second (a chunk is full at 1,024
+        // samples), `slow` one a minute (a chunk is full once it spans an hour).
+        for (let m = 0; m < 90; m++) {
+          for (const [k, store] of stores.entries()) {
+            const [fast, slow] = ids[k]!;
+            const batch: Sample[] = [];
+            for (let i = 0; i < 60; i++)
+              batch.push({ series: fast!, ts: T0 + m * 60_000 + i * 1000, value: m + i / 4 });
+            batch.push({ series: slow!, ts: T0 + m * 60_000 + 500, value: m * 2 });
+            all[k]!.push(...batch);
+            await store.append(toBatch(batch));
+            await store.checkpoint();
+          }
+        }
+        const pgChunks = await withClient(
+          async (client) =>
+            (
+              await client.query<{ series: number; n: number }>(
+                `SELECT series, count(*)::int AS n FROM ${schema}.metric_chunks GROUP BY series ORDER BY series`,
+              )
+            ).rows,
+        );
+        const db = new Database(path, { readonly: true });
+        const liteChunks = db
+          .prepare<[], { series: number; n: number }>(
+            'SELECT series, count(*) AS n FROM chunks GROUP BY series ORDER BY series',
+          )
+          .all();
+        db.close();
+        // 5,400 samples of `fast` in chunks of 1,020 (17 checkpoints: 18 would pass 1,024); `slow` spans 89 minutes.
+        assert.deepEqual(
+          pgChunks.map((r) => r.n),
+          [6, 2],
+        );
+        assert.deepEqual(
+          liteChunks.map((r) => r.n),
+          [6, 2],
+        );
+        const [pgStats, liteStats] = [await pgStore.stats(), await lite.stats()];
+        assert.equal(pgStats.sealedSamples, 90 * 61);
+        assert.equal(pgStats.sealedSamples, liteStats.sealedSamples);
+        assert.equal(pgStats.sealedChunkBytes, liteStats.sealedChunkBytes, 'the same chunks, byte for byte');
+        for (const [k, store] of stores.entries()) {
+          for (const id of ids[k]!) {
+            const want = all[k]!.filter((x) => x.series === id);
+            assertRawEqual(
+              await store.readRaw(id, ...EVERYTHING),
+              { ts: want.map((x) => x.ts), values: Float64Array.from(want.map((x) => x.value)) },
+              `series ${id} of ${k === 0 ? 'postgres' : 'sqlite'}`,
+            );
+          }
+        }
+      } finally {
+        await lite.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("a node's checkpoint merges into the chunk another node sealed, unless their samples overlap", async () => {
+      const schema = newSchema();
+      const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
+      const b = (await start({ schema, node: 'b', checkpointIntervalMs: 3_600_000 })).store;
+      const id = await a.createSeries('handed', {});
+      assert.equal(await b.createSeries('handed', {}), id);
+      const all: Sample[] = [];
+      const part = (from: number, n: number) => {
+        const out = Array.from({ length: n }, (_, i) => ({ series: id, ts: T0 + (from + i) * 1000, value: from + i }));
+        all.push(...out);
+        return out;
+      };
+      const chunks = () =>
+        withClient(
+          async (client) =>
+            (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.metric_chunks`)).rows[0]!.n,
+        );
+      await a.append(toBatch(part(0, 100)));
+      await a.checkpoint();
+      await b.append(toBatch(part(100, 100)));
+      await b.checkpoint();
+      await a.append(toBatch(part(200, 100)));
+      await a.checkpoint();
+      assert.equal(await chunks(), 1, 'each checkpoint continued the newest chunk');
+      // Samples older than the newest chunk's end start a chunk of their own; reads merge them in order.
+      await b.append(toBatch(part(250, 10)));
+      await b.checkpoint();
+      assert.equal(await chunks(), 2);
+      all.sort((x, y) => x.ts - y.ts);
+      for (const store of [a, b]) {
+        const got = await store.readRaw(id, ...EVERYTHING);
+        assert.deepEqual(
+          got.ts,
+          all.map((x) => x.ts),
+          `timestamps on ${store.node}`,
+        );
+        assert.deepEqual(
+          [...got.values].sort((x, y) => x - y),
+          all.map((x) => x.value).sort((x, y) => x - y),
+        );
+      }
+      assert.equal((await a.stats()).sealedSamples, 310);
     });
 
     test('a bad schema name or an unreachable server is a clear error', async () => {

@@ -11,10 +11,14 @@
  *   queued. A commit writes the whole queue as ONE `metric_pending` row (storage/pending-batch) tagged with this
  *   node's id, in one statement, then moves the samples into per-series open chunks in memory and resolves: an
  *   append resolves once PostgreSQL has committed its samples.
- * - `checkpoint()` seals each open chunk into a `metric_chunks` row (storage/chunk-codec `encodeSamples`), writes the
- *   rollups of those samples and deletes this node's pending rows, in one transaction with a few statements (arrays
- *   through `unnest`, no SQL per series). The bucket a checkpoint continues is read `FOR UPDATE` in that transaction,
- *   so two nodes writing one series merge their buckets instead of overwriting each other's.
+ * - `checkpoint()` seals each open chunk (storage/chunk-codec `encodeSamples`), writes the rollups of those samples and
+ *   deletes this node's pending rows, in one transaction with a few statements (arrays through `unnest`, no SQL per
+ *   series). As on SQLite, a series' open samples are merged into its newest `metric_chunks` row (whichever node
+ *   wrote it; re-encoded, the row updated) while the result holds at most `mergeMaxSamples` (1,024) samples, spans at
+ *   most MERGE_MAX_SPAN_MS (an hour) and the open samples start no earlier than the chunk ends; otherwise they make a
+ *   new row. Each series' newest chunk, and the bucket a checkpoint continues, are read `FOR UPDATE` in that
+ *   transaction (in series order), so two nodes writing one series wait for each other instead of overwriting each
+ *   other's chunk or buckets.
  * - `open()` replays this node's leftover pending rows (same `node` id) into its open chunks.
  *
  * Reads merge sealed rows of every node with this node's open chunks; another node's samples are read here once
@@ -24,6 +28,8 @@
 import pg from 'pg';
 import { decodeSamples, encodeSamples } from './chunk-codec.js';
 import {
+  MERGE_MAX_SAMPLES,
+  MERGE_MAX_SPAN_MS,
   type MetricStore,
   type RawPoints,
   type RetentionPolicy,
@@ -94,6 +100,11 @@ export interface PostgresMetricStoreOptions {
   checkpointIntervalMs?: number;
   /** Open (durable, unsealed) samples that trigger an early checkpoint. Default 2,000,000. */
   maxOpenSamples?: number;
+  /**
+   * A checkpoint merges a series' new samples into its newest chunk while the result holds at most this many samples
+   * and spans at most `MERGE_MAX_SPAN_MS`. Default `MERGE_MAX_SAMPLES` (1,024); 0 writes one chunk per checkpoint.
+   */
+  mergeMaxSamples?: number;
   /** Clock for commit pacing. Default `Date.now`. */
   now?: () => number;
   /** Receives errors of background commits and checkpoints. Default: a process warning. */
@@ -106,6 +117,23 @@ const TABLE: Record<RollupTier, string> = { '1m': 'metric_rollup_1m', '1h': 'met
 /** Deadlock or serialization failure between nodes: the transaction is retried. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 5;
+
+/** A series' newest sealed chunk, which a checkpoint merges the series' open samples into. */
+interface TailChunk {
+  id: number;
+  start: number;
+  data: Buffer;
+}
+
+interface NewChunk {
+  /** The row replaced, or 0 for a new row. */
+  id: number;
+  series: number;
+  start: number;
+  end: number;
+  count: number;
+  data: Uint8Array;
+}
 
 interface RollupRow {
   series: number;
@@ -157,6 +185,7 @@ export class PostgresMetricStore implements MetricStore {
   readonly node: string;
   private readonly checkpointIntervalMs: number;
   private readonly maxOpenSamples: number;
+  private readonly mergeMaxSamples: number;
   private readonly onError: (error: Error) => void;
 
   private pool: pg.Pool | undefined;
@@ -177,6 +206,10 @@ export class PostgresMetricStore implements MetricStore {
     if (this.node.length === 0 || this.node.length > 200) throw new RangeError('PostgresMetricStore: bad node id');
     this.checkpointIntervalMs = positive('checkpointIntervalMs', o.checkpointIntervalMs, 120_000);
     this.maxOpenSamples = positive('maxOpenSamples', o.maxOpenSamples, 2_000_000);
+    this.mergeMaxSamples = o.mergeMaxSamples ?? MERGE_MAX_SAMPLES;
+    if (!Number.isSafeInteger(this.mergeMaxSamples) || this.mergeMaxSamples < 0) {
+      throw new RangeError(`PostgresMetricStore: mergeMaxSamples must be an integer >= 0, got ${o.mergeMaxSamples}`);
+    }
     this.onError = o.onError ?? ((error) => process.emitWarning(error));
     this.writes = new WriteQueue({
       flushIntervalMs: positive('flushIntervalMs', o.flushIntervalMs, 50),
@@ -533,29 +566,95 @@ export class PostgresMetricStore implements MetricStore {
 
   private async sealOpen(work: SeriesEntry[]): Promise<void> {
     const sealing = work.reduce((n, e) => n + e.open.count, 0);
-    const chunks = work.map((entry) => {
-      const n = entry.open.count;
-      return { entry, n, data: encodeSamples(entry.open.ts.subarray(0, n), entry.open.values.subarray(0, n)) };
-    });
-    const bytes = chunks.reduce((n, c) => n + c.data.byteLength, 0);
+    // Locks are taken in series order on every node, so two nodes sealing the same series wait instead of deadlocking.
+    const sorted = [...work].sort((x, y) => x.id - y.id);
     await this.transaction(this.db, async (client) => {
-      await client.query(
-        'INSERT INTO metric_chunks (series, start_ts, end_ts, count, data) ' +
-          'SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[])',
-        [
-          chunks.map((c) => c.entry.id),
-          chunks.map((c) => c.entry.open.ts[0]),
-          chunks.map((c) => c.entry.open.ts[c.n - 1]),
-          chunks.map((c) => c.n),
-          chunks.map((c) => asBuffer(c.data)),
-        ],
-      );
+      const tails = this.mergeMaxSamples > 0 ? await this.lockTails(client, sorted) : new Map<number, TailChunk>();
+      const inserts: NewChunk[] = [];
+      const updates: NewChunk[] = [];
+      let bytes = 0;
+      for (const entry of sorted) {
+        const { open } = entry;
+        const n = open.count;
+        const tail = tails.get(entry.id);
+        if (tail !== undefined) {
+          const old = decodeSamples(tail.data);
+          const m = old.ts.length;
+          const ts = new Float64Array(m + n);
+          const values = new Float64Array(m + n);
+          ts.set(old.ts, 0);
+          ts.set(open.ts.subarray(0, n), m);
+          values.set(old.values, 0);
+          values.set(open.values.subarray(0, n), m);
+          const data = encodeSamples(ts, values);
+          updates.push({ id: tail.id, series: entry.id, start: tail.start, end: open.ts[n - 1], count: m + n, data });
+          bytes += data.byteLength - tail.data.byteLength;
+        } else {
+          const data = encodeSamples(open.ts.subarray(0, n), open.values.subarray(0, n));
+          inserts.push({ id: 0, series: entry.id, start: open.ts[0], end: open.ts[n - 1], count: n, data });
+          bytes += data.byteLength;
+        }
+      }
+      if (inserts.length > 0) {
+        await client.query(
+          'INSERT INTO metric_chunks (series, start_ts, end_ts, count, data) ' +
+            'SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[])',
+          [
+            inserts.map((c) => c.series),
+            inserts.map((c) => c.start),
+            inserts.map((c) => c.end),
+            inserts.map((c) => c.count),
+            inserts.map((c) => asBuffer(c.data)),
+          ],
+        );
+      }
+      if (updates.length > 0) {
+        await client.query(
+          'UPDATE metric_chunks AS c SET end_ts = u.end_ts, count = u.count, data = u.data ' +
+            'FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bytea[]) AS u(id, end_ts, count, data) ' +
+            'WHERE c.id = u.id',
+          [
+            updates.map((c) => c.id),
+            updates.map((c) => c.end),
+            updates.map((c) => c.count),
+            updates.map((c) => asBuffer(c.data)),
+          ],
+        );
+      }
+      const chunks = sorted.map((entry) => ({ entry, n: entry.open.count }));
       for (const tier of TIERS) await this.writeRollups(client, tier, chunks);
       await client.query('DELETE FROM metric_pending WHERE node = $1 AND id <= $2', [this.node, this.lastPendingId]);
       await this.addMeta(client, sealing, bytes);
     });
-    for (const { entry } of chunks) entry.open.clear();
+    for (const entry of work) entry.open.clear();
     this.series.openSamples -= sealing;
+  }
+
+  /**
+   * Locks the newest chunk of each series in `work` (any node's) and returns those the series' open samples may be
+   * merged into, with their payload: fewer than `mergeMaxSamples` in all, spanning at most MERGE_MAX_SPAN_MS, and
+   * ending no later than the first open sample. Another node merging into the same chunk waits for this transaction,
+   * then sees the chunk as it was left.
+   */
+  private async lockTails(client: pg.PoolClient, work: SeriesEntry[]): Promise<Map<number, TailChunk>> {
+    const res = await client.query<{ id: number; series: number; start_ts: number; data: Buffer | null }>(
+      'SELECT c.id, c.series, c.start_ts, CASE WHEN c.count + k.n <= $5 AND k.last - c.start_ts <= $6 ' +
+        'AND k.first >= c.end_ts THEN c.data END AS data ' +
+        'FROM unnest($1::int[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS k(series, n, first, last, i) ' +
+        'CROSS JOIN LATERAL (SELECT id, series, start_ts, end_ts, count, data FROM metric_chunks m ' +
+        'WHERE m.series = k.series ORDER BY end_ts DESC, id DESC LIMIT 1 FOR UPDATE) c ORDER BY k.i',
+      [
+        work.map((e) => e.id),
+        work.map((e) => e.open.count),
+        work.map((e) => e.open.ts[0]),
+        work.map((e) => e.open.ts[e.open.count - 1]),
+        this.mergeMaxSamples,
+        MERGE_MAX_SPAN_MS,
+      ],
+    );
+    const out = new Map<number, TailChunk>();
+    for (const r of res.rows) if (r.data !== null) out.set(r.series, { id: r.id, start: r.start_ts, data: r.data });
+    return out;
   }
 
   /**

@@ -21,6 +21,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeSamples as decodeChunk, encodeSamples as encodeChunk } from './chunk-codec.js';
 import {
+  MERGE_MAX_SAMPLES,
+  MERGE_MAX_SPAN_MS,
   type MetricStore,
   type RawPoints,
   type RetentionPolicy,
@@ -72,13 +74,7 @@ export interface SqliteMetricStoreOptions {
 
 export const DEFAULT_DB_FILE = 'vigil.db';
 
-/**
- * A series' newest chunk keeps taking the samples of later checkpoints (re-encoded as one chunk) while it holds fewer
- * than this many samples and spans less than MERGE_MAX_SPAN_MS, so frequent checkpoints or slow series do not leave
- * many small chunks, each with its own row, index entry and codec header.
- */
-export const MERGE_MAX_SAMPLES = 1024;
-export const MERGE_MAX_SPAN_MS = 3_600_000;
+export { MERGE_MAX_SAMPLES, MERGE_MAX_SPAN_MS } from './metric-store.js';
 
 const TIERS: readonly RollupTier[] = ['1m', '1h'];
 
