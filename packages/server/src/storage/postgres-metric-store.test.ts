@@ -2,9 +2,10 @@
  * @module storage/postgres-metric-store.test
  * PostgresMetricStore against the real PostgreSQL of this machine (DATABASE_URL, by default
  * postgres://postgres@127.0.0.1:5432/test), each store in a schema of its own that is dropped after the run: the shared
- * MetricStore conformance suite, then what is specific to a shared store: migrations once when nodes start together,
- * two nodes writing one schema (same series ids, every node reads what any node sealed, buckets merged), and a node's
- * unsealed samples replayed when it opens again.
+ * MetricStore conformance suite (merging chunks, and one chunk per checkpoint), then what is specific to a shared
+ * store: migrations once when nodes start together, two nodes writing one schema (same series ids, every node reads
+ * what any node made durable, before and after it checkpoints, exactly once, also while checkpoints run; buckets and
+ * chunks merged), a node's unsealed samples replayed when it opens again, and chunks merged as the SQLite store does.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -178,6 +179,152 @@ if (await requireService('postgres', url)) {
         await again.store.readRaw(id, ...EVERYTHING),
         { ts: samples.map((s) => s.ts), values: Float64Array.from(samples.map((s) => s.value)) },
         'replayed',
+      );
+    });
+
+    test("every node reads another node's durable samples before that node checkpoints, and once after", async () => {
+      const schema = newSchema();
+      const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
+      const b = (await start({ schema, node: 'b', checkpointIntervalMs: 3_600_000 })).store;
+      // `host` is collected by node b alone; `both` takes samples on either node, a the even seconds, b the odd ones.
+      const host = await b.createSeries('system.cpu', { host: 'b' });
+      const both = await a.createSeries('both', {});
+      assert.equal(await b.createSeries('both', {}), both);
+      const written: Sample[] = [];
+      let next = 0;
+      /** Five minutes of data per call: host and b's half of both on b, a's half of both on a; a commit each. */
+      const write = async () => {
+        const onA: Sample[] = [];
+        const onB: Sample[] = [];
+        for (let i = next; i < next + 300; i++) {
+          const ts = T0 + i * 1000;
+          onB.push({ series: host, ts, value: (i % 23) / 4 });
+          (i % 2 === 0 ? onA : onB).push({ series: both, ts, value: i % 2 === 0 ? i : -i / 8 });
+        }
+        next += 300;
+        written.push(...onA, ...onB);
+        await Promise.all([a.append(toBatch(onA)), b.append(toBatch(onB))]);
+      };
+      const expect = async (what: string) => {
+        for (const id of [host, both]) {
+          const samples = written.filter((x) => x.series === id).sort((x, y) => x.ts - y.ts);
+          const want = { ts: samples.map((x) => x.ts), values: Float64Array.from(samples.map((x) => x.value)) };
+          for (const store of [a, b]) {
+            const where = `series ${id} on ${store.node}, ${what}`;
+            assertRawEqual(await store.readRaw(id, ...EVERYTHING), want, where);
+            // A range that starts and ends inside the data.
+            const from = want.ts[37]!;
+            const to = want.ts[want.ts.length - 41]!;
+            const inner = samples.filter((x) => x.ts >= from && x.ts <= to);
+            assertRawEqual(
+              await store.readRaw(id, from, to),
+              { ts: inner.map((x) => x.ts), values: Float64Array.from(inner.map((x) => x.value)) },
+              `${where}, inner range`,
+            );
+            for (const tier of ['1m', '1h'] as const) {
+              const got = normaliseZeros(await store.readRollup(id, tier, ...EVERYTHING));
+              const brute = bruteRollups(want.ts, want.values, tier);
+              // Buckets two nodes fill may sum in another order than time: exact to the last places.
+              assert.deepEqual(
+                got.map((p) => ({ ...p, sum: Math.round(p.sum * 1000) })),
+                brute.map((p) => ({ ...p, sum: Math.round(p.sum * 1000) })),
+                `${tier} of ${where}`,
+              );
+            }
+            // Newest samples are those of the series a store knows (a had opened before b created `host`).
+            if (store === a && id === host) continue;
+            const last = samples[samples.length - 1]!;
+            assert.deepEqual((await store.lastSamples()).get(id), { ts: last.ts, value: last.value }, where);
+          }
+        }
+      };
+      await write();
+      await expect('nothing sealed');
+      // A node starting now (as a hub restores its series' newest values and hot window) reads them too.
+      const c = await start({ schema, node: 'c' });
+      assert.deepEqual(c.series.map((x) => x.id).sort(), [host, both].sort());
+      const newest = await c.store.lastSamples();
+      for (const id of [host, both]) {
+        const mine = written.filter((x) => x.series === id).sort((x, y) => x.ts - y.ts);
+        const last = mine[mine.length - 1]!;
+        assert.deepEqual(newest.get(id), { ts: last.ts, value: last.value }, `newest of ${id} on c`);
+        assert.equal((await c.store.readRaw(id, ...EVERYTHING)).ts.length, mine.length);
+      }
+      await write();
+      await expect('two commits of each, nothing sealed');
+      await b.checkpoint();
+      await expect("b's samples sealed");
+      await write();
+      await expect("b's newer samples unsealed again");
+      await a.checkpoint();
+      await write();
+      await expect("a's sealed, then newer ones on both");
+      await Promise.all([a.checkpoint(), b.checkpoint()]);
+      await expect('everything sealed');
+      const stats = await a.stats();
+      assert.equal(stats.sealedSamples, written.length, 'each sample sealed once');
+    });
+
+    test('reads stay exact while this node and another one checkpoint', async () => {
+      const schema = newSchema();
+      const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
+      const b = (await start({ schema, node: 'b', checkpointIntervalMs: 3_600_000 })).store;
+      const id = await a.createSeries('busy', {});
+      assert.equal(await b.createSeries('busy', {}), id);
+      const written: Sample[] = [];
+      for (let round = 0; round < 8; round++) {
+        const onA: Sample[] = [];
+        const onB: Sample[] = [];
+        for (let i = 0; i < 200; i++) {
+          const ts = T0 + (round * 200 + i) * 1000;
+          (i % 2 === 0 ? onA : onB).push({ series: id, ts, value: round * 1000 + i });
+        }
+        written.push(...onA, ...onB);
+        await Promise.all([a.append(toBatch(onA)), b.append(toBatch(onB))]);
+        const want = written.map((x) => x.ts).sort((x, y) => x - y);
+        // Reads on both nodes while both checkpoint: each sees every sample once.
+        const reads: Promise<unknown>[] = [a.checkpoint(), b.checkpoint()];
+        for (let k = 0; k < 10; k++) {
+          for (const store of [a, b]) {
+            reads.push(
+              store
+                .readRaw(id, ...EVERYTHING)
+                .then((got) => assert.deepEqual(got.ts, want, `read ${k} on ${store.node}`)),
+            );
+          }
+        }
+        await Promise.all(reads);
+      }
+    });
+
+    test('a read finds the rows of another node as they are, even with one deleted by hand', async () => {
+      const schema = newSchema();
+      const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
+      const b = (await start({ schema, node: 'b', checkpointIntervalMs: 3_600_000 })).store;
+      const id = await b.createSeries('rows', {});
+      const commit = async (k: number) => {
+        await b.append(toBatch([{ series: id, ts: T0 + k * 1000, value: k }]));
+      };
+      for (let k = 0; k < 3; k++) await commit(k);
+      assert.deepEqual(
+        (await a.readRaw(id, ...EVERYTHING)).ts,
+        [0, 1, 2].map((k) => T0 + k * 1000),
+      );
+      // Delete b's middle row behind its back and commit a fourth: as many rows as before, other ids.
+      await withClient((client) =>
+        client.query(
+          `DELETE FROM ${schema}.metric_pending WHERE id = (SELECT id FROM ${schema}.metric_pending ORDER BY id OFFSET 1 LIMIT 1)`,
+        ),
+      );
+      await commit(3);
+      assert.deepEqual(
+        (await a.readRaw(id, ...EVERYTHING)).ts,
+        [0, 2, 3].map((k) => T0 + k * 1000),
+      );
+      await commit(4);
+      assert.deepEqual(
+        (await a.readRaw(id, ...EVERYTHING)).ts,
+        [0, 2, 3, 4].map((k) => T0 + k * 1000),
       );
     });
 

@@ -21,9 +21,16 @@
  *   other's chunk or buckets.
  * - `open()` replays this node's leftover pending rows (same `node` id) into its open chunks.
  *
- * Reads merge sealed rows of every node with this node's open chunks; another node's samples are read here once
- * that node has checkpointed. Chunks of one series written by two nodes may overlap in time: reads merge them in
- * timestamp order.
+ * Reads: every sample durable on any node is read on every node. A read runs in one REPEATABLE READ transaction that
+ * reads the chunks (or buckets) in range and the other nodes' pending rows: within that snapshot each of their
+ * samples is in a chunk or in a pending row, never both or neither, since a checkpoint writes the one and deletes the
+ * other in one transaction. The pending rows are unpacked once into a per-node cache (`foreign`): a read fetches only
+ * rows it does not hold, and drops those its snapshot shows sealed, so the cache holds at most what the other nodes
+ * hold unsealed (bounded by their checkpoints: `checkpointIntervalMs`, `maxOpenSamples`), 24 bytes a sample. This
+ * node's own unsealed samples come from its open chunks; a read that overlaps one of its checkpoints runs again
+ * behind it. Runs from chunks, pending rows and open chunks are merged in timestamp order (chunks of one series
+ * written by two nodes may overlap in time too). Rollup reads add the buckets of the unsealed samples, each one
+ * continuing the stored bucket of the same start.
  */
 import pg from 'pg';
 import { decodeSamples, encodeSamples } from './chunk-codec.js';
@@ -42,7 +49,7 @@ import {
   TIER_MS,
 } from './metric-store.js';
 import { bucketStart, lowerBound, rollupBuckets, upperBound } from './open-series.js';
-import { packPending, unpackPending } from './pending-batch.js';
+import { type PendingSamples, packPending, unpackPending } from './pending-batch.js';
 import { canonicalLabels, type SeriesEntry, SeriesState } from './series-state.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -180,6 +187,158 @@ function rollupArrays(rows: readonly RollupRow[]): unknown[] {
   ];
 }
 
+/** Another node's pending row, unpacked, with the positions of its samples ordered by series. */
+interface ForeignRow {
+  readonly id: number;
+  readonly samples: PendingSamples;
+  /** Positions of the samples, sorted by series and, within a series, in the row's (timestamp) order. */
+  readonly order: Uint32Array;
+}
+
+function foreignRow(id: number, data: Uint8Array): ForeignRow {
+  // A copy of its own: the driver may hand out a view of a larger shared buffer, which the cache would keep alive.
+  const samples = unpackPending(new Uint8Array(data));
+  const { series, count } = samples;
+  const order = new Uint32Array(count);
+  let grouped = true;
+  for (let i = 0; i < count; i++) {
+    order[i] = i;
+    if (i > 0 && series[i] < series[i - 1]) grouped = false;
+  }
+  if (!grouped) order.sort((a, b) => series[a] - series[b] || a - b);
+  return { id, samples, order };
+}
+
+/** Two lists of rows in id order, merged in id order; a row in both is kept once. */
+function mergeById(a: ForeignRow[], b: ForeignRow[]): ForeignRow[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: ForeignRow[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i].id < b[j].id)) out.push(a[i++]);
+    else if (i >= a.length || b[j].id < a[i].id) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Raw samples of one series gathered from runs that are each in timestamp order (chunks, pending rows, the open
+ * chunk), then put in timestamp order as a whole when the runs overlap (a stable sort, so equal instants keep the
+ * order they were gathered in). Values are copied as IEEE-754 words, never through a JS number, so NaN payloads
+ * survive.
+ */
+class SampleMerger {
+  private readonly ts: number[] = [];
+  private words = new Uint32Array(64);
+  private sorted = true;
+
+  /** Samples `[lo, hi)` of one run. */
+  add(ts: ArrayLike<number>, values: Float64Array, lo: number, hi: number): void {
+    if (hi <= lo) return;
+    const src = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    this.reserve(hi - lo);
+    if (this.ts.length > 0 && ts[lo] < this.ts[this.ts.length - 1]) this.sorted = false;
+    this.words.set(src.subarray(2 * lo, 2 * hi), 2 * this.ts.length);
+    for (let i = lo; i < hi; i++) this.ts.push(ts[i]);
+  }
+
+  /** The samples of `series` in [from, to] from one node's pending rows, in id order. */
+  addPending(rows: readonly ForeignRow[], series: number, from: number, to: number): void {
+    let first = true;
+    for (const { samples, order } of rows) {
+      const key = samples.series;
+      // The positions of `series` within the row: a binary search over the row's series order.
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (key[order[mid]] < series) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === order.length || key[order[lo]] !== series) continue;
+      const src = new Uint32Array(samples.values.buffer, samples.values.byteOffset, samples.count * 2);
+      for (let k = lo; k < order.length && key[order[k]] === series; k++) {
+        const i = order[k];
+        const t = samples.ts[i];
+        if (t < from || t > to) continue;
+        const n = this.ts.length;
+        if (first && n > 0 && t < this.ts[n - 1]) this.sorted = false;
+        first = false;
+        this.reserve(1);
+        this.words[2 * n] = src[2 * i];
+        this.words[2 * n + 1] = src[2 * i + 1];
+        this.ts.push(t);
+      }
+    }
+  }
+
+  finish(): RawPoints {
+    const n = this.ts.length;
+    const values = new Float64Array(n);
+    const out = new Uint32Array(values.buffer);
+    if (this.sorted) {
+      out.set(this.words.subarray(0, 2 * n));
+      return { ts: this.ts, values };
+    }
+    const ts = this.ts;
+    const order = ts.map((_, i) => i).sort((a, b) => ts[a] - ts[b] || a - b);
+    for (let k = 0; k < n; k++) {
+      out[2 * k] = this.words[2 * order[k]];
+      out[2 * k + 1] = this.words[2 * order[k] + 1];
+    }
+    return { ts: order.map((i) => ts[i]), values };
+  }
+
+  private reserve(more: number): void {
+    const need = 2 * (this.ts.length + more);
+    if (need <= this.words.length) return;
+    const grown = new Uint32Array(Math.max(need, this.words.length * 2));
+    grown.set(this.words);
+    this.words = grown;
+  }
+}
+
+/**
+ * Buckets of samples in timestamp order that no stored bucket holds yet, each continuing the stored bucket of the
+ * same start, if any (`stored`): with samples of several nodes, any bucket may already hold another node's sealed
+ * samples, not only the first. Otherwise as storage/open-series `rollupBuckets` (NaN left out, sums in order).
+ */
+function continueBuckets(
+  ts: readonly number[],
+  values: Float64Array,
+  tierMs: number,
+  stored: (bucketTs: number) => RollupPoint | undefined,
+): RollupPoint[] {
+  const out: RollupPoint[] = [];
+  let cur: RollupPoint | undefined;
+  for (let i = 0; i < ts.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const b = bucketStart(ts[i], tierMs);
+    if (cur === undefined || cur.ts !== b) {
+      const prev = stored(b);
+      if (prev === undefined) {
+        cur = { ts: b, min: v, max: v, sum: v, count: 1 };
+        out.push(cur);
+        continue;
+      }
+      cur = { ...prev };
+      out.push(cur);
+    }
+    cur.min = Math.min(cur.min, v);
+    cur.max = Math.max(cur.max, v);
+    cur.sum += v;
+    cur.count++;
+  }
+  return out;
+}
+
 export class PostgresMetricStore implements MetricStore {
   readonly schema: string;
   readonly node: string;
@@ -198,6 +357,14 @@ export class PostgresMetricStore implements MetricStore {
   private serial: Promise<void> = Promise.resolve();
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointSoon = false;
+  /** Odd while a checkpoint of this node runs; rises by two with each (see reading). */
+  private sealEpoch = 0;
+  /**
+   * The other nodes' pending rows that reads have needed, unpacked, per node in id order; a read drops the rows its
+   * snapshot shows sealed. It holds at most what the other nodes hold unsealed (each node seals every
+   * `checkpointIntervalMs`, and once it holds `maxOpenSamples`), 24 bytes a sample.
+   */
+  private readonly foreign = new Map<string, ForeignRow[]>();
 
   constructor(private readonly o: PostgresMetricStoreOptions) {
     this.schema = o.schema ?? 'public';
@@ -354,92 +521,95 @@ export class PostgresMetricStore implements MetricStore {
   async readRaw(series: number, from: number, to: number): Promise<RawPoints> {
     const db = this.db;
     if (!(from <= to)) return { ts: [], values: new Float64Array(0) };
-    const rows = await db.query<{ data: Buffer }>(
-      'SELECT data FROM metric_chunks WHERE series = $1 AND end_ts >= $2 AND start_ts <= $3 ORDER BY start_ts, id',
-      [series, lowBound(from), highBound(to)],
-    );
-    const ts: number[] = [];
-    const parts: Float64Array[] = [];
-    let sorted = true;
-    const take = (cts: ArrayLike<number>, values: Float64Array, lo: number, hi: number) => {
-      if (hi <= lo) return;
-      if (ts.length > 0 && cts[lo] < ts[ts.length - 1]) sorted = false;
-      for (let i = lo; i < hi; i++) ts.push(cts[i]);
-      parts.push(values.subarray(lo, hi));
-    };
-    for (const row of rows.rows) {
-      const chunk = decodeSamples(row.data);
-      const n = chunk.ts.length;
-      if (n === 0) continue;
-      const lo = from <= chunk.ts[0] ? 0 : lowerBound(chunk.ts, n, from);
-      const hi = to >= chunk.ts[n - 1] ? n : upperBound(chunk.ts, n, to);
-      take(chunk.ts, chunk.values, lo, hi);
-    }
-    const open = this.series.get(series)?.open;
-    if (open !== undefined && open.count > 0) {
-      take(open.ts, open.values.slice(0, open.count), open.lowerBound(from), open.upperBound(to));
-    }
-    const values = new Float64Array(ts.length);
-    let at = 0;
-    for (const part of parts) {
-      values.set(part, at);
-      at += part.length;
-    }
-    if (sorted) return { ts, values };
-    // Chunks of two nodes overlap: a stable sort by timestamp keeps each node's order within equal instants.
-    const order = ts.map((_, i) => i).sort((a, b) => ts[a] - ts[b] || a - b);
-    const merged = new Float64Array(order.length);
-    // Copied as 64-bit words, never through a JS number, so NaN payloads survive.
-    const from64 = new BigUint64Array(values.buffer);
-    const to64 = new BigUint64Array(merged.buffer);
-    for (let k = 0; k < order.length; k++) to64[k] = from64[order[k]];
-    return { ts: order.map((i) => ts[i]), values: merged };
+    return this.reading(async (stable) => {
+      const { result, foreign } = await this.snapshot(db, (client) =>
+        client.query<{ data: Buffer }>(
+          'SELECT data FROM metric_chunks WHERE series = $1 AND end_ts >= $2 AND start_ts <= $3 ORDER BY start_ts, id',
+          [series, lowBound(from), highBound(to)],
+        ),
+      );
+      if (!stable()) return undefined;
+      const out = new SampleMerger();
+      for (const row of result.rows) {
+        const chunk = decodeSamples(row.data);
+        const n = chunk.ts.length;
+        if (n === 0) continue;
+        const lo = from <= chunk.ts[0] ? 0 : lowerBound(chunk.ts, n, from);
+        const hi = to >= chunk.ts[n - 1] ? n : upperBound(chunk.ts, n, to);
+        out.add(chunk.ts, chunk.values, lo, hi);
+      }
+      for (const rows of foreign) out.addPending(rows, series, from, to);
+      const open = this.series.get(series)?.open;
+      if (open !== undefined && open.count > 0) {
+        out.add(open.ts, open.values, open.lowerBound(from), open.upperBound(to));
+      }
+      return out.finish();
+    });
   }
 
   async readRollup(series: number, tier: RollupTier, from: number, to: number): Promise<RollupPoint[]> {
     const db = this.db;
     if (!(from <= to)) return [];
-    const rows = await db.query<RollupRow>(
-      `SELECT series, ts, min, max, sum, count FROM ${TABLE[tier]} WHERE series = $1 AND ts >= $2 AND ts <= $3 ` +
-        'ORDER BY ts',
-      [series, lowBound(from), highBound(to)],
-    );
-    const out = rows.rows.map(toPoint);
-    const entry = this.series.get(series);
-    if (entry === undefined || entry.open.count === 0) return out;
-    const open = entry.open;
-    const stored = new Map(out.map((p) => [p.ts, p]));
-    for (const b of rollupBuckets(open.ts, open.values, 0, open.count, TIER_MS[tier], (t) => stored.get(t))) {
-      if (b.ts < from || b.ts > to) continue;
-      const i = out.findIndex((p) => p.ts >= b.ts);
-      if (i < 0) out.push(b);
-      else if (out[i].ts === b.ts) out[i] = b;
-      else out.splice(i, 0, b);
-    }
-    return out;
+    return this.reading(async (stable) => {
+      const { result, foreign } = await this.snapshot(db, (client) =>
+        client.query<RollupRow>(
+          `SELECT series, ts, min, max, sum, count FROM ${TABLE[tier]} ` +
+            'WHERE series = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts',
+          [series, lowBound(from), highBound(to)],
+        ),
+      );
+      if (!stable()) return undefined;
+      const out = result.rows.map(toPoint);
+      // The samples no bucket holds yet: other nodes' pending rows and this node's open chunk.
+      const unsealed = new SampleMerger();
+      for (const rows of foreign) unsealed.addPending(rows, series, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+      const open = this.series.get(series)?.open;
+      if (open !== undefined && open.count > 0) unsealed.add(open.ts, open.values, 0, open.count);
+      const { ts, values } = unsealed.finish();
+      if (ts.length === 0) return out;
+      const stored = new Map(out.map((p) => [p.ts, p]));
+      for (const b of continueBuckets(ts, values, TIER_MS[tier], (t) => stored.get(t))) {
+        if (b.ts < from || b.ts > to) continue;
+        const i = out.findIndex((p) => p.ts >= b.ts);
+        if (i < 0) out.push(b);
+        else if (out[i].ts === b.ts) out[i] = b;
+        else out.splice(i, 0, b);
+      }
+      return out;
+    });
   }
 
   async lastSamples(): Promise<Map<number, { ts: number; value: number }>> {
     const db = this.db;
-    const out = new Map<number, { ts: number; value: number }>();
-    const sealed = new Map<number, Buffer>();
-    const rows = await db.query<{ series: number; data: Buffer }>(
-      'SELECT DISTINCT ON (series) series, data FROM metric_chunks ORDER BY series, end_ts DESC, id DESC',
-    );
-    for (const r of rows.rows) sealed.set(r.series, r.data);
-    for (const s of this.series.list) {
-      const open = this.series.get(s.id)!.open;
-      if (open.count > 0) {
-        out.set(s.id, { ts: open.ts[open.count - 1], value: open.values[open.count - 1] });
-        continue;
+    return this.reading(async (stable) => {
+      const { result, foreign } = await this.snapshot(db, (client) =>
+        client.query<{ series: number; data: Buffer }>(
+          'SELECT DISTINCT ON (series) series, data FROM metric_chunks ORDER BY series, end_ts DESC, id DESC',
+        ),
+      );
+      if (!stable()) return undefined;
+      const out = new Map<number, { ts: number; value: number }>();
+      const offer = (series: number, ts: number, value: number) => {
+        if (this.series.get(series) === undefined) return;
+        const had = out.get(series);
+        if (had === undefined || ts >= had.ts) out.set(series, { ts, value });
+      };
+      for (const r of result.rows) {
+        const chunk = decodeSamples(r.data);
+        const k = chunk.ts.length - 1;
+        if (k >= 0) offer(r.series, chunk.ts[k], chunk.values[k]);
       }
-      const blob = sealed.get(s.id);
-      if (blob === undefined) continue;
-      const chunk = decodeSamples(blob);
-      const k = chunk.ts.length - 1;
-      if (k >= 0) out.set(s.id, { ts: chunk.ts[k], value: chunk.values[k] });
-    }
-    return out;
+      for (const rows of foreign) {
+        for (const { samples } of rows) {
+          for (let i = 0; i < samples.count; i++) offer(samples.series[i], samples.ts[i], samples.values[i]);
+        }
+      }
+      for (const s of this.series.list) {
+        const open = this.series.get(s.id)!.open;
+        if (open.count > 0) offer(s.id, open.ts[open.count - 1], open.values[open.count - 1]);
+      }
+      return out;
+    });
   }
 
   checkpoint(): Promise<void> {
@@ -501,6 +671,7 @@ export class PostgresMetricStore implements MetricStore {
     } finally {
       this.writes.stop();
       this.state = 'closed';
+      this.foreign.clear();
       const pool = this.pool;
       this.pool = undefined;
       await pool?.end();
@@ -515,10 +686,147 @@ export class PostgresMetricStore implements MetricStore {
   }
 
   /** Runs `task` after every commit and checkpoint queued before it. */
-  private run(task: () => Promise<void>): Promise<void> {
+  private run<T>(task: () => Promise<T>): Promise<T> {
     const next = this.serial.then(task);
-    this.serial = next.catch(() => {});
+    this.serial = next.then(
+      () => {},
+      () => {},
+    );
     return next;
+  }
+
+  /**
+   * Runs a read: `read` takes its snapshot (see snapshot), then, without awaiting anything more, adds this node's open
+   * samples if `stable()` says that no checkpoint of this node ran meanwhile (one that committed between the snapshot
+   * and that moment would leave its samples both in a chunk and in memory, or in neither), and returns undefined
+   * otherwise. Such a read runs again behind the checkpoint, in turn with commits and checkpoints.
+   */
+  private async reading<R>(read: (stable: () => boolean) => Promise<R | undefined>): Promise<R> {
+    const epoch = this.sealEpoch;
+    if (epoch % 2 === 0) {
+      const done = await read(() => this.sealEpoch === epoch);
+      if (done !== undefined) return done;
+    }
+    return this.run(async () => {
+      const done = await read(() => true);
+      if (done === undefined) throw new Error('PostgresMetricStore: a read overlapped a checkpoint twice');
+      return done;
+    });
+  }
+
+  /**
+   * Runs `query` and reads the other nodes' pending rows (see pendingRows) in one REPEATABLE READ transaction: one
+   * snapshot, in which every sample another node made durable is either in a chunk (with its buckets) or in a
+   * pending row, never in both or in neither, since a checkpoint writes the one and deletes the other in one
+   * transaction.
+   */
+  private async snapshot<T>(
+    db: pg.Pool,
+    query: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<{ result: T; foreign: ForeignRow[][] }> {
+    const client = await db.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await query(client);
+      const foreign = await this.pendingRows(client);
+      await client.query('COMMIT');
+      return { result, foreign };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * The other nodes' pending rows in the transaction's snapshot, per node in id order, from the cache (`foreign`)
+   * where it holds them. A node commits its pending rows one after another and a checkpoint deletes a prefix of them
+   * (every row up to the last one it sealed), so what a snapshot holds of a node is a run of its rows, known from
+   * their least and greatest id, their count and the sum of their ids: only the rows past either end of what the
+   * cache holds are fetched, and rows older than the least id are gone for good (sealed) and leave the cache. Should
+   * count or sum disagree with what that gives (which the way a node writes and deletes its rows rules out, short of
+   * someone deleting rows by hand), the node's ids are read one by one.
+   */
+  private async pendingRows(client: pg.PoolClient): Promise<ForeignRow[][]> {
+    const summary = await client.query<{ node: string; lo: number; hi: number; n: number; sum: number }>(
+      'SELECT node, min(id) AS lo, max(id) AS hi, count(*)::int AS n, sum(id)::bigint AS sum FROM metric_pending ' +
+        'WHERE node <> $1 GROUP BY node',
+      [this.node],
+    );
+    const matches = (rows: ForeignRow[], n: number, sum: number) =>
+      rows.length === n && rows.reduce((t, r) => t + r.id, 0) === sum;
+    const nodes = new Set<string>();
+    const visible = new Map<string, ForeignRow[]>();
+    const fetch: { node: string; lo: number; hi: number; cachedLo: number; cachedHi: number }[] = [];
+    for (const { node, lo, hi, n, sum } of summary.rows) {
+      nodes.add(node);
+      const cached = (this.foreign.get(node) ?? []).filter((r) => r.id >= lo);
+      this.foreign.set(node, cached);
+      const held = cached.filter((r) => r.id <= hi);
+      visible.set(node, held);
+      if (!matches(held, n, sum)) {
+        fetch.push({ node, lo, hi, cachedLo: held[0]?.id ?? hi + 1, cachedHi: held[held.length - 1]?.id ?? hi });
+      }
+    }
+    for (const node of [...this.foreign.keys()]) if (!nodes.has(node)) this.foreign.delete(node);
+    if (fetch.length > 0) {
+      const rows = await client.query<{ id: number; node: string; data: Buffer }>(
+        'SELECT p.id, p.node, p.data FROM metric_pending p ' +
+          'JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(node, lo, hi, clo, chi) ' +
+          'ON p.node = k.node WHERE p.id >= k.lo AND p.id <= k.hi AND (p.id < k.clo OR p.id > k.chi)',
+        [
+          fetch.map((f) => f.node),
+          fetch.map((f) => f.lo),
+          fetch.map((f) => f.hi),
+          fetch.map((f) => f.cachedLo),
+          fetch.map((f) => f.cachedHi),
+        ],
+      );
+      const fetched = new Map<string, ForeignRow[]>();
+      for (const r of rows.rows) {
+        const row = foreignRow(r.id, r.data);
+        const list = fetched.get(r.node);
+        if (list === undefined) fetched.set(r.node, [row]);
+        else list.push(row);
+      }
+      for (const { node } of fetch) {
+        const got = fetched.get(node) ?? [];
+        const { hi, n, sum } = summary.rows.find((r) => r.node === node)!;
+        let rowsOfNode = mergeById(visible.get(node)!, got);
+        if (matches(rowsOfNode, n, sum)) this.remember(node, rowsOfNode);
+        else {
+          rowsOfNode = await this.pendingRowsOf(client, node, rowsOfNode);
+          // What the cache held up to `hi` is replaced by what the snapshot holds.
+          this.foreign.set(
+            node,
+            mergeById(
+              rowsOfNode,
+              (this.foreign.get(node) ?? []).filter((r) => r.id > hi),
+            ),
+          );
+        }
+        visible.set(node, rowsOfNode);
+      }
+    }
+    return [...visible.values()].filter((rows) => rows.length > 0);
+  }
+
+  /** Every pending row of `node` in the snapshot, taking those `held` already has from it. */
+  private async pendingRowsOf(client: pg.PoolClient, node: string, held: ForeignRow[]): Promise<ForeignRow[]> {
+    const byId = new Map(held.map((r) => [r.id, r]));
+    const res = await client.query<{ id: number; data: Buffer | null }>(
+      'SELECT id, CASE WHEN id = ANY($2::bigint[]) THEN NULL ELSE data END AS data FROM metric_pending ' +
+        'WHERE node = $1 ORDER BY id',
+      [node, held.map((r) => r.id)],
+    );
+    return res.rows.map((r) => (r.data === null ? byId.get(r.id)! : foreignRow(r.id, r.data)));
+  }
+
+  /** Adds rows to the cache of `node`, keeping it in id order. */
+  private remember(node: string, rows: ForeignRow[]): void {
+    const cached = this.foreign.get(node);
+    this.foreign.set(node, cached === undefined ? rows : mergeById(cached, rows));
   }
 
   private flush(): Promise<void> {
@@ -566,6 +874,15 @@ export class PostgresMetricStore implements MetricStore {
 
   private async sealOpen(work: SeriesEntry[]): Promise<void> {
     const sealing = work.reduce((n, e) => n + e.open.count, 0);
+    this.sealEpoch++;
+    try {
+      await this.sealTransaction(work, sealing);
+    } finally {
+      this.sealEpoch++;
+    }
+  }
+
+  private async sealTransaction(work: SeriesEntry[], sealing: number): Promise<void> {
     // Locks are taken in series order on every node, so two nodes sealing the same series wait instead of deadlocking.
     const sorted = [...work].sort((x, y) => x.id - y.id);
     await this.transaction(this.db, async (client) => {
