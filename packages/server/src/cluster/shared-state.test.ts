@@ -2,12 +2,14 @@
  * @module cluster/shared-state.test
  * Two hub nodes sharing a Redis (channels) and a PostgreSQL schema (state), as in docs/cluster.md: a task created
  * through node A is read, listed and updated through node B, and B's subscribers see A's task events live; an incident
- * and the dead-letter log written on one node are read on the other; samples taken in by the follower reach the leader.
+ * and the dead-letter log written on one node are read on the other; samples taken in by the follower reach the leader,
+ * and a range query on the leader reads them from the shared store before the follower seals them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { TaskData as Task } from '@vigil/protocol';
+import pg from 'pg';
 import { type RunningHub, startHub, TestClient, until } from '../testing/hub-fixture.js';
 import {
   databaseUrl,
@@ -32,7 +34,8 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
       broker: { engine: 'redis', url: rUrl, prefix },
       store: { engine: 'postgres', url: pgUrl, schema, pool_size: 4 },
       dashboard: { enabled: false },
-      metrics: { collect_interval: '1s' },
+      // No checkpoint while the tests run: what one node reads of another's samples comes from its pending rows.
+      metrics: { collect_interval: '1s', checkpoint_interval: '1h' },
     };
     [a, b] = await Promise.all([
       startHub({ ...common, node_id: 'node-a' }),
@@ -108,6 +111,52 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
       0,
       'the follower keeps its own host series unlabelled',
     );
+  });
+
+  test("a range query on one node returns another node's samples before that node checkpoints", async () => {
+    await until(() => a.hub.isLeading() !== b.hub.isLeading(), 30_000, 'one leader of the two');
+    const [leader, follower] = a.hub.isLeading() ? [a, b] : [b, a];
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 120_000;
+    const samples = Array.from({ length: 30 }, (_, i) => ({
+      name: 'fresh.probe',
+      value: i,
+      ts: t0 + i * 1000,
+      labels: { svc: 'y' },
+    }));
+    const posted = await fetch(`${follower.url}/api/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(samples),
+    });
+    assert.equal(posted.status, 200);
+    // The leader knows the series once the relay brought it; its hot window starts with the first sample relayed.
+    await until(
+      () => leader.hub.metricsService.list({ prefix: 'fresh.probe' }).length === 1,
+      30_000,
+      'the series on the leader',
+    );
+    // A range that starts before the hot window is read from the store: the follower's pending rows.
+    const res = await fetch(
+      `${leader.url}/api/v1/metrics/fresh.probe?from=${t0 - 30_000}&to=${t0 + 60_000}&step=1s&agg=avg`,
+    );
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { tier: string; series: { points: [number, number][] }[] };
+    assert.equal(body.tier, 'raw');
+    assert.deepEqual(
+      body.series[0]?.points,
+      samples.map((s) => [s.ts, s.value]),
+    );
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      const chunks = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${schema}.metric_chunks c JOIN ${schema}.metric_series s ON s.id = c.series ` +
+          "WHERE s.name = 'fresh.probe'",
+      );
+      assert.equal(chunks.rows[0]!.n, 0, 'not sealed yet');
+    } finally {
+      await client.end();
+    }
   });
 
   test('incidents and failed notifications written by one node are read by the other', async () => {
