@@ -21,12 +21,14 @@
  *   other's chunk or buckets.
  * - `open()` replays this node's leftover pending rows (same `node` id) into its open chunks.
  *
- * Reads: every sample durable on any node is read on every node. A read runs in one REPEATABLE READ transaction that
- * reads the chunks (or buckets) in range and the other nodes' pending rows: within that snapshot each of their
- * samples is in a chunk or in a pending row, never both or neither, since a checkpoint writes the one and deletes the
- * other in one transaction. The pending rows are unpacked once into a per-node cache (`foreign`): a read fetches only
- * rows it does not hold, and drops those its snapshot shows sealed, so the cache holds at most what the other nodes
- * hold unsealed (bounded by their checkpoints: `checkpointIntervalMs`, `maxOpenSamples`), 24 bytes a sample. This
+ * Reads: every sample durable on any node is read on every node. A read takes the chunks (or buckets) in range and
+ * the other nodes' pending rows as of one snapshot: there each of their samples is in a chunk or in a pending row,
+ * never both or neither, since a checkpoint writes the one and deletes the other in one transaction. One statement
+ * returns the chunks and a summary of the pending rows per node; the pending rows are unpacked once into a per-node
+ * cache (`foreign`), so a second statement fetches only the rows committed since (if it misses some, sealed in
+ * between, the read runs again in one REPEATABLE READ transaction), and rows the snapshot shows sealed leave the
+ * cache: it holds at most what the other nodes hold unsealed (bounded by their checkpoints: `checkpointIntervalMs`,
+ * `maxOpenSamples`), 24 bytes a sample. This
  * node's own unsealed samples come from its open chunks; a read that overlaps one of its checkpoints runs again
  * behind it. Runs from chunks, pending rows and open chunks are merged in timestamp order (chunks of one series
  * written by two nodes may overlap in time too). Rollup reads add the buckets of the unsealed samples, each one
@@ -339,6 +341,47 @@ function continueBuckets(
   return out;
 }
 
+/** What a snapshot holds of one other node's pending rows. */
+interface PendingSummary {
+  node: string;
+  lo: number;
+  hi: number;
+  n: number;
+  sum: number;
+}
+
+/** The summary as the arrays of one row (see withPending); null when no other node has pending rows. */
+interface SummaryArrays {
+  p_node: string[] | null;
+  p_lo: number[];
+  p_hi: number[];
+  p_n: number[];
+  p_sum: number[];
+}
+
+interface PendingPlan {
+  /** Per node, the cached rows the snapshot holds (completed by `complete`). */
+  visible: Map<string, ForeignRow[]>;
+  /** Nodes whose rows the cache does not all hold, with the ids it holds from and to. */
+  fetch: (PendingSummary & { cachedLo: number; cachedHi: number })[];
+  done(): ForeignRow[][];
+}
+
+type Run = (sql: string, values: unknown[]) => Promise<pg.QueryResult>;
+
+/** The other nodes' pending rows per node; `$p` is this node's id. Ids as doubles: exact below 2^53. */
+function summarySql(p: number): string {
+  return (
+    'SELECT node, min(id)::float8 AS lo, max(id)::float8 AS hi, count(*)::int AS n, sum(id)::float8 AS sum ' +
+    `FROM metric_pending WHERE node <> $${p} GROUP BY node`
+  );
+}
+
+/** Whether `rows` are the rows `s` describes (see plan). */
+function matches(rows: readonly ForeignRow[], s: PendingSummary): boolean {
+  return rows.length === s.n && rows.reduce((t, r) => t + r.id, 0) === s.sum;
+}
+
 export class PostgresMetricStore implements MetricStore {
   readonly schema: string;
   readonly node: string;
@@ -522,15 +565,15 @@ export class PostgresMetricStore implements MetricStore {
     const db = this.db;
     if (!(from <= to)) return { ts: [], values: new Float64Array(0) };
     return this.reading(async (stable) => {
-      const { result, foreign } = await this.snapshot(db, (client) =>
-        client.query<{ data: Buffer }>(
-          'SELECT data FROM metric_chunks WHERE series = $1 AND end_ts >= $2 AND start_ts <= $3 ORDER BY start_ts, id',
-          [series, lowBound(from), highBound(to)],
-        ),
+      const { result, foreign } = await this.withPending<{ data: Buffer }>(
+        db,
+        'SELECT data, start_ts, id FROM metric_chunks WHERE series = $1 AND end_ts >= $2 AND start_ts <= $3',
+        [series, lowBound(from), highBound(to)],
+        ['start_ts', 'id'],
       );
       if (!stable()) return undefined;
       const out = new SampleMerger();
-      for (const row of result.rows) {
+      for (const row of result) {
         const chunk = decodeSamples(row.data);
         const n = chunk.ts.length;
         if (n === 0) continue;
@@ -551,15 +594,14 @@ export class PostgresMetricStore implements MetricStore {
     const db = this.db;
     if (!(from <= to)) return [];
     return this.reading(async (stable) => {
-      const { result, foreign } = await this.snapshot(db, (client) =>
-        client.query<RollupRow>(
-          `SELECT series, ts, min, max, sum, count FROM ${TABLE[tier]} ` +
-            'WHERE series = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts',
-          [series, lowBound(from), highBound(to)],
-        ),
+      const { result, foreign } = await this.withPending<RollupRow>(
+        db,
+        `SELECT series, ts, min, max, sum, count FROM ${TABLE[tier]} WHERE series = $1 AND ts >= $2 AND ts <= $3`,
+        [series, lowBound(from), highBound(to)],
+        ['ts'],
       );
       if (!stable()) return undefined;
-      const out = result.rows.map(toPoint);
+      const out = result.map(toPoint);
       // The samples no bucket holds yet: other nodes' pending rows and this node's open chunk.
       const unsealed = new SampleMerger();
       for (const rows of foreign) unsealed.addPending(rows, series, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
@@ -582,10 +624,11 @@ export class PostgresMetricStore implements MetricStore {
   async lastSamples(): Promise<Map<number, { ts: number; value: number }>> {
     const db = this.db;
     return this.reading(async (stable) => {
-      const { result, foreign } = await this.snapshot(db, (client) =>
-        client.query<{ series: number; data: Buffer }>(
-          'SELECT DISTINCT ON (series) series, data FROM metric_chunks ORDER BY series, end_ts DESC, id DESC',
-        ),
+      const { result, foreign } = await this.withPending<{ series: number; data: Buffer }>(
+        db,
+        'SELECT DISTINCT ON (series) series, data FROM metric_chunks ORDER BY series, end_ts DESC, id DESC',
+        [],
+        [],
       );
       if (!stable()) return undefined;
       const out = new Map<number, { ts: number; value: number }>();
@@ -594,7 +637,7 @@ export class PostgresMetricStore implements MetricStore {
         const had = out.get(series);
         if (had === undefined || ts >= had.ts) out.set(series, { ts, value });
       };
-      for (const r of result.rows) {
+      for (const r of result) {
         const chunk = decodeSamples(r.data);
         const k = chunk.ts.length - 1;
         if (k >= 0) offer(r.series, chunk.ts[k], chunk.values[k]);
@@ -715,11 +758,46 @@ export class PostgresMetricStore implements MetricStore {
   }
 
   /**
-   * Runs `query` and reads the other nodes' pending rows (see pendingRows) in one REPEATABLE READ transaction: one
-   * snapshot, in which every sample another node made durable is either in a chunk (with its buckets) or in a
-   * pending row, never in both or in neither, since a checkpoint writes the one and deletes the other in one
-   * transaction.
+   * Runs `sql` (whose parameters are `params`; `order` names the columns its rows are sorted by) and takes the other
+   * nodes' pending rows as of the same snapshot, in which every sample another node made durable is either in a chunk
+   * (with its buckets) or in a pending row, never in both or in neither, since a checkpoint writes the one and deletes
+   * the other in one transaction. One statement returns the rows of `sql` and the summary of the pending rows per
+   * node (see plan); the rows the cache lacks are fetched by a second one, which must find them all (their node may
+   * have sealed and deleted them in between). Otherwise, or should the summary disagree with what the cache holds, the
+   * read runs again in one REPEATABLE READ transaction (see snapshot).
    */
+  private async withPending<T extends pg.QueryResultRow>(
+    db: pg.Pool,
+    sql: string,
+    params: unknown[],
+    order: string[],
+  ): Promise<{ result: T[]; foreign: ForeignRow[][] }> {
+    const p = params.length + 1;
+    const res = await db.query<T & { q_row: number | null } & SummaryArrays>(
+      `SELECT q.*, s.* FROM (SELECT 1 AS q_row, x.* FROM (${sql}) x) q RIGHT JOIN (SELECT array_agg(node) AS p_node, ` +
+        'array_agg(lo) AS p_lo, array_agg(hi) AS p_hi, array_agg(n) AS p_n, array_agg(sum) AS p_sum ' +
+        `FROM (${summarySql(p)}) g) s ON true` +
+        (order.length > 0 ? ` ORDER BY ${order.map((c) => `q.${c}`).join(', ')}` : ''),
+      [...params, this.node],
+    );
+    const head = res.rows[0];
+    const summary: PendingSummary[] = [];
+    if (head?.p_node != null) {
+      for (let i = 0; i < head.p_node.length; i++) {
+        summary.push({ node: head.p_node[i], lo: head.p_lo[i], hi: head.p_hi[i], n: head.p_n[i], sum: head.p_sum[i] });
+      }
+    }
+    const plan = this.plan(summary);
+    const foreign =
+      plan.fetch.length === 0 ? plan.done() : await this.complete(plan, (sql, values) => db.query(sql, values));
+    if (foreign !== undefined) return { result: res.rows.filter((r) => r.q_row !== null), foreign };
+    return this.snapshot(db, async (client) => {
+      const rows = await client.query<T>(order.length > 0 ? `${sql} ORDER BY ${order.join(', ')}` : sql, params);
+      return rows.rows;
+    });
+  }
+
+  /** Runs `query` and reads the other nodes' pending rows (see withPending) in one REPEATABLE READ transaction. */
   private async snapshot<T>(
     db: pg.Pool,
     query: (client: pg.PoolClient) => Promise<T>,
@@ -728,9 +806,15 @@ export class PostgresMetricStore implements MetricStore {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const result = await query(client);
-      const foreign = await this.pendingRows(client);
+      const summary = await client.query<PendingSummary>(summarySql(1), [this.node]);
+      const plan = this.plan(summary.rows);
+      const run: Run = (sql, values) => client.query(sql, values);
+      const foreign =
+        plan.fetch.length === 0
+          ? plan.done()
+          : await this.complete(plan, run, (node, held) => this.pendingRowsOf(client, node, held));
       await client.query('COMMIT');
-      return { result, foreign };
+      return { result, foreign: foreign! };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -740,76 +824,73 @@ export class PostgresMetricStore implements MetricStore {
   }
 
   /**
-   * The other nodes' pending rows in the transaction's snapshot, per node in id order, from the cache (`foreign`)
-   * where it holds them. A node commits its pending rows one after another and a checkpoint deletes a prefix of them
-   * (every row up to the last one it sealed), so what a snapshot holds of a node is a run of its rows, known from
-   * their least and greatest id, their count and the sum of their ids: only the rows past either end of what the
-   * cache holds are fetched, and rows older than the least id are gone for good (sealed) and leave the cache. Should
-   * count or sum disagree with what that gives (which the way a node writes and deletes its rows rules out, short of
-   * someone deleting rows by hand), the node's ids are read one by one.
+   * What a snapshot holds of the other nodes' pending rows (`summary`), against the cache (`foreign`). A node commits
+   * its pending rows one after another and a checkpoint deletes a prefix of them (every row up to the last one it
+   * sealed), so what a snapshot holds of a node is a run of its rows, known from their least and greatest id, their
+   * count and the sum of their ids: only the rows past either end of what the cache holds need fetching, and rows
+   * older than the least id are gone for good (sealed) and leave the cache.
    */
-  private async pendingRows(client: pg.PoolClient): Promise<ForeignRow[][]> {
-    const summary = await client.query<{ node: string; lo: number; hi: number; n: number; sum: number }>(
-      'SELECT node, min(id) AS lo, max(id) AS hi, count(*)::int AS n, sum(id)::bigint AS sum FROM metric_pending ' +
-        'WHERE node <> $1 GROUP BY node',
-      [this.node],
-    );
-    const matches = (rows: ForeignRow[], n: number, sum: number) =>
-      rows.length === n && rows.reduce((t, r) => t + r.id, 0) === sum;
+  private plan(summary: PendingSummary[]): PendingPlan {
     const nodes = new Set<string>();
     const visible = new Map<string, ForeignRow[]>();
-    const fetch: { node: string; lo: number; hi: number; cachedLo: number; cachedHi: number }[] = [];
-    for (const { node, lo, hi, n, sum } of summary.rows) {
-      nodes.add(node);
-      const cached = (this.foreign.get(node) ?? []).filter((r) => r.id >= lo);
-      this.foreign.set(node, cached);
-      const held = cached.filter((r) => r.id <= hi);
-      visible.set(node, held);
-      if (!matches(held, n, sum)) {
-        fetch.push({ node, lo, hi, cachedLo: held[0]?.id ?? hi + 1, cachedHi: held[held.length - 1]?.id ?? hi });
+    const fetch: PendingPlan['fetch'] = [];
+    for (const s of summary) {
+      nodes.add(s.node);
+      const cached = (this.foreign.get(s.node) ?? []).filter((r) => r.id >= s.lo);
+      this.foreign.set(s.node, cached);
+      const held = cached.filter((r) => r.id <= s.hi);
+      visible.set(s.node, held);
+      if (!matches(held, s)) {
+        fetch.push({ ...s, cachedLo: held[0]?.id ?? s.hi + 1, cachedHi: held[held.length - 1]?.id ?? s.hi });
       }
     }
     for (const node of [...this.foreign.keys()]) if (!nodes.has(node)) this.foreign.delete(node);
-    if (fetch.length > 0) {
-      const rows = await client.query<{ id: number; node: string; data: Buffer }>(
-        'SELECT p.id, p.node, p.data FROM metric_pending p ' +
-          'JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(node, lo, hi, clo, chi) ' +
-          'ON p.node = k.node WHERE p.id >= k.lo AND p.id <= k.hi AND (p.id < k.clo OR p.id > k.chi)',
-        [
-          fetch.map((f) => f.node),
-          fetch.map((f) => f.lo),
-          fetch.map((f) => f.hi),
-          fetch.map((f) => f.cachedLo),
-          fetch.map((f) => f.cachedHi),
-        ],
-      );
-      const fetched = new Map<string, ForeignRow[]>();
-      for (const r of rows.rows) {
-        const row = foreignRow(r.id, r.data);
-        const list = fetched.get(r.node);
-        if (list === undefined) fetched.set(r.node, [row]);
-        else list.push(row);
-      }
-      for (const { node } of fetch) {
-        const got = fetched.get(node) ?? [];
-        const { hi, n, sum } = summary.rows.find((r) => r.node === node)!;
-        let rowsOfNode = mergeById(visible.get(node)!, got);
-        if (matches(rowsOfNode, n, sum)) this.remember(node, rowsOfNode);
-        else {
-          rowsOfNode = await this.pendingRowsOf(client, node, rowsOfNode);
-          // What the cache held up to `hi` is replaced by what the snapshot holds.
-          this.foreign.set(
-            node,
-            mergeById(
-              rowsOfNode,
-              (this.foreign.get(node) ?? []).filter((r) => r.id > hi),
-            ),
-          );
-        }
-        visible.set(node, rowsOfNode);
-      }
+    return { visible, fetch, done: () => [...visible.values()].filter((rows) => rows.length > 0) };
+  }
+
+  /**
+   * Fetches the rows `plan` lacks and returns every node's rows, or undefined if some node's rows then disagree with
+   * the summary and there is no `resync` (which reads that node's rows one by one; short of rows deleted by hand, the
+   * way a node writes and deletes its rows rules that out, but a second statement may miss rows sealed meanwhile).
+   */
+  private async complete(
+    plan: PendingPlan,
+    run: Run,
+    resync?: (node: string, held: ForeignRow[]) => Promise<ForeignRow[]>,
+  ): Promise<ForeignRow[][] | undefined> {
+    const { fetch, visible } = plan;
+    const rows = await run(
+      'SELECT p.id, p.node, p.data FROM metric_pending p ' +
+        'JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(node, lo, hi, clo, chi) ' +
+        'ON p.node = k.node WHERE p.id >= k.lo AND p.id <= k.hi AND (p.id < k.clo OR p.id > k.chi) ORDER BY p.id',
+      [
+        fetch.map((f) => f.node),
+        fetch.map((f) => f.lo),
+        fetch.map((f) => f.hi),
+        fetch.map((f) => f.cachedLo),
+        fetch.map((f) => f.cachedHi),
+      ],
+    );
+    const fetched = new Map<string, ForeignRow[]>();
+    for (const r of rows.rows as { id: number; node: string; data: Buffer }[]) {
+      const row = foreignRow(r.id, r.data);
+      const list = fetched.get(r.node);
+      if (list === undefined) fetched.set(r.node, [row]);
+      else list.push(row);
     }
-    return [...visible.values()].filter((rows) => rows.length > 0);
+    for (const f of fetch) {
+      let rowsOfNode = mergeById(visible.get(f.node)!, fetched.get(f.node) ?? []);
+      if (matches(rowsOfNode, f)) this.remember(f.node, rowsOfNode);
+      else {
+        if (resync === undefined) return undefined;
+        rowsOfNode = await resync(f.node, rowsOfNode);
+        // What the cache held up to `hi` is replaced by what the snapshot holds.
+        const newer = (this.foreign.get(f.node) ?? []).filter((r) => r.id > f.hi);
+        this.foreign.set(f.node, mergeById(rowsOfNode, newer));
+      }
+      visible.set(f.node, rowsOfNode);
+    }
+    return plan.done();
   }
 
   /** Every pending row of `node` in the snapshot, taking those `held` already has from it. */
