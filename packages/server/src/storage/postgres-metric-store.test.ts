@@ -297,6 +297,53 @@ if (await requireService('postgres', url)) {
       }
     });
 
+    test('a read whose rows another node seals between its two statements reads again, in one snapshot', async () => {
+      const schema = newSchema();
+      const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
+      const b = (await start({ schema, node: 'b', checkpointIntervalMs: 3_600_000 })).store;
+      const id = await b.createSeries('raced', {});
+      const samples: Sample[] = [];
+      const commit = async (k: number) => {
+        const s = { series: id, ts: T0 + k * 1000, value: k };
+        samples.push(s);
+        await b.append(toBatch([s]));
+      };
+      await commit(0);
+      assert.equal((await a.readRaw(id, ...EVERYTHING)).ts.length, 1);
+      await commit(1);
+      // b seals everything just before a fetches its new row.
+      const poolQuery = pg.Pool.prototype.query;
+      const clientQuery = pg.Client.prototype.query;
+      let raced = 0;
+      let transactions = 0;
+      const patched = {
+        pool(this: pg.Pool, ...args: unknown[]) {
+          const sql = args[0];
+          if (typeof sql === 'string' && sql.includes('FROM metric_pending p') && raced++ === 0) {
+            return b.checkpoint().then(() => (poolQuery as (...a: unknown[]) => unknown).apply(this, args));
+          }
+          return (poolQuery as (...a: unknown[]) => unknown).apply(this, args);
+        },
+        client(this: pg.Client, ...args: unknown[]) {
+          if (typeof args[0] === 'string' && args[0].startsWith('BEGIN ISOLATION LEVEL REPEATABLE READ'))
+            transactions++;
+          return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+        },
+      };
+      pg.Pool.prototype.query = patched.pool as typeof poolQuery;
+      pg.Client.prototype.query = patched.client as typeof clientQuery;
+      let got: Awaited<ReturnType<typeof a.readRaw>>;
+      try {
+        got = await a.readRaw(id, ...EVERYTHING);
+      } finally {
+        pg.Pool.prototype.query = poolQuery;
+        pg.Client.prototype.query = clientQuery;
+      }
+      assert.equal(raced, 1, 'the fetch of the new row raced the checkpoint');
+      assert.equal(transactions, 1, 'the read ran again in one transaction');
+      assertRawEqual(got, { ts: samples.map((x) => x.ts), values: Float64Array.from(samples.map((x) => x.value)) });
+    });
+
     test('a read finds the rows of another node as they are, even with one deleted by hand', async () => {
       const schema = newSchema();
       const a = (await start({ schema, node: 'a', checkpointIntervalMs: 3_600_000 })).store;
