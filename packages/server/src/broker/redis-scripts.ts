@@ -3,41 +3,129 @@
  * The Lua scripts of the Redis broker, each one round trip (EVALSHA).
  *
  * Keys of a channel `c` under the prefix `p`: `p{c}:m` (hash: `e` epoch, `o` last offset, `t` last ts, `b` bytes
- * held) and `p{c}:s` (the history stream, entry ids `<offset>-0`, fields `t` ts, `k` kind as JSON, `d` data as JSON,
- * `n` the event's bytes as history-policy.ts estimates them). `p:channels` is a sorted set of channel names scored by
- * their last publish time, used to list channels, count them and find those created while a node was cut off from
- * Redis; `p:sizes` scores them by bytes held, and the hash `p:totals` holds the bytes of all of them. Live events go
- * out on the pub/sub channel `p:ev:<c>`.
+ * held, `x` when the expiry of both keys was last renewed, `z` when the channel's score in `p:channels` was) and
+ * `p{c}:s` (the history stream, entry ids `<offset>-0`, fields `t` ts, `k` kind as JSON, `d` data as JSON, `n` the
+ * event's bytes as history-policy.ts estimates them). `p:channels` is a sorted set of channel names scored by their
+ * last publish time (raised at most once a second), used to list channels, count them and find those created while
+ * a node was cut off from Redis; `p:sizes` scores them by bytes held, and the hash `p:totals` holds the bytes of all
+ * of them. Live events go out on the pub/sub channel `p:ev:<c>`.
  */
 
 /**
  * publish: KEYS meta, stream, channels, sizes (sorted set: channel -> bytes held), totals (hash: `b` bytes held by
  * all channels, `h` their overhead); ARGV channel, channel as JSON, kind as JSON, data as JSON, ts, max events, max
  * age ms, epoch to use if the channel has none, pub/sub channel, now (ms), channel ttl ms, the event's bytes, max
- * bytes per channel, max channels, max total bytes, channel overhead bytes, low-water fraction (limits: -1 = none).
+ * bytes per channel, max channels, max total bytes, channel overhead bytes, low-water fraction, key prefix (limits:
+ * -1 = none).
  *
  * Refuses a new channel past max channels ({'channel_limit', n}). Otherwise raises the offset, appends to the
- * stream, drops entries from its head while it holds more than max events, more than max bytes, or entries older
+ * stream and drops entries from its head while it holds more than max events, more than max bytes, or entries older
  * than max age (an event over max bytes is published but not kept), cuts the largest channels back when all of
  * them hold more than max total bytes (the same water level as the memory engine), records the channel and
  * publishes the event. Returns {epoch, offset}.
+ *
+ * It costs a fixed handful of commands: the meta hash is read once and written once (`o` offset, `t` last ts, `b`
+ * bytes held; `x` when the keys' expiry was last renewed, `z` when the channel's score in `p:channels` was), the
+ * head entries to drop are read in one XRANGE and trimmed by the XADD itself (MINID), and the sizes and totals are
+ * written only when the bytes held change. The expiry is renewed at most every `min(ttl / 64, 60 s)`, to ttl plus
+ * that interval, so the keys still outlive the last event by at least the ttl; the channel's score in `p:channels`
+ * (its last publish time) is raised at most once a second.
  */
 export const PUBLISH = `
-local maxChannels = tonumber(ARGV[14])
-local epoch = redis.call('HGET', KEYS[1], 'e')
-if not epoch then
+local now = tonumber(ARGV[10])
+local m = redis.call('HMGET', KEYS[1], 'e', 'o', 'b', 'x', 'z')
+local epoch = m[1]
+local fresh = not epoch
+if fresh then
+  local maxChannels = tonumber(ARGV[14])
   if maxChannels >= 0 and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
     local n = redis.call('ZCARD', KEYS[3])
     if n >= maxChannels then return {'channel_limit', n} end
   end
   epoch = ARGV[8]
-  redis.call('HSET', KEYS[1], 'e', epoch)
+  -- A stream left from a lost epoch: its entries are gone with it, and so are its bytes from the totals.
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DEL', KEYS[2]) end
+  local stale = tonumber(redis.call('ZSCORE', KEYS[4], ARGV[1]) or '0')
+  if stale > 0 then redis.call('HINCRBY', KEYS[5], 'b', -stale) end
+  m[3] = '0'
 end
-if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  redis.call('HINCRBY', KEYS[5], 'h', tonumber(ARGV[16]))
+local offset = (tonumber(m[2]) or 0) + 1
+local before = tonumber(m[3]) or 0
+local bytes = tonumber(ARGV[12])
+local maxEvents = tonumber(ARGV[6])
+local maxBytes = tonumber(ARGV[13])
+local cutoff = now - tonumber(ARGV[7])
+local function over(len, held, ts)
+  return len > maxEvents or (maxBytes >= 0 and held > maxBytes) or ts < cutoff
 end
-local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
-redis.call('HSET', KEYS[1], 't', ARGV[5])
+-- Which head entries go: counting the new one, while too many, too large in total, or too old.
+local len = redis.call('XLEN', KEYS[2])
+local count = len + 1
+local held = before + bytes
+local kept = false
+local dropped = 0
+if len > 0 then
+  local from = '-'
+  local batch = math.max(0, count - maxEvents) + 1
+  while not kept do
+    local head = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', batch)
+    for i = 1, #head do
+      local f = head[i][2]
+      if not over(count, held, tonumber(f[2])) then
+        kept = head[i][1]
+        break
+      end
+      count = count - 1
+      held = held - tonumber(f[8])
+      dropped = dropped + 1
+    end
+    if kept or #head < batch then break end
+    from = '(' .. head[#head][1]
+    batch = 64
+  end
+end
+local id = offset .. '-0'
+if not kept and over(count, held, tonumber(ARGV[5])) then
+  -- The new event goes too: nothing is kept.
+  held = held - bytes
+  if len > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', 0) end
+elseif dropped > 0 then
+  redis.call('XADD', KEYS[2], 'MINID', kept or id, id, 't', ARGV[5], 'k', ARGV[3], 'd', ARGV[4], 'n', bytes)
+else
+  redis.call('XADD', KEYS[2], id, 't', ARGV[5], 'k', ARGV[3], 'd', ARGV[4], 'n', bytes)
+end
+local fields = {'o', offset, 't', ARGV[5]}
+if fresh then
+  fields[#fields + 1] = 'e'
+  fields[#fields + 1] = epoch
+end
+if held ~= before or fresh then
+  fields[#fields + 1] = 'b'
+  fields[#fields + 1] = held
+  redis.call('ZADD', KEYS[4], held, ARGV[1])
+  if held ~= before then redis.call('HINCRBY', KEYS[5], 'b', held - before) end
+end
+local ttl = tonumber(ARGV[11])
+local renew = math.max(1, math.min(math.floor(ttl / 64), 60000))
+local x = tonumber(m[4])
+local expire = fresh or not x or now - x >= renew or now < x
+if expire then
+  fields[#fields + 1] = 'x'
+  fields[#fields + 1] = now
+end
+local z = tonumber(m[5])
+if fresh or not z or now - z >= 1000 or now < z then
+  if redis.call('ZADD', KEYS[3], now, ARGV[1]) == 1 then
+    redis.call('HINCRBY', KEYS[5], 'h', tonumber(ARGV[16]))
+  end
+  fields[#fields + 1] = 'z'
+  fields[#fields + 1] = now
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+if expire then
+  redis.call('PEXPIRE', KEYS[1], ttl + renew)
+  redis.call('PEXPIRE', KEYS[2], ttl + renew)
+end
 local function popHead(meta, stream, channel)
   local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
   if #head == 0 then return false end
@@ -48,30 +136,11 @@ local function popHead(meta, stream, channel)
   redis.call('ZADD', KEYS[4], left, channel)
   return head
 end
-local maxEvents = tonumber(ARGV[6])
-local maxBytes = tonumber(ARGV[13])
-local bytes = tonumber(ARGV[12])
-redis.call('XADD', KEYS[2], offset .. '-0', 't', ARGV[5], 'k', ARGV[3], 'd', ARGV[4], 'n', bytes)
-local held = redis.call('HINCRBY', KEYS[1], 'b', bytes)
-redis.call('HINCRBY', KEYS[5], 'b', bytes)
-local cutoff = tonumber(ARGV[10]) - tonumber(ARGV[7])
-while true do
-  local len = redis.call('XLEN', KEYS[2])
-  if len == 0 then break end
-  local over = len > maxEvents or (maxBytes >= 0 and held > maxBytes)
-  if not over then
-    local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-    over = tonumber(head[1][2][2]) < cutoff
-  end
-  if not over then break end
-  popHead(KEYS[1], KEYS[2], ARGV[1])
-  held = tonumber(redis.call('HGET', KEYS[1], 'b'))
-end
-redis.call('ZADD', KEYS[4], held, ARGV[1])
 local maxTotal = tonumber(ARGV[15])
 if maxTotal >= 0 then
-  local total = tonumber(redis.call('HGET', KEYS[5], 'b') or '0')
-  local overhead = tonumber(redis.call('HGET', KEYS[5], 'h') or '0')
+  local totals = redis.call('HMGET', KEYS[5], 'b', 'h')
+  local total = tonumber(totals[1] or '0')
+  local overhead = tonumber(totals[2] or '0')
   if total + overhead > maxTotal then
     local target = math.max(0, maxTotal * tonumber(ARGV[17]) - overhead)
     local sizes = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
@@ -95,9 +164,6 @@ if maxTotal >= 0 then
     end
   end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[11])
-redis.call('PEXPIRE', KEYS[2], ARGV[11])
-redis.call('ZADD', KEYS[3], ARGV[10], ARGV[1])
 redis.call('PUBLISH', ARGV[9], '{"channel":' .. ARGV[2] .. ',"epoch":"' .. epoch .. '","offset":' .. offset ..
   ',"ts":' .. ARGV[5] .. ',"kind":' .. ARGV[3] .. ',"data":' .. ARGV[4] .. '}')
 return {epoch, offset}
