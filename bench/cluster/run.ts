@@ -10,7 +10,8 @@
  *   and deliveries per second of server-side CPU (nodes, balancer and redis-server);
  * - every configuration `--runs` times (default 3), interleaved round by round, each figure the median of its runs;
  * - Redis commands per published event, from Redis's own `INFO commandstats` around the one-node Redis runs
- *   (commands run inside the publish script count too; `evalsha` is the round trips);
+ *   (commands run inside the publish script count too; `evalsha` is the round trips), and the redis-server's CPU
+ *   time per published event over the same runs (its pub/sub delivery to the node included);
  * - publish latency through Redis (the broker's publish, one script round trip), p50 and p99 over sequential
  *   publishes of a 150-byte event.
  *
@@ -320,12 +321,15 @@ async function main(): Promise<void> {
   const results: Record<string, (FanoutResult | { error: string })[]> = {};
   let commandsPerEvent: Record<string, number> = {};
   const commandDeltas = new Map<string, number>();
+  let redisCpuMs = 0;
+  let redisCpuPerEventUs: number | null = null;
   let publishLatency = { p50_ms: 0, p99_ms: 0, count: 0 };
   try {
     for (let round = 1; round <= runs; round++) {
       for (const config of configs) {
         log(`\n[fanout ${round}/${runs}] ${config.label}: ${fanoutOpts.subscribers} subscribers`);
         const before = config.name === 'redis' ? await commandCalls(redis.url) : undefined;
+        const redisCpuBefore = procCpuMs(redis.child.pid).total;
         let result: FanoutResult | { error: string };
         try {
           result = await runFanout(
@@ -343,6 +347,7 @@ async function main(): Promise<void> {
         list.push(result);
         results[config.name] = list;
         if (before && !('error' in result)) {
+          redisCpuMs += procCpuMs(redis.child.pid).total - redisCpuBefore;
           const after = await commandCalls(redis.url);
           for (const [cmd, calls] of after) {
             const d = calls - (before.get(cmd) ?? 0);
@@ -360,6 +365,7 @@ async function main(): Promise<void> {
       per[cmd] = Math.round((d / published) * 1000) / 1000;
     }
     commandsPerEvent = { total: Math.round((total / published) * 1000) / 1000, ...per };
+    redisCpuPerEventUs = commandDeltas.has('xadd') ? Math.round((redisCpuMs * 1000 * 10) / published) / 10 : null;
 
     log(`\n[publish latency] ${values.publishes} sequential publishes through Redis`);
     const broker = new RedisBroker({
@@ -413,6 +419,7 @@ async function main(): Promise<void> {
     one_node: { redis_vs_memory_deliveries: redisVsMemory, budget: 0.8 },
     cluster_scaling: scaling,
     redis_commands_per_event: commandsPerEvent,
+    redis_server_cpu_us_per_event: redisCpuPerEventUs,
     publish_latency_through_redis: publishLatency,
     raw: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map(summary)])),
   };
@@ -421,6 +428,7 @@ async function main(): Promise<void> {
   log(`deliveries/s, redis vs memory (one node): ${redisVsMemory ?? 'n/a'} (budget >= 0.8)`);
   log(`cluster scaling: ${JSON.stringify(scaling)}`);
   log(`redis commands per published event: ${JSON.stringify(commandsPerEvent)}`);
+  log(`redis-server CPU per published event (one node, fan-out included): ${redisCpuPerEventUs ?? 'n/a'} us`);
   log(`publish latency through redis: p50 ${publishLatency.p50_ms} ms, p99 ${publishLatency.p99_ms} ms`);
   mkdirSync(values.out, { recursive: true });
   const file = join(values.out, `cluster-${started.toISOString().replace(/[:.]/g, '-')}.json`);
