@@ -5,6 +5,8 @@
  *
  * - `publish` is one round trip: a Lua script (redis-scripts.ts) raises the channel's offset, appends to its Redis
  *   Stream (trimmed by the same HistoryPolicies as the memory engine: count and age), and publishes the event.
+ *   Publishes made in one turn of the event loop share it: consecutive events of one channel go in one script call
+ *   and one pub/sub message, in publish order.
  * - Each channel keeps an epoch in Redis. If Redis loses the channel (a flush, a restart without persistence) the
  *   next publish starts a new epoch, and clients that resume get `epoch_changed` instead of silent loss.
  * - `watch(pattern)` subscribes this node once per pattern (SUBSCRIBE for a channel, PSUBSCRIBE for a wildcard) and
@@ -49,12 +51,35 @@ interface Delivered {
   seenAt: number;
 }
 
+/** A publish waiting for the next flush. */
+interface Queued {
+  channel: string;
+  kind: string;
+  data: unknown;
+  json: string;
+  ts: number;
+  bytes: number;
+  resolve: (event: StoredEvent) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The pub/sub message of one publish script call: channel, epoch, first offset, then [ts, kind, data] per event. */
+interface PublishedBatch {
+  c: string;
+  e: string;
+  o: number;
+  v: [ts: number, kind: string, data: unknown][];
+}
+
 interface RedisCommands {
   vigilPublish(...args: (string | number)[]): Promise<[string, number]>;
   vigilPosition(...args: (string | number)[]): Promise<[string, number]>;
 }
 
 const DEFAULT_TTL_MS = 7 * 24 * 3_600_000;
+/** The most events, and bytes of their data, one publish script call carries. */
+const BATCH_EVENTS = 256;
+const BATCH_BYTES = 1_048_576;
 /** Channels created up to this long before a disconnect are re-read after it (clock skew between nodes). */
 const RESYNC_MARGIN_MS = 5_000;
 
@@ -79,6 +104,8 @@ export class RedisBroker implements Broker {
   private readonly now: () => number;
   private readonly ttlMs: number;
   private readonly listeners: EventListener[] = [];
+  /** Publishes waiting for the next flush. */
+  private queue: Queued[] = [];
   /** Watched patterns with their local count, and the Redis subscription each needs. */
   private readonly patterns = new Map<string, number>();
   /** Per channel this node has delivered: the last position handed to listeners. */
@@ -140,44 +167,102 @@ export class RedisBroker implements Broker {
     return `${this.prefix}ev:${isWildcard(pattern) ? pattern.replaceAll('>', '*') : pattern}`;
   }
 
-  async publish(input: PublishInput): Promise<StoredEvent> {
-    const ts = input.ts ?? this.now();
-    const policy = this.policies.for(input.channel);
+  /**
+   * Queues the event; publishes queued in one turn of the event loop go to Redis together (see `flush`), so a burst
+   * costs Redis one script call and one pub/sub message per channel instead of one per event.
+   */
+  publish(input: PublishInput): Promise<StoredEvent> {
+    return new Promise<StoredEvent>((resolve, reject) => {
+      const data = input.data ?? null;
+      let json: string;
+      try {
+        json = JSON.stringify(data);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const ts = input.ts ?? this.now();
+      const bytes = eventBytes({ channel: input.channel, kind: input.kind, data });
+      this.queue.push({ channel: input.channel, kind: input.kind, data, json, ts, bytes, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Sends the queued publishes: each run of consecutive events of one channel (at most `BATCH_EVENTS` events and
+   * `BATCH_BYTES` of data) is one script call, so the order of publishes is the order Redis applies them in.
+   */
+  private flush(): void {
+    const queue = this.queue;
+    this.queue = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const q = queue[i]!;
+      if (
+        i > start &&
+        (q.channel !== queue[start]!.channel || i - start >= BATCH_EVENTS || bytes + q.json.length > BATCH_BYTES)
+      ) {
+        this.send(queue.slice(start, i));
+        start = i;
+        bytes = 0;
+      }
+      bytes += q.json.length;
+    }
+    if (queue.length > start) this.send(start === 0 ? queue : queue.slice(start));
+  }
+
+  private send(batch: Queued[]): void {
+    const channel = batch[0]!.channel;
+    const policy = this.policies.for(channel);
     const budget = this.policies.budget;
-    const data = JSON.stringify(input.data ?? null);
     const limit = (n: number) => (Number.isFinite(n) ? n : -1);
-    const [epoch, offset] = await this.cmd.vigilPublish(
-      this.metaKey(input.channel),
-      this.streamKey(input.channel),
+    const args: (string | number)[] = [
+      this.metaKey(channel),
+      this.streamKey(channel),
       this.channelsKey,
       this.sizesKey,
       this.totalsKey,
-      input.channel,
-      JSON.stringify(input.channel),
-      JSON.stringify(input.kind),
-      data,
-      ts,
-      policy.max_events,
-      Math.max(1, policy.max_age_ms),
+      channel,
+      JSON.stringify(channel),
       newEpoch(),
-      this.redisName(input.channel),
+      this.redisName(channel),
       this.now(),
       Math.max(this.ttlMs, policy.max_age_ms),
-      eventBytes({ channel: input.channel, kind: input.kind, data: input.data ?? null }),
+      policy.max_events,
+      Math.max(1, policy.max_age_ms),
       limit(policy.max_bytes),
       limit(budget.max_channels),
       limit(budget.max_total_bytes),
-      channelOverhead(input.channel),
+      channelOverhead(channel),
       BUDGET_LOW_WATER,
       this.prefix,
+    ];
+    for (const q of batch) args.push(JSON.stringify(q.kind), q.json, q.ts, q.bytes);
+    this.cmd.vigilPublish(...args).then(
+      ([epoch, first]) => {
+        if (epoch === 'channel_limit') {
+          const err = new VigilError(
+            'channel_limit',
+            `The hub holds ${first} channels (the limit); '${channel}' is new`,
+            {
+              channel,
+              limit: budget.max_channels,
+            },
+          );
+          for (const q of batch) q.reject(err);
+          return;
+        }
+        const offset = Number(first);
+        for (let i = 0; i < batch.length; i++) {
+          const q = batch[i]!;
+          q.resolve({ channel, epoch, offset: offset + i, ts: q.ts, kind: q.kind, data: q.data });
+        }
+      },
+      (err: unknown) => {
+        for (const q of batch) q.reject(err);
+      },
     );
-    if (epoch === 'channel_limit') {
-      throw new VigilError('channel_limit', `The hub holds ${offset} channels (the limit); '${input.channel}' is new`, {
-        channel: input.channel,
-        limit: budget.max_channels,
-      });
-    }
-    return { channel: input.channel, epoch, offset: Number(offset), ts, kind: input.kind, data: input.data ?? null };
   }
 
   async position(channel: string): Promise<StreamPosition> {
@@ -304,14 +389,20 @@ export class RedisBroker implements Broker {
     return false;
   }
 
+  /** A pub/sub message: the events of one publish script call (see PUBLISH in redis-scripts.ts). */
   private onMessage(message: string): void {
-    let event: StoredEvent;
+    let batch: PublishedBatch;
     try {
-      event = JSON.parse(message) as StoredEvent;
+      batch = JSON.parse(message) as PublishedBatch;
     } catch {
       return;
     }
-    this.deliver(event);
+    const { c: channel, e: epoch, o: first, v: events } = batch;
+    if (typeof channel !== 'string' || !Array.isArray(events)) return;
+    for (let i = 0; i < events.length; i++) {
+      const [ts, kind, data] = events[i]!;
+      this.deliver({ channel, epoch, offset: first + i, ts, kind, data });
+    }
   }
 
   /** Hands an event to the listeners unless this node already delivered it (an exact and a wildcard match, a resync). */

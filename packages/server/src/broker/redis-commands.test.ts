@@ -2,7 +2,8 @@
  * @module redis-commands.test
  * What a publish costs Redis, on a private redis-server (its `INFO commandstats` counts nothing else): one round trip
  * (EVALSHA) and a bounded number of commands inside the script, with the history trimmed by count and a total budget
- * set, and none for a node delivering the event to its listeners. Also what the cheaper script must still do: the
+ * set; a burst of publishes to one channel shares one script call and one pub/sub message; a node delivering the
+ * events to its listeners costs none. Also what the cheaper script must still do: the
  * channel's keys outlive its last event by at least the channel ttl, and the history bytes and totals stay exact.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { until } from '../testing/hub-fixture.js';
 import { PrivateRedis } from '../testing/redis-server.js';
+import type { StoredEvent } from './broker.js';
 import { HistoryPolicies } from './history-policy.js';
+import { MemoryBroker } from './memory-broker.js';
 import { RedisBroker } from './redis-broker.js';
 
 const missing = !existsSync('/usr/bin/redis-server') && !process.env.VIGIL_REQUIRE_SERVICES;
@@ -48,7 +51,7 @@ describe('Redis commands per publish', {
     await redis.kill();
   });
 
-  test('a publish is one round trip and at most 10 commands, trimming included; delivery costs none', async () => {
+  test('a publish is one round trip of at most 10 commands, trimming included; a burst shares one; delivery costs none', async () => {
     const policies = new HistoryPolicies({ max_events: 20, max_age_ms: 600_000 }, [], {
       max_total_bytes: 64 * 1_048_576,
       max_channels: 1000,
@@ -58,26 +61,41 @@ describe('Redis commands per publish', {
     let seen = 0;
     reader.onEvent(() => seen++);
     await reader.watch('cost.a');
-    // Past max_events, so that every publish below also drops the oldest event.
+    // Past max_events, so that every publish below also drops the oldest events.
     for (let i = 0; i < 30; i++) await publisher.publish({ channel: 'cost.a', kind: 'k', data: { n: i } });
     await until(() => seen === 30, 5000, 'warm-up events');
+
     await admin.config('RESETSTAT');
-    const n = 200;
+    const one = 50;
+    for (let i = 0; i < one; i++) await publisher.publish({ channel: 'cost.a', kind: 'k', data: { n: i } });
+    await until(() => seen === 30 + one, 5000, 'events delivered');
+    let calls = await commandCalls(admin);
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    const show = JSON.stringify([...calls]);
+    assert.equal(calls.get('evalsha'), one, `one EVALSHA per publish: ${show}`);
+    assert.ok(sum(calls) <= 10 * one, `at most 10 commands per publish, script included: ${show}`);
+    assert.equal(calls.get('xadd'), one);
+    assert.equal(calls.get('publish'), one);
+
+    await admin.config('RESETSTAT');
+    const burst = 200;
     await Promise.all(
-      Array.from({ length: n }, (_, i) => publisher.publish({ channel: 'cost.a', kind: 'k', data: { n: i } })),
+      Array.from({ length: burst }, (_, i) => publisher.publish({ channel: 'cost.a', kind: 'k', data: { n: i } })),
     );
-    await until(() => seen === 30 + n, 5000, 'events delivered');
-    const calls = await commandCalls(admin);
-    let total = 0;
-    for (const c of calls.values()) total += c;
-    assert.equal(calls.get('evalsha'), n, `one EVALSHA per publish: ${JSON.stringify([...calls])}`);
-    assert.ok(total <= 10 * n, `at most 10 commands per publish, script included: ${JSON.stringify([...calls])}`);
-    assert.equal(calls.get('xadd'), n);
-    assert.equal(calls.get('publish'), n);
+    await until(() => seen === 30 + one + burst, 5000, 'burst delivered');
+    calls = await commandCalls(admin);
+    const scripts = calls.get('evalsha') ?? 0;
+    assert.ok(scripts >= 1 && scripts <= 2, `a burst of one channel is one script call: ${JSON.stringify([...calls])}`);
+    // Events that would be dropped at once (past max_events) are never appended.
+    assert.equal(calls.get('xadd'), 20);
+    assert.equal(calls.get('publish'), scripts, 'one pub/sub message per script call');
+    assert.ok(sum(calls) <= burst + 10 * scripts, JSON.stringify([...calls]));
+
     const history = await reader.history('cost.a');
+    const last = 30 + one + burst;
     assert.deepEqual(
       history.events.map((e) => e.offset),
-      Array.from({ length: 20 }, (_, i) => 30 + n - 19 + i),
+      Array.from({ length: 20 }, (_, i) => last - 19 + i),
     );
   });
 
@@ -113,5 +131,47 @@ describe('Redis commands per publish', {
     let sum = 0;
     for (let i = 1; i < sizes.length; i += 2) sum += Number(sizes[i]);
     assert.equal(Number(totals), sum, 'the totals are the sum of the channels');
+  });
+
+  test('a burst keeps and delivers what the memory engine does with the same publishes', async () => {
+    const policies = () => new HistoryPolicies({ max_events: 8, max_age_ms: 600_000, max_bytes: 4000 });
+    const memory = new MemoryBroker({ policies: policies() });
+    await memory.start();
+    const redisNode = await node(policies());
+    const reader = await node(policies());
+    const seen: StoredEvent[] = [];
+    reader.onEvent((e) => seen.push(e));
+    await reader.watch('same.a');
+    // Sizes around max_bytes: one event over it (delivered, not kept) in the middle of each burst.
+    const data = (i: number) => 'x'.repeat(i % 7 === 3 ? 5000 : 100 + 150 * (i % 5));
+    let next = 0;
+    const t0 = Date.now();
+    for (const size of [3, 12, 1, 20]) {
+      const burst = Array.from({ length: size }, () => next++);
+      const [m, r] = await Promise.all([
+        Promise.all(burst.map((i) => memory.publish({ channel: 'same.a', kind: 'k', data: data(i), ts: t0 + i }))),
+        Promise.all(burst.map((i) => redisNode.publish({ channel: 'same.a', kind: 'k', data: data(i), ts: t0 + i }))),
+      ]);
+      assert.deepEqual(
+        r.map((e) => e.offset),
+        m.map((e) => e.offset),
+      );
+      const [mh, rh] = [await memory.history('same.a'), await reader.history('same.a')];
+      assert.ok(mh.events.length > 0);
+      assert.deepEqual(
+        rh.events.map((e) => [e.offset, e.data]),
+        mh.events.map((e) => [e.offset, e.data]),
+      );
+      assert.equal(
+        (await redisNode.channels()).find((c) => c.channel === 'same.a')?.history_bytes,
+        (await memory.channels())[0]?.history_bytes,
+      );
+    }
+    await until(() => seen.length === next, 5000, 'every event delivered');
+    assert.deepEqual(
+      seen.map((e) => [e.offset, e.ts, e.kind, e.data]),
+      Array.from({ length: next }, (_, i) => [i + 1, t0 + i, 'k', data(i)]),
+    );
+    await memory.close();
   });
 });

@@ -13,55 +13,57 @@
 
 /**
  * publish: KEYS meta, stream, channels, sizes (sorted set: channel -> bytes held), totals (hash: `b` bytes held by
- * all channels, `h` their overhead); ARGV channel, channel as JSON, kind as JSON, data as JSON, ts, max events, max
- * age ms, epoch to use if the channel has none, pub/sub channel, now (ms), channel ttl ms, the event's bytes, max
- * bytes per channel, max channels, max total bytes, channel overhead bytes, low-water fraction, key prefix (limits:
- * -1 = none).
+ * all channels, `h` their overhead); ARGV channel, channel as JSON, epoch to use if the channel has none, pub/sub
+ * channel, now (ms), channel ttl ms, max events, max age ms, max bytes per channel, max channels, max total bytes,
+ * channel overhead bytes, low-water fraction, key prefix (limits: -1 = none), then four per event, in publish order:
+ * kind as JSON, data as JSON, ts, the event's bytes.
  *
- * Refuses a new channel past max channels ({'channel_limit', n}). Otherwise raises the offset, appends to the
- * stream and drops entries from its head while it holds more than max events, more than max bytes, or entries older
- * than max age (an event over max bytes is published but not kept), cuts the largest channels back when all of
- * them hold more than max total bytes (the same water level as the memory engine), records the channel and
- * publishes the event. Returns {epoch, offset}.
+ * Refuses a new channel past max channels ({'channel_limit', n}). Otherwise gives the events the next offsets,
+ * appends them to the stream and drops entries from its head while it holds more than max events, more than max
+ * bytes, or entries older than max age (an event over max bytes is published but not kept; the same entries go as
+ * if the events were published one by one), cuts the largest channels back when all of them hold more than max
+ * total bytes (the same water level as the memory engine), records the channel and publishes the events as one
+ * message, `{"c":channel,"e":epoch,"o":first offset,"v":[[ts,kind,data],...]}`. Returns {epoch, first offset}.
  *
- * It costs a fixed handful of commands: the meta hash is read once and written once (`o` offset, `t` last ts, `b`
- * bytes held; `x` when the keys' expiry was last renewed, `z` when the channel's score in `p:channels` was), the
- * head entries to drop are read in one XRANGE and trimmed by the XADD itself (MINID), and the sizes and totals are
- * written only when the bytes held change. The expiry is renewed at most every `min(ttl / 64, 60 s)`, to ttl plus
- * that interval, so the keys still outlive the last event by at least the ttl; the channel's score in `p:channels`
- * (its last publish time) is raised at most once a second.
+ * It costs a fixed handful of commands per call, plus one XADD per event: the meta hash is read once and written
+ * once (`o` offset, `t` last ts, `b` bytes held; `x` when the keys' expiry was last renewed, `z` when the channel's
+ * score in `p:channels` was), the head entries to drop are read in one XRANGE and trimmed by the first XADD (MINID),
+ * and the sizes and totals are written only when the bytes held change. The expiry is renewed at most every
+ * `min(ttl / 64, 60 s)`, to ttl plus that interval, so the keys still outlive the last event by at least the ttl;
+ * the channel's score in `p:channels` (its last publish time) is raised at most once a second.
  */
 export const PUBLISH = `
-local now = tonumber(ARGV[10])
+local now = tonumber(ARGV[5])
+local n = (#ARGV - 14) / 4
 local m = redis.call('HMGET', KEYS[1], 'e', 'o', 'b', 'x', 'z')
 local epoch = m[1]
 local fresh = not epoch
 if fresh then
-  local maxChannels = tonumber(ARGV[14])
+  local maxChannels = tonumber(ARGV[10])
   if maxChannels >= 0 and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-    local n = redis.call('ZCARD', KEYS[3])
-    if n >= maxChannels then return {'channel_limit', n} end
+    local count = redis.call('ZCARD', KEYS[3])
+    if count >= maxChannels then return {'channel_limit', count} end
   end
-  epoch = ARGV[8]
+  epoch = ARGV[3]
   -- A stream left from a lost epoch: its entries are gone with it, and so are its bytes from the totals.
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DEL', KEYS[2]) end
   local stale = tonumber(redis.call('ZSCORE', KEYS[4], ARGV[1]) or '0')
   if stale > 0 then redis.call('HINCRBY', KEYS[5], 'b', -stale) end
   m[3] = '0'
 end
-local offset = (tonumber(m[2]) or 0) + 1
+local first = (tonumber(m[2]) or 0) + 1
 local before = tonumber(m[3]) or 0
-local bytes = tonumber(ARGV[12])
-local maxEvents = tonumber(ARGV[6])
-local maxBytes = tonumber(ARGV[13])
-local cutoff = now - tonumber(ARGV[7])
-local function over(len, held, ts)
-  return len > maxEvents or (maxBytes >= 0 and held > maxBytes) or ts < cutoff
+local maxEvents = tonumber(ARGV[7])
+local maxBytes = tonumber(ARGV[9])
+local cutoff = now - tonumber(ARGV[8])
+local function over(count, held, ts)
+  return count > maxEvents or (maxBytes >= 0 and held > maxBytes) or ts < cutoff
 end
--- Which head entries go: counting the new one, while too many, too large in total, or too old.
+local held = before
+for i = 0, n - 1 do held = held + tonumber(ARGV[18 + 4 * i]) end
+-- Which entries go from the head, the new ones counted: while too many, too large in total, or too old.
 local len = redis.call('XLEN', KEYS[2])
-local count = len + 1
-local held = before + bytes
+local count = len + n
 local kept = false
 local dropped = 0
 if len > 0 then
@@ -84,17 +86,28 @@ if len > 0 then
     batch = 64
   end
 end
-local id = offset .. '-0'
-if not kept and over(count, held, tonumber(ARGV[5])) then
-  -- The new event goes too: nothing is kept.
-  held = held - bytes
-  if len > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', 0) end
-elseif dropped > 0 then
-  redis.call('XADD', KEYS[2], 'MINID', kept or id, id, 't', ARGV[5], 'k', ARGV[3], 'd', ARGV[4], 'n', bytes)
-else
-  redis.call('XADD', KEYS[2], id, 't', ARGV[5], 'k', ARGV[3], 'd', ARGV[4], 'n', bytes)
+local skip = 0
+if not kept then
+  while skip < n and over(count, held, tonumber(ARGV[17 + 4 * skip])) do
+    count = count - 1
+    held = held - tonumber(ARGV[18 + 4 * skip])
+    skip = skip + 1
+  end
 end
-local fields = {'o', offset, 't', ARGV[5]}
+if skip == n then
+  if len > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', 0) end
+else
+  for i = skip, n - 1 do
+    local a = 15 + 4 * i
+    local id = (first + i) .. '-0'
+    if i == skip and dropped > 0 then
+      redis.call('XADD', KEYS[2], 'MINID', kept or id, id, 't', ARGV[a + 2], 'k', ARGV[a], 'd', ARGV[a + 1], 'n', ARGV[a + 3])
+    else
+      redis.call('XADD', KEYS[2], id, 't', ARGV[a + 2], 'k', ARGV[a], 'd', ARGV[a + 1], 'n', ARGV[a + 3])
+    end
+  end
+end
+local fields = {'o', first + n - 1, 't', ARGV[13 + 4 * n]}
 if fresh then
   fields[#fields + 1] = 'e'
   fields[#fields + 1] = epoch
@@ -105,7 +118,7 @@ if held ~= before or fresh then
   redis.call('ZADD', KEYS[4], held, ARGV[1])
   if held ~= before then redis.call('HINCRBY', KEYS[5], 'b', held - before) end
 end
-local ttl = tonumber(ARGV[11])
+local ttl = tonumber(ARGV[6])
 local renew = math.max(1, math.min(math.floor(ttl / 64), 60000))
 local x = tonumber(m[4])
 local expire = fresh or not x or now - x >= renew or now < x
@@ -116,7 +129,7 @@ end
 local z = tonumber(m[5])
 if fresh or not z or now - z >= 1000 or now < z then
   if redis.call('ZADD', KEYS[3], now, ARGV[1]) == 1 then
-    redis.call('HINCRBY', KEYS[5], 'h', tonumber(ARGV[16]))
+    redis.call('HINCRBY', KEYS[5], 'h', tonumber(ARGV[12]))
   end
   fields[#fields + 1] = 'z'
   fields[#fields + 1] = now
@@ -136,13 +149,13 @@ local function popHead(meta, stream, channel)
   redis.call('ZADD', KEYS[4], left, channel)
   return head
 end
-local maxTotal = tonumber(ARGV[15])
+local maxTotal = tonumber(ARGV[11])
 if maxTotal >= 0 then
   local totals = redis.call('HMGET', KEYS[5], 'b', 'h')
   local total = tonumber(totals[1] or '0')
   local overhead = tonumber(totals[2] or '0')
   if total + overhead > maxTotal then
-    local target = math.max(0, maxTotal * tonumber(ARGV[17]) - overhead)
+    local target = math.max(0, maxTotal * tonumber(ARGV[13]) - overhead)
     local sizes = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
     local count = #sizes / 2
     local below = 0
@@ -156,17 +169,22 @@ if maxTotal >= 0 then
     for i = count, 1, -1 do
       local channel = sizes[2 * i - 1]
       if tonumber(sizes[2 * i]) <= level then break end
-      local meta = ARGV[18] .. '{' .. channel .. '}:m'
-      local stream = ARGV[18] .. '{' .. channel .. '}:s'
+      local meta = ARGV[14] .. '{' .. channel .. '}:m'
+      local stream = ARGV[14] .. '{' .. channel .. '}:s'
       while tonumber(redis.call('HGET', meta, 'b') or '0') > level do
         if not popHead(meta, stream, channel) then break end
       end
     end
   end
 end
-redis.call('PUBLISH', ARGV[9], '{"channel":' .. ARGV[2] .. ',"epoch":"' .. epoch .. '","offset":' .. offset ..
-  ',"ts":' .. ARGV[5] .. ',"kind":' .. ARGV[3] .. ',"data":' .. ARGV[4] .. '}')
-return {epoch, offset}
+local events = {}
+for i = 0, n - 1 do
+  local a = 15 + 4 * i
+  events[i + 1] = '[' .. ARGV[a + 2] .. ',' .. ARGV[a] .. ',' .. ARGV[a + 1] .. ']'
+end
+redis.call('PUBLISH', ARGV[4], '{"c":' .. ARGV[2] .. ',"e":"' .. epoch .. '","o":' .. first .. ',"v":[' ..
+  table.concat(events, ',') .. ']}')
+return {epoch, first}
 `;
 
 /** position: KEYS meta; ARGV epoch to use if none, meta ttl ms. Returns {epoch, offset} (offset 0 when empty). */
