@@ -10,7 +10,8 @@
  *   and deliveries per second of server-side CPU (nodes, balancer and redis-server);
  * - every configuration `--runs` times (default 3), interleaved round by round, each figure the median of its runs;
  * - Redis commands per published event, from Redis's own `INFO commandstats` around the one-node Redis runs
- *   (commands run inside the publish script count too; `evalsha` is the round trips), and the redis-server's CPU
+ *   (commands run inside the publish script count too; `evalsha` is the round trips, fewer than the events when
+ *   publishes arrive together), the events counted by the channels' offsets, and the redis-server's CPU
  *   time per published event over the same runs (its pub/sub delivery to the node included);
  * - publish latency through Redis (the broker's publish, one script round trip), p50 and p99 over sequential
  *   publishes of a 150-byte event.
@@ -93,6 +94,26 @@ async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
     }
   }
   throw new Error('redis-server did not start');
+}
+
+/** Events published on every channel so far: the sum of the channels' offsets (the `o` of each `<prefix>{c}:m`). */
+async function publishedEvents(url: string): Promise<number> {
+  const c = new Redis(url);
+  try {
+    let total = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await c.scan(cursor, 'MATCH', '*}:m', 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipe = c.pipeline();
+      for (const k of keys) pipe.hget(k, 'o');
+      for (const [, o] of (await pipe.exec()) ?? []) total += Number(o ?? 0);
+    } while (cursor !== '0');
+    return total;
+  } finally {
+    c.disconnect();
+  }
 }
 
 /** Total calls per command, from INFO commandstats. */
@@ -322,6 +343,7 @@ async function main(): Promise<void> {
   let commandsPerEvent: Record<string, number> = {};
   const commandDeltas = new Map<string, number>();
   let redisCpuMs = 0;
+  let publishedByOneNode = 0;
   let redisCpuPerEventUs: number | null = null;
   let publishLatency = { p50_ms: 0, p99_ms: 0, count: 0 };
   try {
@@ -329,6 +351,7 @@ async function main(): Promise<void> {
       for (const config of configs) {
         log(`\n[fanout ${round}/${runs}] ${config.label}: ${fanoutOpts.subscribers} subscribers`);
         const before = config.name === 'redis' ? await commandCalls(redis.url) : undefined;
+        const eventsBefore = config.name === 'redis' ? await publishedEvents(redis.url) : 0;
         const redisCpuBefore = procCpuMs(redis.child.pid).total;
         let result: FanoutResult | { error: string };
         try {
@@ -348,6 +371,7 @@ async function main(): Promise<void> {
         results[config.name] = list;
         if (before && !('error' in result)) {
           redisCpuMs += procCpuMs(redis.child.pid).total - redisCpuBefore;
+          publishedByOneNode += (await publishedEvents(redis.url)) - eventsBefore;
           const after = await commandCalls(redis.url);
           for (const [cmd, calls] of after) {
             const d = calls - (before.get(cmd) ?? 0);
@@ -356,8 +380,8 @@ async function main(): Promise<void> {
         }
       }
     }
-    // Every event the one node published is one XADD inside the publish script (calibration runs included).
-    const published = Math.max(1, commandDeltas.get('xadd') ?? 0);
+    // Every event the one node published raised its channel's offset by one (calibration runs included).
+    const published = Math.max(1, publishedByOneNode);
     let total = 0;
     const per: Record<string, number> = {};
     for (const [cmd, d] of commandDeltas) {
@@ -365,7 +389,7 @@ async function main(): Promise<void> {
       per[cmd] = Math.round((d / published) * 1000) / 1000;
     }
     commandsPerEvent = { total: Math.round((total / published) * 1000) / 1000, ...per };
-    redisCpuPerEventUs = commandDeltas.has('xadd') ? Math.round((redisCpuMs * 1000 * 10) / published) / 10 : null;
+    redisCpuPerEventUs = publishedByOneNode > 0 ? Math.round((redisCpuMs * 1000 * 10) / published) / 10 : null;
 
     log(`\n[publish latency] ${values.publishes} sequential publishes through Redis`);
     const broker = new RedisBroker({
