@@ -11,7 +11,7 @@
 import { type ErrorCode, VigilError } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { MetricStore, SampleBatch } from '../storage/metric-store.js';
-import type { SeriesHints } from './ingest/ingest-result.js';
+import type { SampleColumns } from './ingest/ingest-result.js';
 import type { Sample } from './sample.js';
 import type { Series, SeriesRegistry } from './series-registry.js';
 
@@ -59,8 +59,16 @@ export interface IngestOptions {
   persist?: boolean;
   /** This node's own host collector took these samples (relayed to a leader with this node as their `host`). */
   own?: boolean;
-  /** From the parser: per sample, what decides its series, so known series are found without building their key. */
-  hints?: SeriesHints;
+}
+
+/** One ingest call in progress: the batch for the store, the series to stream, the rejections. */
+interface Call {
+  batch: SampleBatch;
+  touched: Series[];
+  /** Samples of series the store is still creating: their ids are filled in once it has. */
+  waiting: { k: number; series: Series }[] | undefined;
+  rejected: number;
+  errors: IngestIssue[];
 }
 
 /** Most error entries returned per call; the counts stay exact. */
@@ -151,6 +159,58 @@ export class MetricsPipeline {
     return handed.then((h) => h.durable);
   }
 
+  private begin(n: number, issues: IngestIssue[]): Call {
+    return {
+      batch: { length: 0, series: new Uint32Array(n), ts: new Float64Array(n), values: new Float64Array(n) },
+      touched: [],
+      waiting: undefined,
+      rejected: issues.length,
+      errors: issues.slice(0, MAX_REPORTED_ERRORS),
+    };
+  }
+
+  private reject(call: Call, index: IngestIssue['index'], code: ErrorCode, message: string, metric: string): void {
+    call.rejected++;
+    if (call.errors.length < MAX_REPORTED_ERRORS) call.errors.push({ index, code, message, metric });
+  }
+
+  /**
+   * Takes one sample of a resolved series: hot ring, latest value, the batch for the store, the series to stream,
+   * the listeners. Returns false (and takes nothing) when it is older than the series' newest sample.
+   */
+  private take(call: Call, series: Series, ts: number, value: number): boolean {
+    if (ts < series.lastTs) return false;
+    series.lastZ = series.ring.zscore(value);
+    series.ring.push(ts, value, this.o.ringMs, this.o.anomalyMs);
+    series.lastTs = ts;
+    series.lastValue = value;
+    const batch = call.batch;
+    const k = batch.length++;
+    batch.series[k] = series.id;
+    if (series.ready !== undefined) {
+      call.waiting ??= [];
+      call.waiting.push({ k, series });
+    }
+    batch.ts[k] = ts;
+    batch.values[k] = value;
+    if (!series.streamPending) {
+      series.streamPending = true;
+      call.touched.push(series);
+    }
+    for (const listener of this.listeners) listener(series, ts, value);
+    return true;
+  }
+
+  private outOfOrder(call: Call, index: IngestIssue['index'], series: Series, ts: number): void {
+    this.reject(
+      call,
+      index,
+      'bad_request',
+      `Out-of-order sample for ${series.key}: ts ${ts} is older than the newest stored (${series.lastTs})`,
+      series.name,
+    );
+  }
+
   /**
    * Ingests validated samples. `issues` carries errors found earlier (parse errors) so they are reported together;
    * `position` maps a sample to its place in the request for error messages.
@@ -162,64 +222,49 @@ export class MetricsPipeline {
     options: IngestOptions = {},
   ): IngestOutcome {
     const n = samples.length;
-    const batch: SampleBatch = {
-      length: 0,
-      series: new Uint32Array(n),
-      ts: new Float64Array(n),
-      values: new Float64Array(n),
-    };
-    const touched: Series[] = [];
-    /** Samples of series the store is still creating: their ids are filled in once it has. */
-    let waiting: { k: number; series: Series }[] | undefined;
-    const hints = options.hints;
-    const hintHeads = hints !== undefined && hints.heads.length === n ? hints.heads : undefined;
-    const hintFields = hintHeads !== undefined ? hints!.fields : undefined;
-    let rejected = issues.length;
-    const errors = issues.slice(0, MAX_REPORTED_ERRORS);
-    const reject = (i: number, code: ErrorCode, message: string, metric: string) => {
-      rejected++;
-      if (errors.length < MAX_REPORTED_ERRORS)
-        errors.push({ index: position ? position(i) : i, code, message, metric });
-    };
+    const call = this.begin(n, issues);
     for (let i = 0; i < n; i++) {
       const s = samples[i]!;
       let series: Series;
       try {
-        series = this.o.registry.resolve(s.name, s.labels, this.createSeries, hintHeads?.[i], hintFields?.[i]);
+        series = this.o.registry.resolve(s.name, s.labels, this.createSeries);
       } catch (err) {
         if (err instanceof VigilError) {
-          reject(i, err.code, err.message, s.name);
+          this.reject(call, position ? position(i) : i, err.code, err.message, s.name);
           continue;
         }
         throw err;
       }
-      if (s.ts < series.lastTs) {
-        reject(
-          i,
-          'bad_request',
-          `Out-of-order sample for ${series.key}: ts ${s.ts} is older than the newest stored (${series.lastTs})`,
-          s.name,
-        );
-        continue;
-      }
-      series.lastZ = series.ring.zscore(s.value);
-      series.ring.push(s.ts, s.value, this.o.ringMs, this.o.anomalyMs);
-      series.lastTs = s.ts;
-      series.lastValue = s.value;
-      const k = batch.length++;
-      batch.series[k] = series.id;
-      if (series.ready !== undefined) {
-        waiting ??= [];
-        waiting.push({ k, series });
-      }
-      batch.ts[k] = s.ts;
-      batch.values[k] = s.value;
-      if (!series.streamPending) {
-        series.streamPending = true;
-        touched.push(series);
-      }
-      for (const listener of this.listeners) listener(series, s.ts, s.value);
+      if (!this.take(call, series, s.ts, s.value)) this.outOfOrder(call, position ? position(i) : i, series, s.ts);
     }
+    return this.finish(call, options);
+  }
+
+  /** Ingests validated samples given as columns (see SampleColumns); errors name a sample by its index. */
+  ingestColumns(columns: SampleColumns, issues: IngestIssue[] = [], options: IngestOptions = {}): IngestOutcome {
+    const n = columns.length;
+    const { slots, ts, values } = columns;
+    const call = this.begin(n, issues);
+    const registry = this.o.registry;
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      let series: Series;
+      try {
+        series = registry.resolveSlot(slot, this.createSeries);
+      } catch (err) {
+        if (err instanceof VigilError) {
+          this.reject(call, i, err.code, err.message, slot.name);
+          continue;
+        }
+        throw err;
+      }
+      if (!this.take(call, series, ts[i]!, values[i]!)) this.outOfOrder(call, i, series, ts[i]!);
+    }
+    return this.finish(call, options);
+  }
+
+  private finish(call: Call, options: IngestOptions): IngestOutcome {
+    const { batch, touched, waiting, rejected, errors } = call;
     this.samplesIn += batch.length;
     this.samplesRejected += rejected;
     const durable = batch.length > 0 && options.persist !== false ? this.append(batch, waiting) : Promise.resolve();

@@ -6,6 +6,7 @@
  */
 import { VigilError } from '@vigil/protocol';
 import { HotBudget, HotRing } from './hot-ring.js';
+import type { SeriesSlot } from './ingest/ingest-result.js';
 import { seriesKey } from './sample.js';
 
 export class Series {
@@ -36,6 +37,12 @@ export class Series {
   }
 }
 
+let epochs = 0;
+
+function nextEpoch(): number {
+  return ++epochs;
+}
+
 export interface CardinalityLimits {
   maxSeriesPerMetric: number;
   maxSeries: number;
@@ -49,8 +56,11 @@ export class SeriesRegistry {
   private readonly byId = new Map<number, Series>();
   /** Series by their labels in arrival order (see `resolve`). */
   private readonly byQuickKey = new Map<string, Series>();
-  /** Series by an ingest format's hint: head object, then field (see `resolve` and SeriesHints). */
-  private byHint = new WeakMap<object, Map<string, Series>>();
+  /**
+   * What a `SeriesSlot` remembers is valid while its epoch equals this one: unique to this registry (slots outlive
+   * registries, e.g. in tests), and renewed when a series is forgotten.
+   */
+  private epoch = nextEpoch();
 
   /** The memory budget every series' hot ring draws from. */
   readonly hot: HotBudget;
@@ -88,22 +98,7 @@ export class SeriesRegistry {
     name: string,
     labels: Record<string, string>,
     create: (name: string, labels: Record<string, string>) => Promise<number>,
-    hintHead?: object,
-    hintField?: string,
   ): Series {
-    // Fastest path: a hint pair (see SeriesHints) seen before names exactly one series.
-    if (hintHead !== undefined && hintField !== undefined) {
-      const hit = this.byHint.get(hintHead)?.get(hintField);
-      if (hit !== undefined) return hit;
-      const series = this.resolve(name, labels, create);
-      let fields = this.byHint.get(hintHead);
-      if (fields === undefined) {
-        fields = new Map();
-        this.byHint.set(hintHead, fields);
-      }
-      fields.set(hintField, series);
-      return series;
-    }
     // Fast path: labels in the order they came, no sorting or escaping; checked against the series on a hit.
     let quick = name;
     for (const k in labels) quick += `\u0000${k}\u0001${labels[k]}`;
@@ -150,12 +145,21 @@ export class SeriesRegistry {
     return series;
   }
 
+  /** The series of `slot` (see SeriesSlot): what the slot remembers, or `resolve` of its name and labels. */
+  resolveSlot(slot: SeriesSlot, create: (name: string, labels: Record<string, string>) => Promise<number>): Series {
+    if (slot.epoch === this.epoch) return slot.series as Series;
+    const series = this.resolve(slot.name, slot.labels as Record<string, string>, create);
+    slot.series = series;
+    slot.epoch = this.epoch;
+    return series;
+  }
+
   private forget(series: Series): void {
     if (this.byKey.get(series.key) !== series) return;
     series.ring.release();
     this.byKey.delete(series.key);
     this.byQuickKey.clear();
-    this.byHint = new WeakMap();
+    this.epoch = nextEpoch();
     const list = this.byName.get(series.name);
     const i = list?.indexOf(series) ?? -1;
     if (list && i >= 0) list.splice(i, 1);

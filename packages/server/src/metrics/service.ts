@@ -9,6 +9,7 @@ import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
+import { columnSamples, type SampleColumns } from './ingest/ingest-result.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
 import { forEachSliced, MetricQuery, SLICE_MS, yieldToLoop } from './query.js';
 import type { Sample } from './sample.js';
@@ -138,6 +139,18 @@ export class MetricsService {
   ): IngestOutcome {
     const outcome = this.pipeline.ingest(samples, issues, position, options);
     if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples, options?.own === true);
+    return this.watch(outcome);
+  }
+
+  /** `ingest` of samples given as columns (the line protocol parser's output). */
+  ingestColumns(columns: SampleColumns, issues?: IngestIssue[], options?: IngestOptions): IngestOutcome {
+    const outcome = this.pipeline.ingestColumns(columns, issues, options);
+    if (this.relay && !options?.relayed && outcome.accepted > 0)
+      this.relay(columnSamples(columns), options?.own === true);
+    return this.watch(outcome);
+  }
+
+  private watch(outcome: IngestOutcome): IngestOutcome {
     outcome.durable.catch((err: unknown) => this.d.log('error', 'metric store write failed', { err: String(err) }));
     outcome.events.catch(() => {});
     return outcome;

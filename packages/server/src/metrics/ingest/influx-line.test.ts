@@ -1,7 +1,7 @@
 /** @module metrics/ingest/influx-line.test — parsing of InfluxDB line protocol. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseInfluxLines } from './influx-line.js';
+import { parseInfluxColumns, parseInfluxLines } from './influx-line.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -67,7 +67,7 @@ describe('parseInfluxLines', () => {
     assert.equal(parseInfluxLines('m value=- 1', NOW, 'ms').errors.length, 1);
   });
 
-  it('parses a line head once: the second sighting gives the same samples, errors and series hints', () => {
+  it('parses a line head once: the second sighting gives the same samples, errors and series slots', () => {
     const body = [
       'm\\ x,a=b\\ c,d=e\\,f value=1,other=2 1000',
       'm\\ x,a=b\\ c,d=e\\,f value=3 2000',
@@ -92,12 +92,31 @@ describe('parseInfluxLines', () => {
       first.errors.map((e) => e.line),
       [4, 5],
     );
-    const { heads, fields } = first.hints;
-    assert.equal(heads.length, first.samples.length);
-    assert.equal(heads[0], heads[2]);
-    assert.equal(fields[0], fields[2]);
-    assert.notEqual(fields[0], fields[1]);
-    assert.notEqual(heads[0], heads[3]);
+    const columns = parseInfluxColumns(body, NOW, 'ms').columns;
+    assert.equal(columns.length, first.samples.length);
+    const { slots } = columns;
+    assert.equal(slots[0], slots[2], 'one slot per cached head and field');
+    assert.notEqual(slots[0], slots[1]);
+    assert.notEqual(slots[0], slots[3]);
+    assert.deepEqual(
+      Array.from(columns.values.subarray(0, columns.length)),
+      first.samples.map((s) => s.value),
+    );
+    assert.deepEqual(
+      Array.from(columns.ts.subarray(0, columns.length)),
+      first.samples.map((s) => s.ts),
+    );
+  });
+
+  it('grows its columns past the first guess (many fields per line)', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => `f${i}=${i}`).join(',');
+    const body = Array.from({ length: 100 }, (_, t) => `m,h=a ${fields} ${t + 1}`).join('\n');
+    const { columns, errors } = parseInfluxColumns(body, NOW, 'ms');
+    assert.deepEqual(errors, []);
+    assert.equal(columns.length, 5000);
+    assert.equal(columns.values[4999], 49);
+    assert.equal(columns.ts[4999], 100);
+    assert.equal(columns.slots[4999]!.name, 'm_f49');
   });
 
   it('names the `value` field after the measurement and defaults the timestamp to now', () => {

@@ -21,13 +21,21 @@
  *
  * A malformed line is reported with its 1-based number and skipped as a whole; the good lines are kept.
  *
- * The measurement-and-tags part of a line (up to its first unescaped space) is parsed and checked once: its result is
- * kept in a bounded cache keyed by that text, so the lines of a known series cost a map lookup before their fields.
- * Each sample also gets a series hint (`hints`): its line head and field key, which together decide its metric and
- * labels, so the series registry can find the series without building its key.
+ * The body is scanned in place (no string per line). The measurement-and-tags part of a line (up to its first
+ * unescaped space) is parsed and checked once: its result is kept in a bounded cache keyed by that text, so the lines
+ * of a known series cost a map lookup before their fields. `parseInfluxColumns` writes the samples as columns, each
+ * naming its series by a `SeriesSlot` (one per cached head and field key), which the series registry resolves once;
+ * `parseInfluxLines` gives the same samples as `Sample` objects.
  */
-import { checkLabelName, checkLabelValue, checkMetricName, SAMPLE_LIMITS, type Sample } from '../sample.js';
-import type { IngestResult, SeriesHints } from './ingest-result.js';
+import { checkLabelName, checkLabelValue, checkMetricName, SAMPLE_LIMITS } from '../sample.js';
+import {
+  columnSamples,
+  type IngestError,
+  type IngestResult,
+  type SampleColumns,
+  type SeriesSlot,
+  seriesSlot,
+} from './ingest-result.js';
 import { isDigits, parseDecimalFloat } from './parse-float.js';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
@@ -35,18 +43,27 @@ export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
 export interface InfluxParseResult extends IngestResult {
   /** String fields seen in good lines; they carry no numeric value and are dropped. */
   skippedStringFields: number;
-  /** Per sample, what decides its series: the line head and the field key (see the module notes). */
-  hints: SeriesHints;
 }
 
-/** The parsed measurement and tags of a line head; also the series hint of its samples. */
+export interface InfluxColumnsResult {
+  columns: SampleColumns;
+  errors: IngestError[];
+  /** String fields seen in good lines; they carry no numeric value and are dropped. */
+  skippedStringFields: number;
+}
+
+/** The parsed measurement and tags of a line head, and the series slots of its fields. */
 interface Head {
   /** The head's text. */
   text: string;
   measurement: string;
   labels: Readonly<Record<string, string>>;
-  /** The metric name of the `value` field (the measurement), once checked. */
-  valueName: string | undefined;
+  /** In the head cache: its strings, and those of its slots, are copies of their own, not slices of a body. */
+  cached: boolean;
+  /** The slot of the `value` field (metric = the measurement), once its name was checked. */
+  valueSlot: SeriesSlot | undefined;
+  /** Slots of the other field keys (at most MAX_FIELD_SLOTS). */
+  slots: Map<string, SeriesSlot> | undefined;
 }
 
 /** Line heads seen lately, by a hash of their text (checked against it on a hit); emptied at HEAD_CACHE_MAX. */
@@ -54,6 +71,8 @@ const heads = new Map<number, Head>();
 const HEAD_CACHE_MAX = 200_000;
 /** Longer heads are parsed every time rather than cached. */
 const HEAD_CACHE_MAX_CHARS = 1024;
+/** Field keys remembered per head; the slots of further keys are made anew for each line. */
+const MAX_FIELD_SLOTS = 256;
 /** Set by headEnd: the FNV-1a hash of the head's characters. */
 let headHash = 0;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -82,11 +101,13 @@ const BOOLEANS: ReadonlyMap<string, number> = new Map([
 
 class LineError extends Error {}
 
-/** Scan state for one line: `pos` advances as tokens are read. */
-interface Cursor {
-  line: string;
-  pos: number;
-}
+/**
+ * Scan state of the line being parsed: the body, the cursor and the end of the line (exclusive). Module state rather
+ * than an object per line: parsing is synchronous and never re-entered.
+ */
+let src = '';
+let pos = 0;
+let lineEnd = 0;
 
 function isEscapable(c: number): boolean {
   return c === COMMA || c === EQUALS || c === SPACE;
@@ -94,26 +115,27 @@ function isEscapable(c: number): boolean {
 
 /**
  * Reads an identifier up to an unescaped stop character (`,` ` ` always; `=` when `stopAtEquals`), unescaping
- * `\,` `\=` `\ ` on the way. Leaves `cursor.pos` on the stop character (or the end of the line).
+ * `\,` `\=` `\ ` on the way. Leaves `pos` on the stop character (or the end of the line).
  */
-function readIdentifier(cur: Cursor, stopAtEquals: boolean): string {
-  const line = cur.line;
-  let pos = cur.pos;
+function readIdentifier(stopAtEquals: boolean): string {
+  const text = src;
+  const n = lineEnd;
+  let p = pos;
   let out = '';
-  let runStart = pos;
-  while (pos < line.length) {
-    const c = line.charCodeAt(pos);
-    if (c === BACKSLASH && pos + 1 < line.length && isEscapable(line.charCodeAt(pos + 1))) {
-      out += line.slice(runStart, pos);
-      runStart = pos + 1; // keep the escaped character as part of the next run
-      pos += 2;
+  let runStart = p;
+  while (p < n) {
+    const c = text.charCodeAt(p);
+    if (c === BACKSLASH && p + 1 < n && isEscapable(text.charCodeAt(p + 1))) {
+      out += text.slice(runStart, p);
+      runStart = p + 1; // keep the escaped character as part of the next run
+      p += 2;
       continue;
     }
     if (c === COMMA || c === SPACE || (stopAtEquals && c === EQUALS)) break;
-    pos++;
+    p++;
   }
-  cur.pos = pos;
-  return out + line.slice(runStart, pos);
+  pos = p;
+  return out + text.slice(runStart, p);
 }
 
 /** Replaces characters outside the allowed set with `_`, prefixing `_` to a leading digit. */
@@ -139,16 +161,15 @@ function sanitize(name: string, allowColonDot: boolean): string {
   return first >= 48 && first <= 57 ? '_' + result : result;
 }
 
-function readTags(cur: Cursor, labels: Record<string, string>): void {
-  const line = cur.line;
+function readTags(labels: Record<string, string>): void {
   let count = 0;
-  while (cur.pos < line.length && line.charCodeAt(cur.pos) === COMMA) {
-    cur.pos++;
-    const rawKey = readIdentifier(cur, true);
+  while (pos < lineEnd && src.charCodeAt(pos) === COMMA) {
+    pos++;
+    const rawKey = readIdentifier(true);
     if (rawKey === '') throw new LineError('empty tag key');
-    if (line.charCodeAt(cur.pos) !== EQUALS) throw new LineError(`missing "=" after tag key "${rawKey}"`);
-    cur.pos++;
-    const value = readIdentifier(cur, false);
+    if (pos >= lineEnd || src.charCodeAt(pos) !== EQUALS) throw new LineError(`missing "=" after tag key "${rawKey}"`);
+    pos++;
+    const value = readIdentifier(false);
     if (value === '') throw new LineError(`missing value for tag "${rawKey}"`);
     const key = sanitize(rawKey, false);
     const keyError = checkLabelName(key);
@@ -162,20 +183,19 @@ function readTags(cur: Cursor, labels: Record<string, string>): void {
 }
 
 /** Skips a quoted string field starting at the opening quote, validating that it is terminated. */
-function skipStringField(cur: Cursor, key: string): void {
-  const line = cur.line;
-  let pos = cur.pos + 1;
-  while (pos < line.length) {
-    const c = line.charCodeAt(pos);
+function skipStringField(key: string): void {
+  let p = pos + 1;
+  while (p < lineEnd) {
+    const c = src.charCodeAt(p);
     if (c === BACKSLASH) {
-      pos += 2;
+      p += 2;
       continue;
     }
     if (c === QUOTE) {
-      cur.pos = pos + 1;
+      pos = p + 1;
       return;
     }
-    pos++;
+    p++;
   }
   throw new LineError(`unterminated string value for field "${key}"`);
 }
@@ -213,42 +233,45 @@ function parseTimestamp(token: string, precision: InfluxPrecision, now: number):
   return ms;
 }
 
-function skipSpaces(cur: Cursor): void {
-  while (cur.pos < cur.line.length && cur.line.charCodeAt(cur.pos) === SPACE) cur.pos++;
+function skipSpaces(): void {
+  while (pos < lineEnd && src.charCodeAt(pos) === SPACE) pos++;
 }
 
-/** End of the line head: its first space not escaped by a backslash (escapes as in readIdentifier). */
-function headEnd(line: string): number {
-  let pos = 0;
+/** End of the line head starting at `start`: its first space not escaped by a backslash (as in readIdentifier). */
+function headEnd(start: number): number {
+  const text = src;
+  const n = lineEnd;
+  let p = start;
   let h = 0x811c9dc5;
-  const n = line.length;
-  while (pos < n) {
-    const c = line.charCodeAt(pos);
+  while (p < n) {
+    const c = text.charCodeAt(p);
     if (c === SPACE) break;
     h = Math.imul(h ^ c, 16777619);
-    if (c === BACKSLASH && pos + 1 < n && isEscapable(line.charCodeAt(pos + 1))) {
-      h = Math.imul(h ^ line.charCodeAt(pos + 1), 16777619);
-      pos += 2;
-    } else pos++;
+    if (c === BACKSLASH && p + 1 < n && isEscapable(text.charCodeAt(p + 1))) {
+      h = Math.imul(h ^ text.charCodeAt(p + 1), 16777619);
+      p += 2;
+    } else p++;
   }
   headHash = h;
-  return pos;
+  return p;
 }
 
 /**
- * A plain decimal (`-?digits[.digits]`, at most 15 digits) from `start` up to a comma, a space or the end: its value,
- * which equals Number() of the text (k / 10^d is exact for such k and d), or undefined for anything else.
+ * A plain decimal (`-?digits[.digits]`, at most 15 digits) at `pos` up to a comma, a space or the end of the line: its
+ * value, which equals Number() of the text (k / 10^d is exact for such k and d), or undefined for anything else. On
+ * success `pos` is left after the number.
  */
-function plainDecimal(line: string, start: number): number | undefined {
-  const n = line.length;
-  let i = start;
-  const neg = line.charCodeAt(i) === 45;
+function plainDecimal(): number | undefined {
+  const text = src;
+  const n = lineEnd;
+  let i = pos;
+  const neg = text.charCodeAt(i) === 45;
   if (neg) i++;
   let k = 0;
   let digits = 0;
   let scale = -1;
   for (; i < n; i++) {
-    const c = line.charCodeAt(i);
+    const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       k = k * 10 + (c - 48);
       digits++;
@@ -258,33 +281,39 @@ function plainDecimal(line: string, start: number): number | undefined {
     else return undefined;
   }
   if (digits === 0 || digits > 15 || scale === 0) return undefined;
-  plainEnd = i;
+  pos = i;
   const v = scale > 0 ? k / POW10[scale] : k;
   return neg ? -v : v;
 }
-/** Set by plainDecimal: where the number ended. */
-let plainEnd = 0;
 
 /** Integer ms from a digits-only timestamp at [start, end), or undefined when it needs the general path. */
-function plainTimestamp(line: string, start: number, end: number, precision: InfluxPrecision): number | undefined {
+function plainTimestamp(start: number, end: number, precision: InfluxPrecision): number | undefined {
   const shift = PRECISION_SHIFT[precision];
   if (shift < 0 || end - start <= shift || end - start - shift > 15) return undefined;
+  const text = src;
   let ms = 0;
   for (let i = start; i < end; i++) {
-    const c = line.charCodeAt(i);
+    const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return undefined;
     if (i < end - shift) ms = ms * 10 + (c - 48);
   }
   return ms;
 }
 
-function parseHead(cur: Cursor): Head {
-  const rawMeasurement = readIdentifier(cur, false);
+function parseHead(start: number): Head {
+  const rawMeasurement = readIdentifier(false);
   if (rawMeasurement === '') throw new LineError('missing measurement');
   const measurement = sanitize(rawMeasurement, true);
   const labels: Record<string, string> = {};
-  readTags(cur, labels);
-  return { text: cur.line.slice(0, cur.pos), measurement, labels: Object.freeze(labels), valueName: undefined };
+  readTags(labels);
+  return {
+    text: src.slice(start, pos),
+    measurement,
+    labels: Object.freeze(labels),
+    cached: false,
+    valueSlot: undefined,
+    slots: undefined,
+  };
 }
 
 /** A copy of a string that does not share the memory of the string it was cut from (a whole request body). */
@@ -300,138 +329,191 @@ function detached(head: Head): Head {
     text: ownCopy(head.text),
     measurement: ownCopy(head.measurement),
     labels: Object.freeze(labels),
-    valueName: head.valueName,
+    cached: true,
+    valueSlot: undefined,
+    slots: undefined,
   };
 }
 
-function metricName(head: Head, rawKey: string): string {
-  if (rawKey === 'value' && head.valueName !== undefined) return head.valueName;
-  const name = rawKey === 'value' ? head.measurement : `${head.measurement}_${sanitize(rawKey, true)}`;
+/** The series slot of field `rawKey` of `head`, its metric name checked. */
+function slotFor(head: Head, rawKey: string): SeriesSlot {
+  if (rawKey === 'value') {
+    if (head.valueSlot !== undefined) return head.valueSlot;
+    const nameError = checkMetricName(head.measurement);
+    if (nameError !== undefined) throw new LineError(`metric name "${head.measurement}" ${nameError}`);
+    head.valueSlot = seriesSlot(head.measurement, head.labels);
+    return head.valueSlot;
+  }
+  const known = head.slots?.get(rawKey);
+  if (known !== undefined) return known;
+  let name = `${head.measurement}_${sanitize(rawKey, true)}`;
   const nameError = checkMetricName(name);
   if (nameError !== undefined) throw new LineError(`metric name "${name}" ${nameError}`);
-  if (rawKey === 'value') head.valueName = name;
-  return name;
+  let key = rawKey;
+  if (head.cached) {
+    name = ownCopy(name);
+    key = ownCopy(rawKey);
+  }
+  const slot = seriesSlot(name, head.labels);
+  head.slots ??= new Map();
+  if (head.slots.size < MAX_FIELD_SLOTS) head.slots.set(key, slot);
+  return slot;
 }
 
 /** Scratch for the fields of the line being parsed. */
-const fieldNames: string[] = [];
-const fieldKeys: string[] = [];
+const fieldSlots: SeriesSlot[] = [];
 const fieldValues: number[] = [];
 
-function parseLine(line: string, now: number, precision: InfluxPrecision, out: Sample[], hints: SeriesHints): number {
-  const end = headEnd(line);
+/** The columns being written. */
+let out: SampleColumns = { length: 0, slots: [], ts: new Float64Array(0), values: new Float64Array(0) };
+
+function reserve(extra: number): void {
+  const need = out.length + extra;
+  if (need <= out.ts.length) return;
+  const cap = Math.max(need, out.ts.length * 2, 1024);
+  const ts = new Float64Array(cap);
+  const values = new Float64Array(cap);
+  ts.set(out.ts.subarray(0, out.length));
+  values.set(out.values.subarray(0, out.length));
+  out.ts = ts;
+  out.values = values;
+}
+
+/** Parses the line at [start, lineEnd) of `src` into `out`; returns the string fields it skipped. */
+function parseLine(start: number, now: number, precision: InfluxPrecision): number {
+  const end = headEnd(start);
   const hash = headHash;
-  const cur: Cursor = { line, pos: 0 };
+  pos = start;
   let head = heads.get(hash);
-  if (head !== undefined && head.text.length === end && line.startsWith(head.text)) cur.pos = end;
+  if (head !== undefined && head.text.length === end - start && src.startsWith(head.text, start)) pos = end;
   else {
-    head = parseHead(cur);
-    if (cur.pos === end && end <= HEAD_CACHE_MAX_CHARS) {
+    head = parseHead(start);
+    if (pos === end && end - start <= HEAD_CACHE_MAX_CHARS) {
       if (heads.size >= HEAD_CACHE_MAX) heads.clear();
       head = detached(head);
       heads.set(hash, head);
     }
   }
-  const labels = head.labels;
-  if (cur.pos >= line.length) throw new LineError('missing fields');
-  skipSpaces(cur);
-  if (cur.pos >= line.length) throw new LineError('missing fields');
+  if (pos >= lineEnd) throw new LineError('missing fields');
+  skipSpaces();
+  if (pos >= lineEnd) throw new LineError('missing fields');
 
   let fields = 0;
   let skipped = 0;
   for (;;) {
     let rawKey: string;
-    if (line.startsWith('value=', cur.pos)) {
+    if (src.startsWith('value=', pos) && pos + 6 <= lineEnd) {
       rawKey = 'value';
-      cur.pos += 5;
-    } else rawKey = readIdentifier(cur, true);
+      pos += 5;
+    } else rawKey = readIdentifier(true);
     if (rawKey === '') throw new LineError('empty field key');
-    if (line.charCodeAt(cur.pos) !== EQUALS) throw new LineError(`missing "=" after field key "${rawKey}"`);
-    cur.pos++;
-    if (line.charCodeAt(cur.pos) === QUOTE) {
-      skipStringField(cur, rawKey);
+    if (pos >= lineEnd || src.charCodeAt(pos) !== EQUALS) {
+      throw new LineError(`missing "=" after field key "${rawKey}"`);
+    }
+    pos++;
+    if (pos < lineEnd && src.charCodeAt(pos) === QUOTE) {
+      skipStringField(rawKey);
       skipped++;
     } else {
-      const start = cur.pos;
-      let value = plainDecimal(line, start);
-      if (value !== undefined) cur.pos = plainEnd;
-      else {
-        while (cur.pos < line.length) {
-          const c = line.charCodeAt(cur.pos);
+      const valueStart = pos;
+      let value = pos < lineEnd ? plainDecimal() : undefined;
+      if (value === undefined) {
+        while (pos < lineEnd) {
+          const c = src.charCodeAt(pos);
           if (c === COMMA || c === SPACE) break;
-          cur.pos++;
+          pos++;
         }
-        if (cur.pos === start) throw new LineError(`missing value for field "${rawKey}"`);
-        value = parseFieldValue(line.slice(start, cur.pos), rawKey);
+        if (pos === valueStart) throw new LineError(`missing value for field "${rawKey}"`);
+        value = parseFieldValue(src.slice(valueStart, pos), rawKey);
       }
-      fieldNames[fields] = metricName(head, rawKey);
-      fieldKeys[fields] = rawKey;
+      fieldSlots[fields] = slotFor(head, rawKey);
       fieldValues[fields] = value;
       fields++;
     }
-    if (cur.pos < line.length && line.charCodeAt(cur.pos) === COMMA) {
-      cur.pos++;
+    if (pos < lineEnd && src.charCodeAt(pos) === COMMA) {
+      pos++;
       continue;
     }
-    if (cur.pos < line.length && line.charCodeAt(cur.pos) !== SPACE) {
-      throw new LineError(`unexpected ${JSON.stringify(line[cur.pos])} after field "${rawKey}"`);
+    if (pos < lineEnd && src.charCodeAt(pos) !== SPACE) {
+      throw new LineError(`unexpected ${JSON.stringify(src[pos])} after field "${rawKey}"`);
     }
     break;
   }
 
-  skipSpaces(cur);
-  const tsStart = cur.pos;
-  while (cur.pos < line.length && line.charCodeAt(cur.pos) !== SPACE) cur.pos++;
-  const ts =
-    plainTimestamp(line, tsStart, cur.pos, precision) ?? parseTimestamp(line.slice(tsStart, cur.pos), precision, now);
-  skipSpaces(cur);
-  if (cur.pos < line.length)
-    throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(line.slice(cur.pos))}`);
+  skipSpaces();
+  const tsStart = pos;
+  while (pos < lineEnd && src.charCodeAt(pos) !== SPACE) pos++;
+  const ts = plainTimestamp(tsStart, pos, precision) ?? parseTimestamp(src.slice(tsStart, pos), precision, now);
+  skipSpaces();
+  if (pos < lineEnd) {
+    throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(src.slice(pos, lineEnd))}`);
+  }
 
   // Only a fully valid line reaches this point, so a bad line never leaves partial samples behind.
-  for (let i = 0; i < fields; i++) {
-    out.push({ name: fieldNames[i], value: fieldValues[i], labels: labels as Record<string, string>, ts });
-    hints.heads.push(head);
-    hints.fields.push(fieldKeys[i]);
+  reserve(fields);
+  let k = out.length;
+  for (let i = 0; i < fields; i++, k++) {
+    out.slots[k] = fieldSlots[i];
+    out.ts[k] = ts;
+    out.values[k] = fieldValues[i];
   }
+  out.length = k;
   return skipped;
 }
 
 /**
- * Parses a line protocol body. `now` (ms) is the timestamp of lines that carry none; `precision` is the unit of the
- * timestamps in the body. Throws a TypeError for an unknown precision.
+ * Parses a line protocol body into columns. `now` (ms) is the timestamp of lines that carry none; `precision` is the
+ * unit of the timestamps in the body. Throws a TypeError for an unknown precision.
  */
-export function parseInfluxLines(text: string, now: number, precision: InfluxPrecision = 'ns'): InfluxParseResult {
+export function parseInfluxColumns(text: string, now: number, precision: InfluxPrecision = 'ns'): InfluxColumnsResult {
   if (!Object.hasOwn(PRECISION_SHIFT, precision)) {
     throw new TypeError(`unknown precision ${JSON.stringify(precision)} (expected ns, us, ms or s)`);
   }
-  const result: InfluxParseResult = {
-    samples: [],
-    errors: [],
-    skippedStringFields: 0,
-    hints: { heads: [], fields: [] },
+  // About one sample per 40 characters (a short line with one field); the columns grow when there are more.
+  const guess = Math.min(1 << 20, Math.ceil(text.length / 40) + 16);
+  const columns: SampleColumns = {
+    length: 0,
+    slots: [],
+    ts: new Float64Array(guess),
+    values: new Float64Array(guess),
   };
-  let lineNo = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    lineNo++;
-    let lineEnd = end;
-    if (lineEnd > start && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-    let lineStart = start;
-    while (lineStart < lineEnd && (text.charCodeAt(lineStart) === SPACE || text.charCodeAt(lineStart) === 9)) {
-      lineStart++;
+  const result: InfluxColumnsResult = { columns, errors: [], skippedStringFields: 0 };
+  out = columns;
+  src = text;
+  try {
+    let lineNo = 0;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      lineNo++;
+      let stop = end;
+      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+      let lineStart = start;
+      while (lineStart < stop && (text.charCodeAt(lineStart) === SPACE || text.charCodeAt(lineStart) === 9)) {
+        lineStart++;
+      }
+      start = end + 1;
+      if (lineStart === stop || text.charCodeAt(lineStart) === 35 /* # */) continue;
+      lineEnd = stop;
+      try {
+        result.skippedStringFields += parseLine(lineStart, now, precision);
+      } catch (err) {
+        if (!(err instanceof LineError)) throw err;
+        result.errors.push({ line: lineNo, message: err.message });
+      }
     }
-    start = end + 1;
-    if (lineStart === lineEnd || text.charCodeAt(lineStart) === 35 /* # */) continue;
-    const line = text.slice(lineStart, lineEnd);
-    try {
-      result.skippedStringFields += parseLine(line, now, precision, result.samples, result.hints);
-    } catch (err) {
-      if (!(err instanceof LineError)) throw err;
-      result.errors.push({ line: lineNo, message: err.message });
-    }
+  } finally {
+    // Neither the body nor the columns stay referenced once the call returns.
+    src = '';
+    out = { length: 0, slots: [], ts: new Float64Array(0), values: new Float64Array(0) };
+    fieldSlots.length = 0;
   }
   return result;
+}
+
+/** Parses a line protocol body into samples (see parseInfluxColumns). */
+export function parseInfluxLines(text: string, now: number, precision: InfluxPrecision = 'ns'): InfluxParseResult {
+  const r = parseInfluxColumns(text, now, precision);
+  return { samples: columnSamples(r.columns), errors: r.errors, skippedStringFields: r.skippedStringFields };
 }
