@@ -68,6 +68,9 @@ interface Head {
 
 /** Line heads seen lately, by a hash of their text (checked against it on a hit); emptied at HEAD_CACHE_MAX. */
 const heads = new Map<number, Head>();
+/** In front of `heads`: the last head seen per low bits of the hash (a hit costs an array read, not a map lookup). */
+const RECENT_BITS = 16;
+const recent: (Head | undefined)[] = new Array(1 << RECENT_BITS).fill(undefined);
 const HEAD_CACHE_MAX = 200_000;
 /** Longer heads are parsed every time rather than cached. */
 const HEAD_CACHE_MAX_CHARS = 1024;
@@ -257,19 +260,22 @@ function headEnd(start: number): number {
 }
 
 /**
- * A plain decimal (`-?digits[.digits]`, at most 15 digits) at `pos` up to a comma, a space or the end of the line: its
- * value, which equals Number() of the text (k / 10^d is exact for such k and d), or undefined for anything else. On
- * success `pos` is left after the number.
+ * A plain number at `pos` up to a comma, a space or the end of the line: a decimal `-?digits[.digits]`, or an integer
+ * `-?digits` followed by `i` (or `digits` followed by `u`). Returns its value, as Number() gives it (k / 10^d is exact
+ * for at most 15 digits; longer ones go through Number()), or undefined for anything else (exponents, booleans, bad
+ * text), which the general path reads or rejects. On success `pos` is left after the number.
  */
 function plainDecimal(): number | undefined {
   const text = src;
   const n = lineEnd;
-  let i = pos;
+  const start = pos;
+  let i = start;
   const neg = text.charCodeAt(i) === 45;
   if (neg) i++;
   let k = 0;
   let digits = 0;
   let scale = -1;
+  let suffix = 0;
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
@@ -278,10 +284,16 @@ function plainDecimal(): number | undefined {
       if (scale >= 0) scale++;
     } else if (c === 46 && scale < 0) scale = 0;
     else if (c === COMMA || c === SPACE) break;
-    else return undefined;
+    else if ((c === 105 /* i */ || (c === 117 /* u */ && !neg)) && scale < 0) {
+      suffix = 1;
+      if (i + 1 < n && text.charCodeAt(i + 1) !== COMMA && text.charCodeAt(i + 1) !== SPACE) return undefined;
+      i++;
+      break;
+    } else return undefined;
   }
-  if (digits === 0 || digits > 15 || scale === 0) return undefined;
+  if (digits === 0 || scale === 0) return undefined;
   pos = i;
+  if (digits > 15) return Number(text.slice(start, i - suffix));
   const v = scale > 0 ? k / POW10[scale] : k;
   return neg ? -v : v;
 }
@@ -379,19 +391,36 @@ function reserve(extra: number): void {
   out.values = values;
 }
 
+/** Whether `src` holds `text` at `start` (a loop: `startsWith` with a position is a slow call). */
+function sameText(text: string, start: number): boolean {
+  const body = src;
+  for (let i = 0; i < text.length; i++) if (body.charCodeAt(start + i) !== text.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Parses the line at [start, lineEnd) of `src` into `out`; returns the string fields it skipped. */
 function parseLine(start: number, now: number, precision: InfluxPrecision): number {
   const end = headEnd(start);
   const hash = headHash;
   pos = start;
-  let head = heads.get(hash);
-  if (head !== undefined && head.text.length === end - start && src.startsWith(head.text, start)) pos = end;
+  const at = hash & ((1 << RECENT_BITS) - 1);
+  let head = recent[at];
+  if (head === undefined || head.text.length !== end - start || !sameText(head.text, start)) {
+    head = heads.get(hash);
+    if (head !== undefined && head.text.length === end - start && sameText(head.text, start)) recent[at] = head;
+    else head = undefined;
+  }
+  if (head !== undefined) pos = end;
   else {
     head = parseHead(start);
     if (pos === end && end - start <= HEAD_CACHE_MAX_CHARS) {
-      if (heads.size >= HEAD_CACHE_MAX) heads.clear();
+      if (heads.size >= HEAD_CACHE_MAX) {
+        heads.clear();
+        recent.fill(undefined);
+      }
       head = detached(head);
       heads.set(hash, head);
+      recent[at] = head;
     }
   }
   if (pos >= lineEnd) throw new LineError('missing fields');
@@ -442,8 +471,12 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
 
   skipSpaces();
   const tsStart = pos;
-  while (pos < lineEnd && src.charCodeAt(pos) !== SPACE) pos++;
-  const ts = plainTimestamp(tsStart, pos, precision) ?? parseTimestamp(src.slice(tsStart, pos), precision, now);
+  const text = src;
+  const n = lineEnd;
+  let p = pos;
+  while (p < n && text.charCodeAt(p) !== SPACE) p++;
+  pos = p;
+  const ts = plainTimestamp(tsStart, p, precision) ?? parseTimestamp(text.slice(tsStart, p), precision, now);
   skipSpaces();
   if (pos < lineEnd) {
     throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(src.slice(pos, lineEnd))}`);
