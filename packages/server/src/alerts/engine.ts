@@ -353,7 +353,7 @@ export class AlertEngine implements AlertBus {
   /** Called by the metrics pipeline for every accepted sample. */
   onSample(series: Series): void {
     // Not loaded yet: the sample is in the registry, evaluated once the state is (see `changeLeadership`).
-    if (!this.isLeading()) return;
+    if (!this.isLeading() || !this.index.hasMetric(series.name)) return;
     this.index.forSeries(series, (rule) => this.evaluate(rule, series));
   }
 

@@ -54,6 +54,11 @@ export class RuleIndex {
     if (m.all.length === 0) this.byMetric.delete(rule.metric);
   }
 
+  /** Whether any rule names `metric`. */
+  hasMetric(metric: string): boolean {
+    return this.byMetric.size > 0 && this.byMetric.has(metric);
+  }
+
   /** Calls `fn` for every rule whose metric and label selectors match `series`. */
   forSeries(series: Series, fn: (rule: Rule) => void): void {
     const m = this.byMetric.get(series.name);

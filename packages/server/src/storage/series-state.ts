@@ -130,15 +130,19 @@ export class SeriesState {
     return error;
   }
 
-  /** Moves durable samples into their series' open chunks. Throws if one names an unknown series. */
+  /**
+   * Moves durable samples into their series' open chunks. Throws if one names an unknown series, having moved the
+   * samples before it (appended samples were checked by `accept`; only a replay at open can fail, and fails the open).
+   */
   feed(samples: PendingSamples): void {
     const { series, ts, count } = samples;
-    for (let i = 0; i < count; i++) {
-      if (this.entries[series[i]] === undefined) throw new Error(`metric store: unknown series ${series[i]}`);
-    }
     const words = new Uint32Array(samples.values.buffer, samples.values.byteOffset, count * 2);
     for (let i = 0; i < count; i++) {
-      const entry = this.entries[series[i]]!;
+      const entry = this.entries[series[i]];
+      if (entry === undefined) {
+        this.openSamples += i;
+        throw new Error(`metric store: unknown series ${series[i]}`);
+      }
       entry.open.push(ts[i], words, i);
       if (ts[i] > entry.lastTs) entry.lastTs = ts[i];
     }

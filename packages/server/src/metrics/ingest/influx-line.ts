@@ -298,18 +298,33 @@ function plainDecimal(): number | undefined {
   return neg ? -v : v;
 }
 
-/** Integer ms from a digits-only timestamp at [start, end), or undefined when it needs the general path. */
-function plainTimestamp(start: number, end: number, precision: InfluxPrecision): number | undefined {
-  const shift = PRECISION_SHIFT[precision];
-  if (shift < 0 || end - start <= shift || end - start - shift > 15) return undefined;
+/** Scratch of plainTimestamp: the value of the first d digits at [d] (exact up to 15 digits). */
+const prefix = new Float64Array(64);
+
+/**
+ * The timestamp at `pos` (up to a space or the end of the line) as integer ms when it is plain digits that fit, or
+ * undefined when it needs the general path. Either way `pos` is left at its end.
+ */
+function plainTimestamp(precision: InfluxPrecision): number | undefined {
   const text = src;
-  let ms = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
-    if (i < end - shift) ms = ms * 10 + (c - 48);
+  const n = lineEnd;
+  const start = pos;
+  let acc = 0;
+  let p = start;
+  let plain = true;
+  for (; p < n; p++) {
+    const c = text.charCodeAt(p);
+    if (c >= 48 && c <= 57) {
+      acc = acc * 10 + (c - 48);
+      if (p - start < 63) prefix[p - start + 1] = acc;
+    } else if (c === SPACE) break;
+    else plain = false;
   }
-  return ms;
+  pos = p;
+  const shift = PRECISION_SHIFT[precision];
+  const keep = p - start - shift;
+  if (!plain || shift < 0 || keep <= 0 || keep > 15) return undefined;
+  return prefix[keep];
 }
 
 function parseHead(start: number): Head {
@@ -471,12 +486,7 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
 
   skipSpaces();
   const tsStart = pos;
-  const text = src;
-  const n = lineEnd;
-  let p = pos;
-  while (p < n && text.charCodeAt(p) !== SPACE) p++;
-  pos = p;
-  const ts = plainTimestamp(tsStart, p, precision) ?? parseTimestamp(text.slice(tsStart, p), precision, now);
+  const ts = plainTimestamp(precision) ?? parseTimestamp(src.slice(tsStart, pos), precision, now);
   skipSpaces();
   if (pos < lineEnd) {
     throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(src.slice(pos, lineEnd))}`);
