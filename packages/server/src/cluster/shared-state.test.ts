@@ -3,7 +3,8 @@
  * Two hub nodes sharing a Redis (channels) and a PostgreSQL schema (state), as in docs/cluster.md: a task created
  * through node A is read, listed and updated through node B, and B's subscribers see A's task events live; an incident
  * and the dead-letter log written on one node are read on the other; samples taken in by the follower reach the leader,
- * and a range query on the leader reads them from the shared store before the follower seals them.
+ * and a range query on the leader reads them from the shared store before the follower seals them; each node lists
+ * and queries the series the other created, and a series both took in is read whole on either.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -157,6 +158,53 @@ if ((await requireService('postgres', pgUrl)) && (await requireService('redis', 
     } finally {
       await client.end();
     }
+  });
+
+  test("every node queries every node's series: one it never took in, and one both took in half of", async () => {
+    const post = async (hub: RunningHub, body: unknown) => {
+      const res = await fetch(`${hub.url}/api/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200);
+    };
+    const points = async (hub: RunningHub, name: string, from: number, to: number) => {
+      const res = await fetch(`${hub.url}/api/v1/metrics/${name}?from=${from}&to=${to}&step=1s&agg=avg`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { series: { points: [number, number][] }[] };
+      return body.series[0]?.points ?? [];
+    };
+    // Recent samples: the whole range lies inside each node's hot window.
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 30_000;
+    const samples = Array.from({ length: 20 }, (_, i) => ({ value: i, ts: t0 + i * 1000, labels: { svc: 'z' } }));
+    await post(
+      a,
+      samples.filter((_, i) => i % 2 === 0).map((x) => ({ ...x, name: 'split.probe' })),
+    );
+    await post(
+      b,
+      samples.filter((_, i) => i % 2 === 1).map((x) => ({ ...x, name: 'split.probe' })),
+    );
+    // Each node's hot ring holds its half; the range starts inside both rings, so a ring alone would answer half.
+    const want = samples.slice(1).map((x) => [x.ts, x.value]);
+    for (const hub of [a, b]) {
+      assert.deepEqual(await points(hub, 'split.probe', t0 + 1000, t0 + 19_000), want, hub.hub.config.nodeId);
+    }
+    // A series created on node A only: node B finds it in the store within its discovery interval.
+    await post(
+      a,
+      samples.map((x) => ({ ...x, name: 'found.probe' })),
+    );
+    await until(
+      () => b.hub.metricsService.list({ prefix: 'found.probe' }).length === 1,
+      30_000,
+      "node A's new series listed on node B",
+    );
+    assert.deepEqual(
+      await points(b, 'found.probe', t0, t0 + 19_000),
+      samples.map((x) => [x.ts, x.value]),
+    );
   });
 
   test('incidents and failed notifications written by one node are read by the other', async () => {

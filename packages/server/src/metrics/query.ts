@@ -42,6 +42,8 @@ export interface QueryOptions {
   /** Most points in one answer, all series together. */
   maxResponsePoints: number;
   retention: RetentionPolicy;
+  /** The store is shared by the nodes of a cluster: raw reads go to it, not to this node's hot ring. */
+  sharedStore?: boolean;
 }
 
 /** Longest stretch a query (or its serialization) runs before it lets other work in. */
@@ -193,9 +195,13 @@ export class MetricQuery {
     return tier;
   }
 
-  /** Raw samples of a series in [from, to]: from the hot ring when it covers the range, else from the store. */
+  /**
+   * Raw samples of a series in [from, to]: from the hot ring when it covers the range, else from the store. A store
+   * that the nodes of a cluster share is always read (once the series has its id): this node's ring holds only the
+   * samples this node took in, while the store holds every node's.
+   */
   async raw(s: Series, from: number, to: number): Promise<{ ts: ArrayLike<number>; values: ArrayLike<number> }> {
-    if (from >= s.ring.oldest()) {
+    if ((this.o.sharedStore !== true || s.id < 0) && from >= s.ring.oldest()) {
       const ts: number[] = [];
       const values: number[] = [];
       s.ring.forEach(from, to, (t, v) => {

@@ -46,6 +46,8 @@ export type { MetricSummary, SeriesStats };
 
 /** How often idle series' hot rings are trimmed to the hot window. */
 const HOT_TRIM_INTERVAL_MS = 30_000;
+/** How often a node of a shared store looks for series other nodes created. */
+export const SERIES_DISCOVERY_INTERVAL_MS = 5_000;
 
 export const STATS_WINDOWS: Record<string, number> = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000 };
 
@@ -85,6 +87,7 @@ export class MetricsService {
       maxQuerySeries: c.maxQuerySeries,
       maxResponsePoints: c.maxResponsePoints,
       retention: c.retention,
+      sharedStore: d.sharedStore === true,
     });
     this.scraper = new Scraper(c.scrape, (samples) => this.ingest(samples));
   }
@@ -114,8 +117,28 @@ export class MetricsService {
     this.timers.push(setInterval(() => this.publishStatus(), c.statusIntervalMs).unref());
     this.timers.push(setInterval(() => this.retention(), c.retentionIntervalMs).unref());
     this.timers.push(setInterval(() => this.trimHot(), HOT_TRIM_INTERVAL_MS).unref());
+    if (this.d.sharedStore === true && this.d.store.discoverSeries !== undefined) {
+      this.timers.push(setInterval(() => void this.discoverSeries(), SERIES_DISCOVERY_INTERVAL_MS).unref());
+    }
     this.scraper.start();
     setTimeout(() => this.publishStatus(), Math.min(1500, c.statusIntervalMs)).unref();
+  }
+
+  /**
+   * Registers the series other nodes of a shared store created, so they can be listed and queried here (their
+   * samples are read from the store). Runs every SERIES_DISCOVERY_INTERVAL_MS; resolves with how many were new.
+   */
+  async discoverSeries(): Promise<number> {
+    const discover = this.d.store.discoverSeries;
+    if (discover === undefined) return 0;
+    try {
+      const found = await discover.call(this.d.store);
+      for (const info of found) this.registry.restore(info.id, info.name, info.labels);
+      return found.length;
+    } catch (err) {
+      this.d.log('warn', 'series discovery failed', { err: String(err) });
+      return 0;
+    }
   }
 
   /** Scrapes (and retention of a shared store) run on the leader of a cluster only. */

@@ -85,6 +85,11 @@ export interface MetricStore {
    * calls it once per new series.
    */
   createSeries(name: string, labels: Record<string, string>): Promise<number>;
+  /**
+   * Series other nodes created since `open()` (or the previous call), on a store that nodes share; a store of one
+   * node leaves it out. The metrics service calls it every few seconds so a node can query every node's series.
+   */
+  discoverSeries?(): Promise<SeriesInfo[]>;
   /** Queues samples; resolves once they are durable. Batches from many calls share one commit. */
   append(batch: SampleBatch): Promise<void>;
   /** Raw samples of one series with from <= ts <= to, oldest first (sealed chunks and pending samples). */

@@ -112,6 +112,21 @@ if (await requireService('postgres', url)) {
       );
     });
 
+    test('a node discovers the series other nodes created after it opened, each once', async () => {
+      const schema = newSchema();
+      const a = await start({ schema, node: 'a' });
+      const b = await start({ schema, node: 'b' });
+      assert.deepEqual(await a.store.discoverSeries(), []);
+      const made = await b.store.createSeries('made.on.b', { host: 'b' });
+      const both = await a.store.createSeries('made.on.a', { host: 'a' });
+      assert.deepEqual(await a.store.discoverSeries(), [{ id: made, name: 'made.on.b', labels: { host: 'b' } }]);
+      assert.deepEqual(await a.store.discoverSeries(), []);
+      assert.deepEqual(await b.store.discoverSeries(), [{ id: both, name: 'made.on.a', labels: { host: 'a' } }]);
+      // Once discovered, the series is known: creating it again on A finds the same id without a new row.
+      assert.equal(await a.store.createSeries('made.on.b', { host: 'b' }), made);
+      assert.deepEqual(await b.store.discoverSeries(), []);
+    });
+
     test('two nodes share series ids, read what the other sealed, and merge the buckets they both wrote', async () => {
       const schema = newSchema();
       const a = await start({ schema, node: 'a' });

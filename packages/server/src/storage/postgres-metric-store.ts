@@ -508,6 +508,27 @@ export class PostgresMetricStore implements MetricStore {
     }
   }
 
+  async discoverSeries(): Promise<SeriesInfo[]> {
+    const db = this.db;
+    // Series are never deleted, so a count equal to what this node knows means nothing is new (one index scan).
+    const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_series');
+    if ((count.rows[0]?.n ?? 0) <= this.series.list.length) return [];
+    const known = this.series.list.map((s) => s.id);
+    const rows = await db.query<{ id: number; name: string; labels: string }>(
+      'SELECT id, name, labels FROM metric_series WHERE NOT (id = ANY($1::int[])) ORDER BY id',
+      [known],
+    );
+    const found: SeriesInfo[] = [];
+    for (const row of rows.rows) {
+      // createSeries may have loaded it meanwhile.
+      if (this.series.get(row.id) !== undefined) continue;
+      this.series.load(row, Number.NEGATIVE_INFINITY);
+      const info = this.series.list[this.series.list.length - 1]!;
+      found.push({ id: info.id, name: info.name, labels: { ...info.labels } });
+    }
+    return found;
+  }
+
   async createSeries(name: string, labels: Record<string, string>): Promise<number> {
     const db = this.db;
     const json = canonicalLabels(labels);
