@@ -81,9 +81,11 @@ async function reply(outcome: IngestOutcome, res: FastifyReply) {
 }
 
 export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): void {
+  // The text ingest routes read the body's bytes: line protocol is parsed from them as they are.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
-    ['application/octet-stream', 'application/x-www-form-urlencoded'],
-    { parseAs: 'string' },
+    ['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded'],
+    { parseAs: 'buffer' },
     (_req, body, done) => done(null, body),
   );
   app.addHook('preParsing', async (req, _reply, payload) => {
@@ -124,7 +126,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
     },
   );
 
-  app.post<{ Body: string }>(
+  app.post<{ Body: Buffer | undefined }>(
     '/api/v1/write/prometheus',
     {
       config: access('publish', ['metrics.>']),
@@ -136,8 +138,8 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
       },
     },
     async (req, res) => {
-      if (typeof req.body !== 'string') throw new VigilError('bad_request', 'Send the exposition as text/plain');
-      const parsed = parsePrometheusText(req.body, Date.now());
+      if (!Buffer.isBuffer(req.body)) throw new VigilError('bad_request', 'Send the exposition as text/plain');
+      const parsed = parsePrometheusText(req.body.toString('utf8'), Date.now());
       const issues: IngestIssue[] = parsed.errors.map((e) => ({
         line: e.line,
         code: 'bad_request',
@@ -147,7 +149,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
     },
   );
 
-  app.post<{ Body: string; Querystring: { precision?: InfluxPrecision } }>(
+  app.post<{ Body: Buffer | undefined; Querystring: { precision?: InfluxPrecision } }>(
     '/api/v1/write/influx',
     {
       config: access('publish', ['metrics.>']),
@@ -167,7 +169,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
       },
     },
     async (req, res) => {
-      if (typeof req.body !== 'string') throw new VigilError('bad_request', 'Send line protocol as text/plain');
+      if (!Buffer.isBuffer(req.body)) throw new VigilError('bad_request', 'Send line protocol as text/plain');
       const parsed = parseInfluxColumns(req.body, Date.now(), req.query.precision ?? 'ns');
       const issues: IngestIssue[] = parsed.errors.map((e) => ({
         line: e.line,

@@ -54,12 +54,10 @@ export interface InfluxColumnsResult {
 
 /** The parsed measurement and tags of a line head, and the series slots of its fields. */
 interface Head {
-  /** The head's text. */
-  text: string;
+  /** The head's bytes, escapes included (a copy: a cached head does not keep a request body alive). */
+  raw: Uint8Array;
   measurement: string;
   labels: Readonly<Record<string, string>>;
-  /** In the head cache: its strings, and those of its slots, are copies of their own, not slices of a body. */
-  cached: boolean;
   /** The slot of the `value` field (metric = the measurement), once its name was checked. */
   valueSlot: SeriesSlot | undefined;
   /** Slots of the other field keys (at most MAX_FIELD_SLOTS). */
@@ -105,10 +103,13 @@ const BOOLEANS: ReadonlyMap<string, number> = new Map([
 class LineError extends Error {}
 
 /**
- * Scan state of the line being parsed: the body, the cursor and the end of the line (exclusive). Module state rather
- * than an object per line: parsing is synchronous and never re-entered.
+ * Scan state of the line being parsed: the body (UTF-8 bytes), the cursor and the end of the line (exclusive). Module
+ * state rather than an object per line: parsing is synchronous and never re-entered. Every delimiter is ASCII, so the
+ * bytes of a multi-byte character never match one; strings are decoded from the bytes only where a name or a label
+ * value is read (a line head not cached yet, a field key other than `value`) or an error quotes the line.
  */
-let src = '';
+const EMPTY = Buffer.alloc(0);
+let src: Buffer = EMPTY;
 let pos = 0;
 let lineEnd = 0;
 
@@ -127,9 +128,9 @@ function readIdentifier(stopAtEquals: boolean): string {
   let out = '';
   let runStart = p;
   while (p < n) {
-    const c = text.charCodeAt(p);
-    if (c === BACKSLASH && p + 1 < n && isEscapable(text.charCodeAt(p + 1))) {
-      out += text.slice(runStart, p);
+    const c = text[p];
+    if (c === BACKSLASH && p + 1 < n && isEscapable(text[p + 1])) {
+      out += text.toString('utf8', runStart, p);
       runStart = p + 1; // keep the escaped character as part of the next run
       p += 2;
       continue;
@@ -138,7 +139,7 @@ function readIdentifier(stopAtEquals: boolean): string {
     p++;
   }
   pos = p;
-  return out + text.slice(runStart, p);
+  return out + text.toString('utf8', runStart, p);
 }
 
 /** Replaces characters outside the allowed set with `_`, prefixing `_` to a leading digit. */
@@ -166,11 +167,11 @@ function sanitize(name: string, allowColonDot: boolean): string {
 
 function readTags(labels: Record<string, string>): void {
   let count = 0;
-  while (pos < lineEnd && src.charCodeAt(pos) === COMMA) {
+  while (pos < lineEnd && src[pos] === COMMA) {
     pos++;
     const rawKey = readIdentifier(true);
     if (rawKey === '') throw new LineError('empty tag key');
-    if (pos >= lineEnd || src.charCodeAt(pos) !== EQUALS) throw new LineError(`missing "=" after tag key "${rawKey}"`);
+    if (pos >= lineEnd || src[pos] !== EQUALS) throw new LineError(`missing "=" after tag key "${rawKey}"`);
     pos++;
     const value = readIdentifier(false);
     if (value === '') throw new LineError(`missing value for tag "${rawKey}"`);
@@ -189,7 +190,7 @@ function readTags(labels: Record<string, string>): void {
 function skipStringField(key: string): void {
   let p = pos + 1;
   while (p < lineEnd) {
-    const c = src.charCodeAt(p);
+    const c = src[p];
     if (c === BACKSLASH) {
       p += 2;
       continue;
@@ -237,7 +238,7 @@ function parseTimestamp(token: string, precision: InfluxPrecision, now: number):
 }
 
 function skipSpaces(): void {
-  while (pos < lineEnd && src.charCodeAt(pos) === SPACE) pos++;
+  while (pos < lineEnd && src[pos] === SPACE) pos++;
 }
 
 /** End of the line head starting at `start`: its first space not escaped by a backslash (as in readIdentifier). */
@@ -247,11 +248,11 @@ function headEnd(start: number): number {
   let p = start;
   let h = 0x811c9dc5;
   while (p < n) {
-    const c = text.charCodeAt(p);
+    const c = text[p];
     if (c === SPACE) break;
     h = Math.imul(h ^ c, 16777619);
-    if (c === BACKSLASH && p + 1 < n && isEscapable(text.charCodeAt(p + 1))) {
-      h = Math.imul(h ^ text.charCodeAt(p + 1), 16777619);
+    if (c === BACKSLASH && p + 1 < n && isEscapable(text[p + 1])) {
+      h = Math.imul(h ^ text[p + 1], 16777619);
       p += 2;
     } else p++;
   }
@@ -270,14 +271,14 @@ function plainDecimal(): number | undefined {
   const n = lineEnd;
   const start = pos;
   let i = start;
-  const neg = text.charCodeAt(i) === 45;
+  const neg = text[i] === 45;
   if (neg) i++;
   let k = 0;
   let digits = 0;
   let scale = -1;
   let suffix = 0;
   for (; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = text[i];
     if (c >= 48 && c <= 57) {
       k = k * 10 + (c - 48);
       digits++;
@@ -286,14 +287,14 @@ function plainDecimal(): number | undefined {
     else if (c === COMMA || c === SPACE) break;
     else if ((c === 105 /* i */ || (c === 117 /* u */ && !neg)) && scale < 0) {
       suffix = 1;
-      if (i + 1 < n && text.charCodeAt(i + 1) !== COMMA && text.charCodeAt(i + 1) !== SPACE) return undefined;
+      if (i + 1 < n && text[i + 1] !== COMMA && text[i + 1] !== SPACE) return undefined;
       i++;
       break;
     } else return undefined;
   }
   if (digits === 0 || scale === 0) return undefined;
   pos = i;
-  if (digits > 15) return Number(text.slice(start, i - suffix));
+  if (digits > 15) return Number(text.toString('latin1', start, i - suffix));
   const v = scale > 0 ? k / POW10[scale] : k;
   return neg ? -v : v;
 }
@@ -313,7 +314,7 @@ function plainTimestamp(precision: InfluxPrecision): number | undefined {
   let p = start;
   let plain = true;
   for (; p < n; p++) {
-    const c = text.charCodeAt(p);
+    const c = text[p];
     if (c >= 48 && c <= 57) {
       acc = acc * 10 + (c - 48);
       if (p - start < 63) prefix[p - start + 1] = acc;
@@ -334,29 +335,9 @@ function parseHead(start: number): Head {
   const labels: Record<string, string> = {};
   readTags(labels);
   return {
-    text: src.slice(start, pos),
+    raw: new Uint8Array(src.subarray(start, pos)),
     measurement,
     labels: Object.freeze(labels),
-    cached: false,
-    valueSlot: undefined,
-    slots: undefined,
-  };
-}
-
-/** A copy of a string that does not share the memory of the string it was cut from (a whole request body). */
-function ownCopy(s: string): string {
-  return Buffer.from(s, 'utf8').toString('utf8');
-}
-
-/** The head with strings of its own, so that caching it does not keep the request body it was read from alive. */
-function detached(head: Head): Head {
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(head.labels)) labels[ownCopy(k)] = ownCopy(v);
-  return {
-    text: ownCopy(head.text),
-    measurement: ownCopy(head.measurement),
-    labels: Object.freeze(labels),
-    cached: true,
     valueSlot: undefined,
     slots: undefined,
   };
@@ -373,17 +354,12 @@ function slotFor(head: Head, rawKey: string): SeriesSlot {
   }
   const known = head.slots?.get(rawKey);
   if (known !== undefined) return known;
-  let name = `${head.measurement}_${sanitize(rawKey, true)}`;
+  const name = `${head.measurement}_${sanitize(rawKey, true)}`;
   const nameError = checkMetricName(name);
   if (nameError !== undefined) throw new LineError(`metric name "${name}" ${nameError}`);
-  let key = rawKey;
-  if (head.cached) {
-    name = ownCopy(name);
-    key = ownCopy(rawKey);
-  }
   const slot = seriesSlot(name, head.labels);
   head.slots ??= new Map();
-  if (head.slots.size < MAX_FIELD_SLOTS) head.slots.set(key, slot);
+  if (head.slots.size < MAX_FIELD_SLOTS) head.slots.set(rawKey, slot);
   return slot;
 }
 
@@ -406,11 +382,31 @@ function reserve(extra: number): void {
   out.values = values;
 }
 
-/** Whether `src` holds `text` at `start` (a loop: `startsWith` with a position is a slow call). */
-function sameText(text: string, start: number): boolean {
+/** Whether `src` holds the bytes `raw` at `start`. */
+function sameBytes(raw: Uint8Array, start: number): boolean {
   const body = src;
-  for (let i = 0; i < text.length; i++) if (body.charCodeAt(start + i) !== text.charCodeAt(i)) return false;
+  for (let i = 0; i < raw.length; i++) if (body[start + i] !== raw[i]) return false;
   return true;
+}
+
+/** Whether `src` holds `value=` at `pos`, within the line. */
+function atValueKey(): boolean {
+  const b = src;
+  const p = pos;
+  return (
+    p + 6 <= lineEnd &&
+    b[p] === 118 &&
+    b[p + 1] === 97 &&
+    b[p + 2] === 108 &&
+    b[p + 3] === 117 &&
+    b[p + 4] === 101 &&
+    b[p + 5] === EQUALS
+  );
+}
+
+/** The character at `at` (decoded: it may take several bytes), for an error message. */
+function charAt(at: number): string {
+  return String.fromCodePoint(src.toString('utf8', at, Math.min(at + 4, lineEnd)).codePointAt(0) ?? 0);
 }
 
 /** Parses the line at [start, lineEnd) of `src` into `out`; returns the string fields it skipped. */
@@ -420,9 +416,9 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
   pos = start;
   const at = hash & ((1 << RECENT_BITS) - 1);
   let head = recent[at];
-  if (head === undefined || head.text.length !== end - start || !sameText(head.text, start)) {
+  if (head === undefined || head.raw.length !== end - start || !sameBytes(head.raw, start)) {
     head = heads.get(hash);
-    if (head !== undefined && head.text.length === end - start && sameText(head.text, start)) recent[at] = head;
+    if (head !== undefined && head.raw.length === end - start && sameBytes(head.raw, start)) recent[at] = head;
     else head = undefined;
   }
   if (head !== undefined) pos = end;
@@ -433,7 +429,6 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
         heads.clear();
         recent.fill(undefined);
       }
-      head = detached(head);
       heads.set(hash, head);
       recent[at] = head;
     }
@@ -446,16 +441,16 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
   let skipped = 0;
   for (;;) {
     let rawKey: string;
-    if (src.startsWith('value=', pos) && pos + 6 <= lineEnd) {
+    if (atValueKey()) {
       rawKey = 'value';
       pos += 5;
     } else rawKey = readIdentifier(true);
     if (rawKey === '') throw new LineError('empty field key');
-    if (pos >= lineEnd || src.charCodeAt(pos) !== EQUALS) {
+    if (pos >= lineEnd || src[pos] !== EQUALS) {
       throw new LineError(`missing "=" after field key "${rawKey}"`);
     }
     pos++;
-    if (pos < lineEnd && src.charCodeAt(pos) === QUOTE) {
+    if (pos < lineEnd && src[pos] === QUOTE) {
       skipStringField(rawKey);
       skipped++;
     } else {
@@ -463,33 +458,33 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
       let value = pos < lineEnd ? plainDecimal() : undefined;
       if (value === undefined) {
         while (pos < lineEnd) {
-          const c = src.charCodeAt(pos);
+          const c = src[pos];
           if (c === COMMA || c === SPACE) break;
           pos++;
         }
         if (pos === valueStart) throw new LineError(`missing value for field "${rawKey}"`);
-        value = parseFieldValue(src.slice(valueStart, pos), rawKey);
+        value = parseFieldValue(src.toString('utf8', valueStart, pos), rawKey);
       }
       fieldSlots[fields] = slotFor(head, rawKey);
       fieldValues[fields] = value;
       fields++;
     }
-    if (pos < lineEnd && src.charCodeAt(pos) === COMMA) {
+    if (pos < lineEnd && src[pos] === COMMA) {
       pos++;
       continue;
     }
-    if (pos < lineEnd && src.charCodeAt(pos) !== SPACE) {
-      throw new LineError(`unexpected ${JSON.stringify(src[pos])} after field "${rawKey}"`);
+    if (pos < lineEnd && src[pos] !== SPACE) {
+      throw new LineError(`unexpected ${JSON.stringify(charAt(pos))} after field "${rawKey}"`);
     }
     break;
   }
 
   skipSpaces();
   const tsStart = pos;
-  const ts = plainTimestamp(precision) ?? parseTimestamp(src.slice(tsStart, pos), precision, now);
+  const ts = plainTimestamp(precision) ?? parseTimestamp(src.toString('utf8', tsStart, pos), precision, now);
   skipSpaces();
   if (pos < lineEnd) {
-    throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(src.slice(pos, lineEnd))}`);
+    throw new LineError(`unexpected text after the timestamp: ${JSON.stringify(src.toString('utf8', pos, lineEnd))}`);
   }
 
   // Only a fully valid line reaches this point, so a bad line never leaves partial samples behind.
@@ -505,15 +500,25 @@ function parseLine(start: number, now: number, precision: InfluxPrecision): numb
 }
 
 /**
- * Parses a line protocol body into columns. `now` (ms) is the timestamp of lines that carry none; `precision` is the
- * unit of the timestamps in the body. Throws a TypeError for an unknown precision.
+ * Parses a line protocol body (UTF-8 bytes, or text) into columns. `now` (ms) is the timestamp of lines that carry
+ * none; `precision` is the unit of the timestamps in the body. Throws a TypeError for an unknown precision.
  */
-export function parseInfluxColumns(text: string, now: number, precision: InfluxPrecision = 'ns'): InfluxColumnsResult {
+export function parseInfluxColumns(
+  body: Uint8Array | string,
+  now: number,
+  precision: InfluxPrecision = 'ns',
+): InfluxColumnsResult {
   if (!Object.hasOwn(PRECISION_SHIFT, precision)) {
     throw new TypeError(`unknown precision ${JSON.stringify(precision)} (expected ns, us, ms or s)`);
   }
-  // About one sample per 40 characters (a short line with one field); the columns grow when there are more.
-  const guess = Math.min(1 << 20, Math.ceil(text.length / 40) + 16);
+  const bytes =
+    typeof body === 'string'
+      ? Buffer.from(body, 'utf8')
+      : Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  // About one sample per 40 bytes (a short line with one field); the columns grow when there are more.
+  const guess = Math.min(1 << 20, Math.ceil(bytes.length / 40) + 16);
   const columns: SampleColumns = {
     length: 0,
     slots: [],
@@ -522,22 +527,21 @@ export function parseInfluxColumns(text: string, now: number, precision: InfluxP
   };
   const result: InfluxColumnsResult = { columns, errors: [], skippedStringFields: 0 };
   out = columns;
-  src = text;
+  src = bytes;
   try {
+    const size = bytes.length;
     let lineNo = 0;
     let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
+    while (start < size) {
+      let end = bytes.indexOf(10, start);
+      if (end === -1) end = size;
       lineNo++;
       let stop = end;
-      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+      if (stop > start && bytes[stop - 1] === 13) stop--;
       let lineStart = start;
-      while (lineStart < stop && (text.charCodeAt(lineStart) === SPACE || text.charCodeAt(lineStart) === 9)) {
-        lineStart++;
-      }
+      while (lineStart < stop && (bytes[lineStart] === SPACE || bytes[lineStart] === 9)) lineStart++;
       start = end + 1;
-      if (lineStart === stop || text.charCodeAt(lineStart) === 35 /* # */) continue;
+      if (lineStart === stop || bytes[lineStart] === 35 /* # */) continue;
       lineEnd = stop;
       try {
         result.skippedStringFields += parseLine(lineStart, now, precision);
@@ -548,7 +552,7 @@ export function parseInfluxColumns(text: string, now: number, precision: InfluxP
     }
   } finally {
     // Neither the body nor the columns stay referenced once the call returns.
-    src = '';
+    src = EMPTY;
     out = { length: 0, slots: [], ts: new Float64Array(0), values: new Float64Array(0) };
     fieldSlots.length = 0;
   }
@@ -556,7 +560,11 @@ export function parseInfluxColumns(text: string, now: number, precision: InfluxP
 }
 
 /** Parses a line protocol body into samples (see parseInfluxColumns). */
-export function parseInfluxLines(text: string, now: number, precision: InfluxPrecision = 'ns'): InfluxParseResult {
-  const r = parseInfluxColumns(text, now, precision);
+export function parseInfluxLines(
+  body: Uint8Array | string,
+  now: number,
+  precision: InfluxPrecision = 'ns',
+): InfluxParseResult {
+  const r = parseInfluxColumns(body, now, precision);
   return { samples: columnSamples(r.columns), errors: r.errors, skippedStringFields: r.skippedStringFields };
 }
