@@ -125,6 +125,26 @@ describe('parseInfluxLines', () => {
     assert.equal(columns.slots[4999]!.name, 'm_f49');
   });
 
+  it('reads UTF-8 tag values and quotes the line in errors, from bytes or text, with a cached head too', () => {
+    const body =
+      'temp,room=küche\\ 1,city=Zürich value=21.5 1000\ntemp,room=küche\\ 1,city=Zürich value=22 2000\ntemp,room=日本 v=1é 3000\n';
+    for (const input of [body, Buffer.from(body, 'utf8')]) {
+      const r = parseInfluxLines(input, NOW, 'ms');
+      assert.deepEqual(
+        r.samples.map((s) => [s.name, s.labels, s.value, s.ts]),
+        [
+          ['temp', { room: 'küche 1', city: 'Zürich' }, 21.5, 1000],
+          ['temp', { room: 'küche 1', city: 'Zürich' }, 22, 2000],
+        ],
+      );
+      assert.equal(r.samples[0]!.labels, r.samples[1]!.labels);
+      assert.deepEqual(
+        r.errors.map((e) => [e.line, e.message]),
+        [[3, 'invalid value "1é" for field "v"']],
+      );
+    }
+  });
+
   it('names the `value` field after the measurement and defaults the timestamp to now', () => {
     const r = parseInfluxLines('temperature value=21.5,max=30u', NOW);
     assert.deepEqual(r.samples, [
