@@ -256,13 +256,9 @@ export class Hub {
         log: (level, msg, extra) => log[level](extra ?? {}, msg),
       });
       const relay = this.sampleRelay;
-      const nodeId = config.nodeId;
-      // A follower's own host series reach the leader labelled with the follower as their host, beside the leader's
-      // own (unlabelled) ones; what clients post is relayed as it came.
-      this.metricsService.relay = (samples, own) =>
-        relay.relay(
-          own ? samples.map((s) => ({ ...s, labels: { ...s.labels, host: s.labels.host ?? nodeId } })) : samples,
-        );
+      // Samples are relayed as they were taken in: the node's own host series already carry its host label
+      // (`fleet.ownHost`), what clients post is left as it came.
+      this.metricsService.relay = (samples) => relay.relay(samples);
     }
     this.parts.push(metrics.part);
     const alerts = createAlertsPart(ctx, this.metricsService, {
@@ -540,9 +536,12 @@ export class Hub {
     };
   }
 
-  /** `GET /api/v1/cluster` and `cluster.nodes`: the live nodes of this hub's cluster. */
-  async clusterNodes(): Promise<{ node: string; nodes: ClusterNode[] }> {
-    return { node: this.config.nodeId, nodes: await this.cluster.nodes() };
+  /**
+   * `GET /api/v1/cluster` and `cluster.nodes`: the live nodes of this hub's cluster, and the `host` label of this
+   * node's own series ('' on a single node: unlabelled).
+   */
+  async clusterNodes(): Promise<{ node: string; host: string; nodes: ClusterNode[] }> {
+    return { node: this.config.nodeId, host: this.config.fleet.ownHost, nodes: await this.cluster.nodes() };
   }
 
   /** Subscribers on this node whose pattern matches `channel`. */

@@ -362,7 +362,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     },
     alerts,
     tasks: toTasksConfig(c.tasks),
-    fleet: toFleetConfig(c.fleet),
+    fleet: toFleetConfig(c.fleet, {
+      cluster: c.broker.engine === 'redis' || c.store.engine === 'postgres',
+      nodeId: c.node_id,
+    }),
     incidents: toIncidentsConfig(c.incidents),
     notifications: toNotificationsConfig(c.notifications),
     dialects,

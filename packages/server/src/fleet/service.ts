@@ -43,7 +43,7 @@ import type { PublishRequest } from '../gateway/gateway.js';
 import type { Sample } from '../metrics/sample.js';
 import { normalizeSample } from '../metrics/sample.js';
 import type { MetricsService } from '../metrics/service.js';
-import type { FleetConfig } from './config.js';
+import { type FleetConfig, hostIdFromName } from './config.js';
 import type { HostRecord, HostStore } from './host-store.js';
 import { BatchSchema, checked, HeartbeatSchema, isHostId, RegistrationSchema } from './schemas.js';
 import { mergeSummary, summarize } from './summary.js';
@@ -82,11 +82,7 @@ export interface FleetServiceDeps {
   shareRemoval?: ((ids: string[]) => void) | undefined;
 }
 
-/** The hub's own host id from its hostname: characters outside [A-Za-z0-9_:-] become `-`, at most 64. */
-export function hostIdFromName(name: string): string {
-  const id = name.replace(/[^A-Za-z0-9_:-]/g, '-').slice(0, 64);
-  return id === '' ? 'host' : id;
-}
+export { hostIdFromName };
 
 export class FleetService {
   private readonly hosts = new Map<string, HostRecord>();
@@ -434,11 +430,11 @@ export class FleetService {
     }
   }
 
-  /** The hub's own host: a heartbeat with the summary of its newest collector samples (those with no `host`). */
+  /** The hub's own host: a heartbeat with the summary of its newest collector samples (`host` = `ownHost`). */
   private selfHeartbeat(now: number): void {
     const record = this.hosts.get(this.selfId);
     if (record?.host.source !== 'hub') return;
-    const own = this.d.metrics.current({ prefix: 'system.', labels: { host: '' } });
+    const own = this.d.metrics.current({ prefix: 'system.', labels: { host: this.d.metrics.ownHost } });
     if (own.length > 0) {
       const ts = Math.max(...own.map((c) => c.ts));
       record.host.summary = mergeSummary(

@@ -27,6 +27,7 @@ export function createMetricsPart(ctx: PartContext, deps: MetricsPartDeps): { pa
     hubFigures: deps.hubFigures,
     hubSamples: deps.hubSamples,
     sharedStore: ctx.config.store.engine === 'postgres',
+    ownHost: ctx.config.fleet.ownHost,
     log: (level, msg, extra) => ctx.log[level](extra ?? {}, msg),
   });
   registerMetricsMethods(ctx.methods, ctx.snapshots, service);

@@ -57,8 +57,6 @@ export interface IngestOptions {
    * PostgreSQL before relaying them): evaluated, kept hot and streamed, but not appended again. Default true.
    */
   persist?: boolean;
-  /** This node's own host collector took these samples (relayed to a leader with this node as their `host`). */
-  own?: boolean;
 }
 
 /** One ingest call in progress: the batch for the store, the series to stream, the rejections. */

@@ -28,6 +28,11 @@ export interface MetricsServiceDeps {
   log: (level: 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** The store is shared by the nodes of a cluster (PostgreSQL): retention then runs on the leader only. */
   sharedStore?: boolean | undefined;
+  /**
+   * The `host` label of this hub's own collector samples (and `hubSamples`): a cluster node's host id, so that every
+   * node's series are its own in the shared store, on the broker and on the leader. Empty (the default): unlabelled.
+   */
+  ownHost?: string | undefined;
 }
 
 export interface SeriesFilter {
@@ -57,7 +62,9 @@ export class MetricsService {
   readonly query: MetricQuery;
   readonly scraper: Scraper;
   /** In a cluster, hands the samples this node took in to the leader's evaluator (see cluster/sample-relay.ts). */
-  relay: ((samples: Sample[], own: boolean) => void) | undefined;
+  relay: ((samples: Sample[]) => void) | undefined;
+  /** The `host` label of this hub's own series; empty: they carry no `host` label (a single node). */
+  readonly ownHost: string;
   private scraping = true;
   private collector: SystemCollector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -67,6 +74,7 @@ export class MetricsService {
 
   constructor(private readonly d: MetricsServiceDeps) {
     const c = d.config;
+    this.ownHost = d.ownHost ?? '';
     this.registry = new SeriesRegistry({
       maxSeriesPerMetric: c.maxSeriesPerMetric,
       maxSeries: c.maxSeries,
@@ -161,15 +169,14 @@ export class MetricsService {
     options?: IngestOptions,
   ): IngestOutcome {
     const outcome = this.pipeline.ingest(samples, issues, position, options);
-    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples, options?.own === true);
+    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(samples);
     return this.watch(outcome);
   }
 
   /** `ingest` of samples given as columns (the line protocol parser's output). */
   ingestColumns(columns: SampleColumns, issues?: IngestIssue[], options?: IngestOptions): IngestOutcome {
     const outcome = this.pipeline.ingestColumns(columns, issues, options);
-    if (this.relay && !options?.relayed && outcome.accepted > 0)
-      this.relay(columnSamples(columns), options?.own === true);
+    if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(columnSamples(columns));
     return this.watch(outcome);
   }
 
@@ -185,7 +192,14 @@ export class MetricsService {
     const samples = this.collector.collect(now);
     const own = this.d.hubSamples?.(now);
     if (own) samples.push(...own);
-    if (samples.length > 0) this.ingest(samples, undefined, undefined, { own: true });
+    if (samples.length === 0) return;
+    const host = this.ownHost;
+    this.ingest(host === '' ? samples : samples.map((s) => ({ ...s, labels: { ...s.labels, host } })));
+  }
+
+  /** Whether a series is one of this hub's own (its collector's), not an agent's or a client's. */
+  isOwn(s: Series): boolean {
+    return this.ownHost === '' ? s.labels.host === undefined : s.labels.host === this.ownHost;
   }
 
   /** Drops hot samples older than the hot window from series that stopped sending, giving their room back. */
@@ -207,11 +221,10 @@ export class MetricsService {
       .catch((err: unknown) => this.d.log('error', 'retention failed', { err: String(err) }));
   }
 
-  /** The hub's own value of a collector metric: agents' samples carry a `host` label and are left out. */
+  /** The hub's own value of a collector metric: agents' (and other nodes') series are left out. */
   private value(name: string, labels?: Record<string, string>): number | null {
     for (const s of this.registry.ofMetric(name)) {
-      if (s.labels.host === undefined && labelsMatch(s.labels, labels) && Number.isFinite(s.lastValue))
-        return s.lastValue;
+      if (this.isOwn(s) && labelsMatch(s.labels, labels) && Number.isFinite(s.lastValue)) return s.lastValue;
     }
     return null;
   }
@@ -219,7 +232,7 @@ export class MetricsService {
   private sumOf(name: string): number | null {
     let total: number | null = null;
     for (const s of this.registry.ofMetric(name)) {
-      if (s.labels.host === undefined && Number.isFinite(s.lastValue)) total = (total ?? 0) + s.lastValue;
+      if (this.isOwn(s) && Number.isFinite(s.lastValue)) total = (total ?? 0) + s.lastValue;
     }
     return total;
   }
@@ -233,7 +246,7 @@ export class MetricsService {
     this.lastMessages = { at: now, total: figures.messages_total };
     const disks = this.registry
       .ofMetric('system.disk.used_percent')
-      .filter((s) => s.labels.host === undefined && Number.isFinite(s.lastValue))
+      .filter((s) => this.isOwn(s) && Number.isFinite(s.lastValue))
       .map((s) => ({ mount: s.labels.mount ?? '', used_percent: round(s.lastValue) }));
     const status = {
       status: 'ok',

@@ -26,6 +26,10 @@ const ClusterNode = Type.Object({
 
 const ClusterReply = Type.Object({
   node: Type.String({ description: 'The node that answered.' }),
+  host: Type.String({
+    description:
+      "The `host` label of the answering node's own collector series: its fleet host id on a cluster node, empty on a single node (unlabelled series).",
+  }),
   nodes: Type.Array(ClusterNode),
 });
 
