@@ -12,6 +12,7 @@ import { useMemo, useRef, useState } from 'preact/hooks';
 import { Labels, StatusBadge } from '../../components/badges.js';
 import { formatBytes, formatDateTime, formatDuration, formatPercent } from '../../lib/format.js';
 import { useHostStore } from '../../lib/host-store.js';
+import { hubHostLabels, useOwnHost } from '../../lib/own-host.js';
 import { goLive, useTimeRange, windowOf, zoomTo } from '../../lib/time-range.js';
 import { useNow } from '../../lib/use-now.js';
 import { HOST_CHARTS } from '../overview/host-charts.js';
@@ -272,8 +273,9 @@ function HostDetail({ id }: { id: string }) {
   const frozenAt = useRef(Date.now());
   if (follow) frozenAt.current = Date.now();
   const win = windowOf(range, frozenAt.current);
-  // The hub's own machine has its series unlabelled; an agent's carry `host=<id>`.
-  const labels = host?.source === 'hub' ? { host: '' } : { host: id };
+  // An agent's series carry `host=<id>`, and so do a cluster node's own (its host id); a single hub's are unlabelled.
+  const own = useOwnHost();
+  const labels = host?.source === 'hub' ? hubHostLabels(id, own) : { host: id };
   const charts = useMemo(
     () => HOST_ONLY.map((def) => ({ def, built: build(store, def.lines, win, range.live, labels) })),
     [store, version, win[0], win[1], range.live, labels.host],

@@ -10,6 +10,7 @@ import { align, type Column, columnOf, type SeriesStore } from '../../charts/ser
 import { Sparkline } from '../../charts/sparkline.js';
 import { type ChartSeries, TimeChart } from '../../charts/time-chart.js';
 import { useHostStore } from '../../lib/host-store.js';
+import { useOwnHost } from '../../lib/own-host.js';
 import { goLive, type TimeRange, useTimeRange, windowOf, zoomTo } from '../../lib/time-range.js';
 import { useNow } from '../../lib/use-now.js';
 import {
@@ -24,8 +25,13 @@ import {
 import { rangeKey, useRangeHistory } from './live-history.js';
 
 const QUERIES = historyQueries();
-/** The hub's own series: agents' carry a `host` label and have the Fleet view (an empty value matches none). */
-const OWN = { host: '' };
+/**
+ * The labels of the connected node's own series: unlabelled on a single node (an empty value matches none: agents'
+ * carry a `host` label and have the Fleet view), `host=<its host id>` on a cluster node.
+ */
+function ownLabels(own: string | undefined): { host: string } {
+  return { host: own ?? '' };
+}
 /** The CPU chart's metrics: its history is fetched first. */
 const CPU_METRICS = HOST_CHARTS.find((c) => c.id === 'cpu')?.lines.map((l) => l.metric) ?? [];
 
@@ -69,6 +75,7 @@ function mark(name: string): void {
 
 export function OverviewView() {
   const store = useHostStore();
+  const OWN = ownLabels(useOwnHost());
   const range = useTimeRange();
   const follow = range.live && !range.paused;
   const version = useStoreVersion(store, follow);
@@ -84,7 +91,7 @@ export function OverviewView() {
 
   const charts = useMemo(
     () => HOST_CHARTS.map((def) => ({ def, built: build(store, def.lines, win, range.live, OWN) })),
-    [store, version, win[0], win[1], history.version, range.live],
+    [store, version, win[0], win[1], history.version, range.live, OWN.host],
   );
   const cores = useMemo(() => {
     const list = store
@@ -95,7 +102,7 @@ export function OverviewView() {
       cpu: s.labels.cpu!,
       built: build(store, [CORE_LINE], win, range.live, { ...OWN, cpu: s.labels.cpu! }),
     }));
-  }, [store, version, win[0], win[1], history.version, range.live]);
+  }, [store, version, win[0], win[1], history.version, range.live, OWN.host]);
 
   const onZoom = zoomTo;
   const onReset = () => goLive(range.span);
@@ -109,7 +116,7 @@ export function OverviewView() {
       <h1 class="sr-only">Overview</h1>
       <section class="tiles" aria-label="Current values">
         {HOST_TILES.map((t) => (
-          <StatTile key={t.id} tile={t} store={store} version={version} />
+          <StatTile key={t.id} tile={t} store={store} version={version} own={OWN} />
         ))}
       </section>
       {charts.every((c) => c.built.series.length === 0) && (
@@ -199,17 +206,17 @@ function TileValue({ text }: { text: string }) {
   );
 }
 
-function StatTile({ tile, store }: { tile: TileDef; store: SeriesStore; version: number }) {
-  const series = store.select(tile.metric, { ...tile.labels, ...OWN });
+function StatTile({ tile, store, own }: { tile: TileDef; store: SeriesStore; version: number; own: { host: string } }) {
+  const series = store.select(tile.metric, { ...tile.labels, ...own });
   let values: (number | null)[] = [];
-  if (tile.sum) {
+  if (tile.sum && series.length > 0) {
     const n = Math.min(...series.map((s) => s.live.val.length), 60);
     for (let i = n; i > 0; i--) {
       let sum = 0;
       for (const s of series) sum += s.live.val[s.live.val.length - i] ?? 0;
       values.push(sum);
     }
-  } else if (series[0]) {
+  } else if (!tile.sum && series[0]) {
     const src = series[0].live.val.length > 0 ? series[0].live.val : series[0].history.val;
     values = src.slice(-60);
   }
