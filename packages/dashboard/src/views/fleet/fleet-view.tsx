@@ -303,11 +303,13 @@ function HostDetail({ id }: { id: string }) {
               ? `${info.os} ${info.kernel} ${info.arch}, ${info.cores} cores, ${formatBytes(info.memory_bytes)}`
               : '–'}
           </dd>
-          <dt>Agent</dt>
+          <dt>{host.source === 'hub' ? 'Collector' : 'Agent'}</dt>
           <dd>
-            {info
-              ? `${info.agent_version}, every ${info.interval_ms < 1000 ? `${info.interval_ms} ms` : formatDuration(info.interval_ms)}`
-              : '–'}
+            {!info
+              ? '–'
+              : host.source === 'hub'
+                ? `the hub's own (Vigil ${info.agent_version})`
+                : `${info.agent_version}, every ${info.interval_ms < 1000 ? `${info.interval_ms} ms` : formatDuration(info.interval_ms)}`}
           </dd>
           <dt>Reports to</dt>
           <dd>{host.node}</dd>
