@@ -212,7 +212,16 @@ export class RedisBroker implements Broker {
     if (queue.length > start) this.send(start === 0 ? queue : queue.slice(start));
   }
 
+  /** Runs one script call for a batch; whatever fails rejects the batch's publishes (it never escapes the flush). */
   private send(batch: Queued[]): void {
+    try {
+      this.call(batch);
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+    }
+  }
+
+  private call(batch: Queued[]): void {
     const channel = batch[0]!.channel;
     const policy = this.policies.for(channel);
     const budget = this.policies.budget;

@@ -174,4 +174,21 @@ describe('Redis commands per publish', {
     );
     await memory.close();
   });
+
+  test('a batch that fails before reaching Redis rejects its publishes; the next ones go through', async () => {
+    class Failing extends HistoryPolicies {
+      override for(channel: string) {
+        if (channel === 'fail.bad') throw new Error('no policy');
+        return super.for(channel);
+      }
+    }
+    const b = await node(new Failing({ max_events: 10, max_age_ms: 600_000 }));
+    const [bad, good] = await Promise.allSettled([
+      b.publish({ channel: 'fail.bad', kind: 'k', data: 1 }),
+      b.publish({ channel: 'fail.good', kind: 'k', data: 2 }),
+    ]);
+    assert.equal(bad.status, 'rejected');
+    assert.equal(good.status === 'fulfilled' && good.value.offset, 1);
+    assert.equal((await b.publish({ channel: 'fail.good', kind: 'k', data: 3 })).offset, 2);
+  });
 });
