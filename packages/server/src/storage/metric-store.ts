@@ -29,6 +29,13 @@ export const TIER_MS: Record<RollupTier, number> = { '1m': 60_000, '1h': 3_600_0
  * small chunks, each with its own row, index entry and codec header. Both engines follow it.
  */
 export const MERGE_MAX_SAMPLES = 1024;
+
+/**
+ * Queued samples at which a store's write queue commits without waiting out its flush interval: one sync to disk
+ * (about a millisecond) is then a small share of the samples' own cost, so waiting to group more writers only
+ * delays the replies.
+ */
+export const COMMIT_AT_ONCE_SAMPLES = 4096;
 export const MERGE_MAX_SPAN_MS = 3_600_000;
 
 export interface RollupPoint {

@@ -37,6 +37,7 @@
 import pg from 'pg';
 import { decodeSamples, encodeSamples } from './chunk-codec.js';
 import {
+  COMMIT_AT_ONCE_SAMPLES,
   MERGE_MAX_SAMPLES,
   MERGE_MAX_SPAN_MS,
   type MetricStore,
@@ -103,7 +104,7 @@ export interface PostgresMetricStoreOptions {
   poolSize?: number;
   /** Least time between two commits of the write queue, ms. Default 50. */
   flushIntervalMs?: number;
-  /** Queue size that triggers a commit without waiting for the interval, samples. Default 100,000. */
+  /** Queue size that triggers a commit without waiting for the interval, samples. Default `COMMIT_AT_ONCE_SAMPLES`. */
   maxQueueSamples?: number;
   /** Time between checkpoints, ms. Default 120,000. */
   checkpointIntervalMs?: number;
@@ -423,7 +424,7 @@ export class PostgresMetricStore implements MetricStore {
     this.onError = o.onError ?? ((error) => process.emitWarning(error));
     this.writes = new WriteQueue({
       flushIntervalMs: positive('flushIntervalMs', o.flushIntervalMs, 50),
-      maxQueueSamples: positive('maxQueueSamples', o.maxQueueSamples, 100_000),
+      maxQueueSamples: positive('maxQueueSamples', o.maxQueueSamples, COMMIT_AT_ONCE_SAMPLES),
       now: o.now ?? Date.now,
       onDue: () => this.background(() => this.flush()),
     });

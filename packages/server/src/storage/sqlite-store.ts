@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeSamples as decodeChunk, encodeSamples as encodeChunk } from './chunk-codec.js';
 import {
+  COMMIT_AT_ONCE_SAMPLES,
   MERGE_MAX_SAMPLES,
   MERGE_MAX_SPAN_MS,
   type MetricStore,
@@ -55,7 +56,7 @@ export interface SqliteMetricStoreOptions {
   synchronous?: Synchronous;
   /** Least time between two commits of the write queue, ms. Default 50. */
   flushIntervalMs?: number;
-  /** Queue size that triggers a commit without waiting for the interval, samples. Default 100,000. */
+  /** Queue size that triggers a commit without waiting for the interval, samples. Default `COMMIT_AT_ONCE_SAMPLES`. */
   maxQueueSamples?: number;
   /** Time between checkpoints, ms. Default 120,000. */
   checkpointIntervalMs?: number;
@@ -135,7 +136,7 @@ export class SqliteMetricStore implements MetricStore {
     this.onError = options.onError ?? ((error) => process.emitWarning(error));
     this.writes = new WriteQueue({
       flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs, 50),
-      maxQueueSamples: positive('maxQueueSamples', options.maxQueueSamples, 100_000),
+      maxQueueSamples: positive('maxQueueSamples', options.maxQueueSamples, COMMIT_AT_ONCE_SAMPLES),
       now: options.now ?? Date.now,
       onDue: () => this.background(() => this.flush()),
     });
