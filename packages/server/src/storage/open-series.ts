@@ -27,13 +27,15 @@ export class OpenSeries {
     this.words = new Uint32Array(this.values.buffer);
   }
 
-  /** Appends one sample whose value is the pair of words `src[2 * i]`, `src[2 * i + 1]`. */
-  push(t: number, src: Uint32Array, i: number): void {
-    if (this.count === this.ts.length) this.grow(this.count * 2);
-    const k = this.count++;
-    this.ts[k] = t;
-    this.words[2 * k] = src[2 * i];
-    this.words[2 * k + 1] = src[2 * i + 1];
+  /** Appends samples `[from, to)` of `ts`, their values given as pairs of IEEE-754 words in `words`. */
+  append(ts: Float64Array, words: Uint32Array, from: number, to: number): void {
+    const n = to - from;
+    if (this.count + n > this.ts.length) this.grow(Math.max(this.count + n, this.count * 2));
+    const k = this.count;
+    for (let i = 0; i < n; i++) this.ts[k + i] = ts[from + i];
+    const w = this.words;
+    for (let i = 0; i < 2 * n; i++) w[2 * k + i] = words[2 * from + i];
+    this.count += n;
   }
 
   /** Forgets every sample (after they were sealed). */

@@ -522,7 +522,7 @@ export class PostgresMetricStore implements MetricStore {
     const found: SeriesInfo[] = [];
     for (const row of rows.rows) {
       // createSeries may have loaded it meanwhile.
-      if (this.series.get(row.id) !== undefined) continue;
+      if (this.series.has(row.id)) continue;
       this.series.load(row, Number.NEGATIVE_INFINITY);
       const info = this.series.list[this.series.list.length - 1]!;
       found.push({ id: info.id, name: info.name, labels: { ...info.labels } });
@@ -558,7 +558,7 @@ export class PostgresMetricStore implements MetricStore {
             id = again.rows[0]?.id;
           }
           if (id === undefined) throw new Error(`PostgresMetricStore: series ${name} was not created`);
-          if (this.series.get(id) === undefined) this.series.load({ id, name, labels: json }, Number.NEGATIVE_INFINITY);
+          if (!this.series.has(id)) this.series.load({ id, name, labels: json }, Number.NEGATIVE_INFINITY);
           return id;
         })
         .finally(() => this.creating.delete(key));
@@ -655,7 +655,7 @@ export class PostgresMetricStore implements MetricStore {
       if (!stable()) return undefined;
       const out = new Map<number, { ts: number; value: number }>();
       const offer = (series: number, ts: number, value: number) => {
-        if (this.series.get(series) === undefined) return;
+        if (!this.series.has(series)) return;
         const had = out.get(series);
         if (had === undefined || ts >= had.ts) out.set(series, { ts, value });
       };
