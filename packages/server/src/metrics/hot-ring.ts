@@ -71,10 +71,15 @@ export class HotBudget {
 const UNLIMITED = new HotBudget(Number.POSITIVE_INFINITY);
 
 export class HotRing {
-  private ts = new Float64Array(0);
-  private values = new Float64Array(0);
+  /** Samples as pairs: the timestamp of point `i` at `2 * i`, its value at `2 * i + 1` (one memory line holds both). */
+  private buf = new Float64Array(0);
+  /** Points the ring can hold (half of `buf`'s length), a power of two or 0. */
+  private cap = 0;
   private head = 0;
   private size = 0;
+  /** Timestamp of the oldest point held, and of the oldest inside the anomaly window (Infinity when empty). */
+  private headTs = Number.POSITIVE_INFINITY;
+  private zStartTs = Number.POSITIVE_INFINITY;
   /** Number of newest samples inside the anomaly window, and their finite-value sums. */
   private zCount = 0;
   private zN = 0;
@@ -89,16 +94,16 @@ export class HotRing {
 
   /** Points the arrays can hold. */
   get capacity(): number {
-    return this.ts.length;
+    return this.cap;
   }
 
   private at(i: number): number {
-    return (this.head + i) & (this.ts.length - 1);
+    return (this.head + i) & (this.cap - 1);
   }
 
   push(ts: number, value: number, ringMs: number, anomalyMs: number): void {
-    if (this.size === this.ts.length) {
-      const cap = this.ts.length;
+    if (this.size === this.cap) {
+      const cap = this.cap;
       const next = cap === 0 ? INITIAL : cap * 2;
       const fits = next <= MAX_POINTS && this.budget.take((next - cap) * BYTES_PER_POINT, next, this);
       if (fits) this.resize(next);
@@ -110,34 +115,33 @@ export class HotRing {
       }
     }
     const i = this.at(this.size);
-    this.ts[i] = ts;
-    this.values[i] = value;
+    this.buf[2 * i] = ts;
+    this.buf[2 * i + 1] = value;
+    if (this.size === 0) this.headTs = ts;
     this.size++;
+    if (this.zCount === 0) this.zStartTs = ts;
     this.zCount++;
     if (Number.isFinite(value)) {
       this.zN++;
       this.zSum += value;
       this.zSumSq += value * value;
     }
-    this.trim(ts - ringMs);
+    // The edges' timestamps are kept, so a push that moves neither reads nothing but the newest point.
+    if (this.headTs < ts - ringMs) this.trim(ts - ringMs);
     const zFloor = ts - anomalyMs;
-    while (this.zCount > 1) {
-      const j = this.at(this.size - this.zCount);
-      if (this.ts[j]! >= zFloor) break;
-      this.leaveWindow(this.values[j]!);
-    }
+    while (this.zCount > 1 && this.zStartTs < zFloor) this.leaveWindow();
   }
 
   /** Drops samples older than `floor` (keeping the newest) and gives back room the ring no longer needs. */
   trim(floor: number): void {
-    while (this.size > 1 && this.ts[this.head]! < floor) this.dropOldest();
-    const cap = this.ts.length;
+    while (this.size > 1 && this.headTs < floor) this.dropOldest();
+    const cap = this.cap;
     if (cap > INITIAL && this.size <= cap / 4) this.resize(cap / 2);
   }
 
   /** Halves the ring, keeping its newest samples: the budget takes room back. */
   shrink(): void {
-    const cap = this.ts.length;
+    const cap = this.cap;
     if (cap === 0) return;
     const next = cap > INITIAL ? cap / 2 : 0;
     while (this.size > next) {
@@ -153,49 +157,53 @@ export class HotRing {
     this.resize(0);
   }
 
-  private leaveWindow(value: number): void {
+  /** Moves the oldest point of the anomaly window out of it. */
+  private leaveWindow(): void {
+    const j = this.at(this.size - this.zCount);
+    const value = this.buf[2 * j + 1]!;
     this.zCount--;
     if (Number.isFinite(value)) {
       this.zN--;
       this.zSum -= value;
       this.zSumSq -= value * value;
     }
+    this.zStartTs = this.zCount === 0 ? Number.POSITIVE_INFINITY : this.buf[2 * this.at(this.size - this.zCount)]!;
   }
 
   private dropOldest(): void {
-    if (this.zCount === this.size) this.leaveWindow(this.values[this.head]!);
-    this.head = (this.head + 1) & (this.ts.length - 1);
+    if (this.zCount === this.size) this.leaveWindow();
+    this.head = (this.head + 1) & (this.cap - 1);
     this.size--;
+    this.headTs = this.size === 0 ? Number.POSITIVE_INFINITY : this.buf[2 * this.head]!;
   }
 
   /** Moves the samples into arrays of `cap` points (at least `size`), charging the budget the difference. */
   private resize(cap: number): void {
-    const ts = new Float64Array(cap);
-    const values = new Float64Array(cap);
+    const buf = new Float64Array(2 * cap);
     for (let k = 0; k < this.size; k++) {
       const i = this.at(k);
-      ts[k] = this.ts[i]!;
-      values[k] = this.values[i]!;
+      buf[2 * k] = this.buf[2 * i]!;
+      buf[2 * k + 1] = this.buf[2 * i + 1]!;
     }
-    this.budget.resize(this, this.ts.length, cap);
-    this.ts = ts;
-    this.values = values;
+    this.budget.resize(this, this.cap, cap);
+    this.buf = buf;
+    this.cap = cap;
     this.head = 0;
   }
 
   /** Oldest timestamp held, or Infinity when empty. */
   oldest(): number {
-    return this.size === 0 ? Number.POSITIVE_INFINITY : this.ts[this.head]!;
+    return this.headTs;
   }
 
   /** Calls `fn` for each sample with from <= ts <= to, oldest first. */
   forEach(from: number, to: number, fn: (ts: number, value: number) => void): void {
     for (let k = 0; k < this.size; k++) {
       const i = this.at(k);
-      const t = this.ts[i]!;
+      const t = this.buf[2 * i]!;
       if (t < from) continue;
       if (t > to) break;
-      fn(t, this.values[i]!);
+      fn(t, this.buf[2 * i + 1]!);
     }
   }
 

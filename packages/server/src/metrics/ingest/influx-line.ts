@@ -52,8 +52,11 @@ export interface InfluxColumnsResult {
   skippedStringFields: number;
 }
 
-/** The parsed measurement and tags of a line head, and the series slots of its fields. */
-interface Head {
+/**
+ * The parsed measurement and tags of a line head, and the series slots of its fields. The head is itself the slot of
+ * its `value` field (metric = the measurement), so a sample of it names one object less.
+ */
+interface Head extends SeriesSlot {
   /**
    * The head's bytes, escapes included, one character per byte (latin1): a string holds its characters inline, so
    * checking a cached head against a line reads one object less than a byte array would. A copy: a cached head does
@@ -62,7 +65,7 @@ interface Head {
   raw: string;
   measurement: string;
   labels: Readonly<Record<string, string>>;
-  /** The slot of the `value` field (metric = the measurement), once its name was checked. */
+  /** The slot of the `value` field (the head itself), once its name was checked. */
   valueSlot: SeriesSlot | undefined;
   /** Slots of the other field keys (at most MAX_FIELD_SLOTS). */
   slots: Map<string, SeriesSlot> | undefined;
@@ -339,9 +342,12 @@ function parseHead(start: number): Head {
   const labels: Record<string, string> = {};
   readTags(labels);
   return {
+    name: measurement,
+    labels: Object.freeze(labels),
+    series: undefined,
+    epoch: 0,
     raw: src.toString('latin1', start, pos),
     measurement,
-    labels: Object.freeze(labels),
     valueSlot: undefined,
     slots: undefined,
   };
@@ -353,8 +359,8 @@ function slotFor(head: Head, rawKey: string): SeriesSlot {
     if (head.valueSlot !== undefined) return head.valueSlot;
     const nameError = checkMetricName(head.measurement);
     if (nameError !== undefined) throw new LineError(`metric name "${head.measurement}" ${nameError}`);
-    head.valueSlot = seriesSlot(head.measurement, head.labels);
-    return head.valueSlot;
+    head.valueSlot = head;
+    return head;
   }
   const known = head.slots?.get(rawKey);
   if (known !== undefined) return known;
