@@ -255,4 +255,35 @@ describe('parseInfluxLines', () => {
     assert.deepEqual(Object.keys(r.samples[0].labels), ['constructor']);
     assert.equal(Object.getPrototypeOf(r.samples[0].labels), Object.prototype);
   });
+
+  it('a line whose head starts like the guess from the previous body is read as its own series', () => {
+    const names = (body: string) =>
+      parseInfluxLines(body, NOW).samples.map((x) => `${x.name}${JSON.stringify(x.labels)}=${x.value}`);
+    // Each body teaches the parser which head followed `first`; the next line is checked against that guess.
+    assert.deepEqual(names('first value=0\nm,host=a value=1'), ['first{}=0', 'm{"host":"a"}=1']);
+    assert.deepEqual(names('first value=0\nm,host=a value=2'), ['first{}=0', 'm{"host":"a"}=2']);
+    assert.deepEqual(names('first value=0\nm,host=a\\ b value=3'), ['first{}=0', 'm{"host":"a b"}=3']);
+    assert.deepEqual(names('first value=0\nm,host=a value=4'), ['first{}=0', 'm{"host":"a"}=4']);
+    assert.deepEqual(names('first value=0\nm,host=ab value=5'), ['first{}=0', 'm{"host":"ab"}=5']);
+    assert.deepEqual(names('first value=0\nm,host=a value=5'), ['first{}=0', 'm{"host":"a"}=5']);
+    assert.deepEqual(names('first value=0\nm,host=a,x=1 value=6'), ['first{}=0', 'm{"host":"a","x":"1"}=6']);
+    assert.deepEqual(names('first value=0\nm,host=a'), ['first{}=0']);
+  });
+
+  it('series keep their samples when the order of lines changes from body to body', () => {
+    const heads = Array.from({ length: 50 }, (_, i) => `cpu,host=h${i}`);
+    const order = heads.map((_, i) => i);
+    for (let round = 0; round < 6; round++) {
+      if (round % 2 === 1) order.reverse();
+      if (round === 4) order.sort((a, b) => ((a * 7919) % 50) - ((b * 7919) % 50));
+      const body = order.map((i) => `${heads[i]} value=${i + round / 10}`).join('\n');
+      const r = parseInfluxColumns(body, NOW);
+      assert.deepEqual(r.errors, []);
+      for (let k = 0; k < order.length; k++) {
+        const i = order[k]!;
+        assert.deepEqual(r.columns.slots[k]!.labels, { host: `h${i}` });
+        assert.equal(r.columns.values[k], i + round / 10);
+      }
+    }
+  });
 });
