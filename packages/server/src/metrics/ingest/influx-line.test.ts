@@ -47,8 +47,21 @@ describe('parseInfluxLines', () => {
       '12345678901234567.25',
       '0.1234567890123456789',
       '-61.97734426893045',
+      '9007199254740992',
+      '9007199254740993',
+      '9007199254740991.5',
+      '900719925474099.3',
+      '900719925474099.1',
+      '0.9007199254740993',
+      '-9.007199254740992',
+      '1234567890.123456',
+      '.1234567890123456',
+      '47.59303383725417',
+      '47.593033837254174',
       'true',
     ];
+    // Full-precision doubles as JavaScript prints them: 16 and 17 digits.
+    for (let i = 0; i < 2000; i++) tokens.push(String((Math.random() - 0.3) * 10 ** ((i % 9) - 3)));
     for (let i = 0; i < 2000; i++) tokens.push((Math.round((Math.random() - 0.5) * 1e6) / 10 ** (i % 7)).toString());
     for (const tok of tokens) {
       const r = parseInfluxLines(`m value=${tok} 1700000000123456789`, NOW);

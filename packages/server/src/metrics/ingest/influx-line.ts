@@ -89,7 +89,13 @@ const HEAD_CACHE_MAX_CHARS = 1024;
 const MAX_FIELD_SLOTS = 256;
 /** Set by headEnd: the FNV-1a hash of the head's characters. */
 let headHash = 0;
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** The powers of ten that a double holds exactly. */
+const POW10 = [
+  1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+  1e22,
+];
+/** 2^53: every integer below it is exact in a double, and a sum that reaches it may not be. */
+const EXACT_INT = 9007199254740992;
 
 /** Digits to drop from a timestamp to reach ms (negative: zeros to append). */
 const PRECISION_SHIFT: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -3 };
@@ -275,8 +281,8 @@ function headEnd(start: number): number {
 
 /**
  * A plain number at `pos` up to a comma, a space or the end of the line: a decimal `-?digits[.digits]`, or an integer
- * `-?digits` followed by `i` (or `digits` followed by `u`). Returns its value, as Number() gives it (k / 10^d is exact
- * for at most 15 digits; longer ones go through Number()), or undefined for anything else (exponents, booleans, bad
+ * `-?digits` followed by `i` (or `digits` followed by `u`). Returns its value, as Number() gives it (k / 10^d is
+ * correctly rounded while k is within 2^53; longer ones go through Number()), or undefined for anything else (exponents, booleans, bad
  * text), which the general path reads or rejects. On success `pos` is left after the number.
  */
 function plainDecimal(): number | undefined {
@@ -307,7 +313,9 @@ function plainDecimal(): number | undefined {
   }
   if (digits === 0 || scale === 0) return undefined;
   pos = i;
-  if (digits > 15) return Number(text.toString('latin1', start, i - suffix));
+  // Digits and a power of ten both exact make k / 10^d the correctly rounded value, as Number() gives it: true for up
+  // to 15 digits, and for 16 while k stays below 2^53 (the digits JavaScript prints for most doubles).
+  if (digits > 16 || (digits === 16 && k >= EXACT_INT)) return Number(text.toString('latin1', start, i - suffix));
   const v = scale > 0 ? k / POW10[scale] : k;
   return neg ? -v : v;
 }
