@@ -60,11 +60,6 @@ export function applySchema(db: Database.Database, synchronous: Synchronous): vo
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('journal_size_limit = 67108864');
-  // The store empties the WAL itself after each seal (storage/sqlite-store `compact`). SQLite's own checkpoint, by
-  // default on the commit that takes the WAL past 1,000 pages, would copy pending rows into the file (and sync it) on
-  // an ingest reply's path just before a seal deletes them; at 16,384 pages (64 MiB, the size limit above) it is
-  // only a safety net. Pending rows stay below it: an early seal comes at `maxOpenSamples` (2,000,000: 40 MB).
-  db.pragma('wal_autocheckpoint = 16384');
   db.pragma('cache_size = -16384');
   db.transaction(() => {
     db.exec(DDL);
