@@ -69,6 +69,25 @@ interface Call {
   errors: IngestIssue[];
 }
 
+/** An ingest call fed in parts (see `MetricsPipeline.beginColumns`). */
+export type ColumnsCall = object;
+
+/** Makes room in `batch` for `extra` more samples. */
+function reserve(batch: SampleBatch, extra: number): void {
+  const need = batch.length + extra;
+  if (need <= batch.ts.length) return;
+  const cap = Math.max(need, batch.ts.length * 2);
+  const series = new Uint32Array(cap);
+  const ts = new Float64Array(cap);
+  const values = new Float64Array(cap);
+  series.set(batch.series.subarray(0, batch.length));
+  ts.set(batch.ts.subarray(0, batch.length));
+  values.set(batch.values.subarray(0, batch.length));
+  batch.series = series;
+  batch.ts = ts;
+  batch.values = values;
+}
+
 /** Most error entries returned per call; the counts stay exact. */
 export const MAX_REPORTED_ERRORS = 100;
 
@@ -240,9 +259,25 @@ export class MetricsPipeline {
 
   /** Ingests validated samples given as columns (see SampleColumns); errors name a sample by its index. */
   ingestColumns(columns: SampleColumns, issues: IngestIssue[] = [], options: IngestOptions = {}): IngestOutcome {
+    const call = this.begin(columns.length, issues);
+    this.takeColumns(call, columns, 0);
+    return this.finish(call, options);
+  }
+
+  /**
+   * One ingest call fed in parts (`takeColumns`, then `finishColumns`), for samples that become ready at different
+   * times, such as the parts of a body parsed on two threads. `expected` sizes the batch; it grows if need be.
+   */
+  beginColumns(expected: number, issues: IngestIssue[] = []): ColumnsCall {
+    return this.begin(expected, issues);
+  }
+
+  /** Takes the samples of `columns`; errors name a sample by `first` + its index in `columns`. */
+  takeColumns(call: ColumnsCall, columns: SampleColumns, first: number): void {
+    const c = call as Call;
     const n = columns.length;
     const { slots, ts, values } = columns;
-    const call = this.begin(n, issues);
+    reserve(c.batch, n);
     const registry = this.o.registry;
     for (let i = 0; i < n; i++) {
       const slot = slots[i]!;
@@ -251,14 +286,27 @@ export class MetricsPipeline {
         series = registry.resolveSlot(slot, this.createSeries);
       } catch (err) {
         if (err instanceof VigilError) {
-          this.reject(call, i, err.code, err.message, slot.name);
+          this.reject(c, first + i, err.code, err.message, slot.name);
           continue;
         }
         throw err;
       }
-      if (!this.take(call, series, ts[i]!, values[i]!)) this.outOfOrder(call, i, series, ts[i]!);
+      if (!this.take(c, series, ts[i]!, values[i]!)) this.outOfOrder(c, first + i, series, ts[i]!);
     }
-    return this.finish(call, options);
+  }
+
+  /** Adds issues found outside the pipeline (parse errors of a later part) to `call`'s report. */
+  addIssues(call: ColumnsCall, issues: readonly IngestIssue[]): void {
+    const c = call as Call;
+    c.rejected += issues.length;
+    for (const issue of issues) {
+      if (c.errors.length >= MAX_REPORTED_ERRORS) break;
+      c.errors.push(issue);
+    }
+  }
+
+  finishColumns(call: ColumnsCall, options: IngestOptions = {}): IngestOutcome {
+    return this.finish(call as Call, options);
   }
 
   private finish(call: Call, options: IngestOptions): IngestOutcome {

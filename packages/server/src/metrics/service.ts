@@ -9,7 +9,9 @@ import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
-import { columnSamples, type SampleColumns } from './ingest/ingest-result.js';
+import { type InfluxColumnsResult, type InfluxPrecision, parseInfluxColumns } from './ingest/influx-line.js';
+import { cutPoint, InfluxParseThread, PARALLEL_MIN_BYTES } from './ingest/influx-parallel.js';
+import { columnSamples, type IngestError, type SampleColumns } from './ingest/ingest-result.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
 import { forEachSliced, MetricQuery, SLICE_MS, yieldToLoop } from './query.js';
 import type { Sample } from './sample.js';
@@ -65,6 +67,8 @@ export class MetricsService {
   relay: ((samples: Sample[]) => void) | undefined;
   /** The `host` label of this hub's own series; empty: they carry no `host` label (a single node). */
   readonly ownHost: string;
+  /** Parses the larger part of big line protocol bodies (see ingestInflux). */
+  readonly parseThread: InfluxParseThread;
   private scraping = true;
   private collector: SystemCollector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -98,6 +102,10 @@ export class MetricsService {
       sharedStore: d.sharedStore === true,
     });
     this.scraper = new Scraper(c.scrape, (samples) => this.ingest(samples));
+    this.parseThread = new InfluxParseThread({
+      onFailure: (err) =>
+        d.log('warn', 'line protocol parse thread failed; bodies are parsed on the main thread', { err: err.message }),
+    });
   }
 
   /** Loads known series and their latest values from the store, then starts the timers. */
@@ -177,6 +185,38 @@ export class MetricsService {
   ingestColumns(columns: SampleColumns, issues?: IngestIssue[], options?: IngestOptions): IngestOutcome {
     const outcome = this.pipeline.ingestColumns(columns, issues, options);
     if (this.relay && !options?.relayed && outcome.accepted > 0) this.relay(columnSamples(columns));
+    return this.watch(outcome);
+  }
+
+  /**
+   * Ingests a line protocol body. A large one is parsed on two threads (see influx-parallel): the pipeline takes the
+   * main thread's part while the parse thread reads the rest; should that thread fail, this one parses the rest.
+   * Errors name lines of the whole body.
+   */
+  async ingestInflux(body: Uint8Array, now: number, precision: InfluxPrecision): Promise<IngestOutcome> {
+    const cut = body.length >= PARALLEL_MIN_BYTES && this.parseThread.available ? cutPoint(body, 1 / 3) : body.length;
+    if (cut >= body.length) {
+      const parsed = parseInfluxColumns(body, now, precision);
+      return this.ingestColumns(parsed.columns, lineIssues(parsed.errors, 0));
+    }
+    const rest = body.subarray(cut);
+    const later = this.parseThread.parse(rest, now, precision);
+    later.catch(() => {});
+    const first = parseInfluxColumns(body.subarray(0, cut), now, precision);
+    const call = this.pipeline.beginColumns(first.columns.length * 3, lineIssues(first.errors, 0));
+    this.pipeline.takeColumns(call, first.columns, 0);
+    let second: InfluxColumnsResult;
+    try {
+      second = await later;
+    } catch {
+      second = parseInfluxColumns(rest, now, precision);
+    }
+    this.pipeline.addIssues(call, lineIssues(second.errors, first.lines));
+    this.pipeline.takeColumns(call, second.columns, first.columns.length);
+    const outcome = this.pipeline.finishColumns(call);
+    if (this.relay && outcome.accepted > 0) {
+      this.relay(columnSamples(first.columns).concat(columnSamples(second.columns)));
+    }
     return this.watch(outcome);
   }
 
@@ -367,6 +407,7 @@ export class MetricsService {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.scraper.stop();
+    await this.parseThread.close();
     this.pipeline.stop();
     this.collector?.close();
     await this.d.store.close();
@@ -379,4 +420,9 @@ function round(v: number | null): number | null {
 
 function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
+}
+
+/** Parse errors as ingest issues, their line numbers moved down by `linesBefore`. */
+function lineIssues(errors: readonly IngestError[], linesBefore: number): IngestIssue[] {
+  return errors.map((e) => ({ line: e.line + linesBefore, code: 'bad_request', message: e.message }));
 }

@@ -9,7 +9,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { VigilError } from '@vigil/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { access } from '../../auth/route-access.js';
-import { type InfluxPrecision, parseInfluxColumns } from '../../metrics/ingest/influx-line.js';
+import type { InfluxPrecision } from '../../metrics/ingest/influx-line.js';
 import { readJsonSamples } from '../../metrics/ingest/json-samples.js';
 import { parsePrometheusText } from '../../metrics/ingest/prometheus-text.js';
 import type { IngestIssue, IngestOutcome } from '../../metrics/pipeline.js';
@@ -170,13 +170,7 @@ export function metricsRoutes(app: FastifyInstance, metrics: MetricsService): vo
     },
     async (req, res) => {
       if (!Buffer.isBuffer(req.body)) throw new VigilError('bad_request', 'Send line protocol as text/plain');
-      const parsed = parseInfluxColumns(req.body, Date.now(), req.query.precision ?? 'ns');
-      const issues: IngestIssue[] = parsed.errors.map((e) => ({
-        line: e.line,
-        code: 'bad_request',
-        message: e.message,
-      }));
-      return reply(metrics.ingestColumns(parsed.columns, issues), res);
+      return reply(await metrics.ingestInflux(req.body, Date.now(), req.query.precision ?? 'ns'), res);
     },
   );
 

@@ -50,6 +50,8 @@ export interface InfluxParseResult extends IngestResult {
 export interface InfluxColumnsResult {
   columns: SampleColumns;
   errors: IngestError[];
+  /** Lines in the body (the last one counted whether or not a newline ends it). */
+  lines: number;
   /** String fields seen in good lines; they carry no numeric value and are dropped. */
   skippedStringFields: number;
 }
@@ -360,6 +362,7 @@ function parseHead(start: number): Head {
     labels: Object.freeze(labels),
     series: undefined,
     epoch: 0,
+    wire: -1,
     raw: src.toString('latin1', start, pos),
     measurement,
     valueSlot: undefined,
@@ -583,7 +586,7 @@ export function parseInfluxColumns(
     ts: new Float64Array(guess),
     values: new Float64Array(guess),
   };
-  const result: InfluxColumnsResult = { columns, errors: [], skippedStringFields: 0 };
+  const result: InfluxColumnsResult = { columns, errors: [], lines: 0, skippedStringFields: 0 };
   out = columns;
   src = bytes;
   try {
@@ -608,6 +611,7 @@ export function parseInfluxColumns(
         result.errors.push({ line: lineNo, message: err.message });
       }
     }
+    result.lines = lineNo;
   } finally {
     // Neither the body nor the columns stay referenced once the call returns.
     src = EMPTY;

@@ -30,6 +30,8 @@ export interface SeriesSlot {
   /** Owned by the series registry: the series, valid while `epoch` equals the registry's. */
   series: object | undefined;
   epoch: number;
+  /** Owned by the line protocol parse thread: the slot's number there (see influx-worker); -1 until it has one. */
+  wire: number;
 }
 
 /** Samples as parallel columns of equal `length` (the arrays may be longer). */
@@ -42,7 +44,7 @@ export interface SampleColumns {
 
 /** A new slot for `name` and `labels`, not yet resolved. */
 export function seriesSlot(name: string, labels: Readonly<Record<string, string>>): SeriesSlot {
-  return { name, labels, series: undefined, epoch: 0 };
+  return { name, labels, series: undefined, epoch: 0, wire: -1 };
 }
 
 /** The columns as one Sample each (the labels objects are shared, as the parser made them). */
