@@ -4,13 +4,14 @@
  * scrape targets, the `system.status` publisher and the retention job, and answers the read-side questions
  * (current values, series lists, window statistics, summaries).
  */
+import { performance } from 'node:perf_hooks';
 import type { MetricSummary, SeriesStats } from '@vigil/protocol';
 import type { StoredEvent } from '../broker/broker.js';
 import type { Config } from '../config/load.js';
 import type { MetricStore, StoreStats } from '../storage/metric-store.js';
 import { SystemCollector } from './collector/index.js';
 import { type InfluxColumnsResult, type InfluxPrecision, parseInfluxColumns } from './ingest/influx-line.js';
-import { cutPoint, InfluxParseThread, PARALLEL_MIN_BYTES } from './ingest/influx-parallel.js';
+import { CostPerByte, cutPoint, InfluxParseThread, mainShare, PARALLEL_MIN_BYTES } from './ingest/influx-parallel.js';
 import { columnSamples, type IngestError, type SampleColumns } from './ingest/ingest-result.js';
 import { type IngestIssue, type IngestOptions, type IngestOutcome, MetricsPipeline } from './pipeline.js';
 import { forEachSliced, MetricQuery, SLICE_MS, yieldToLoop } from './query.js';
@@ -69,6 +70,8 @@ export class MetricsService {
   readonly ownHost: string;
   /** Parses the larger part of big line protocol bodies (see ingestInflux). */
   readonly parseThread: InfluxParseThread;
+  /** What parsing and taking a large body's first part costs the main thread per byte (see ingestInflux). */
+  private readonly mainCost = new CostPerByte();
   private scraping = true;
   private collector: SystemCollector | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -194,17 +197,24 @@ export class MetricsService {
    * Errors name lines of the whole body.
    */
   async ingestInflux(body: Uint8Array, now: number, precision: InfluxPrecision): Promise<IngestOutcome> {
-    const cut = body.length >= PARALLEL_MIN_BYTES && this.parseThread.available ? cutPoint(body, 1 / 3) : body.length;
+    const thread = this.parseThread;
+    const cut =
+      body.length >= PARALLEL_MIN_BYTES && thread.available
+        ? cutPoint(body, mainShare(this.mainCost, thread.cost))
+        : body.length;
     if (cut >= body.length) {
       const parsed = parseInfluxColumns(body, now, precision);
       return this.ingestColumns(parsed.columns, lineIssues(parsed.errors, 0));
     }
     const rest = body.subarray(cut);
-    const later = this.parseThread.parse(rest, now, precision);
+    const later = thread.parse(rest, now, precision);
     later.catch(() => {});
+    const started = performance.now();
     const first = parseInfluxColumns(body.subarray(0, cut), now, precision);
-    const call = this.pipeline.beginColumns(first.columns.length * 3, lineIssues(first.errors, 0));
+    const expected = Math.ceil((first.columns.length * body.length) / cut);
+    const call = this.pipeline.beginColumns(expected, lineIssues(first.errors, 0));
     this.pipeline.takeColumns(call, first.columns, 0);
+    this.mainCost.add(performance.now() - started, cut);
     let second: InfluxColumnsResult;
     try {
       second = await later;

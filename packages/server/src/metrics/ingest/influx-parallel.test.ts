@@ -9,7 +9,7 @@ import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { type RunningHub, startHub } from '../../testing/hub-fixture.js';
 import { type InfluxColumnsResult, parseInfluxColumns } from './influx-line.js';
-import { cutPoint, InfluxParseThread, PARALLEL_MIN_BYTES } from './influx-parallel.js';
+import { CostPerByte, cutPoint, InfluxParseThread, mainShare, PARALLEL_MIN_BYTES } from './influx-parallel.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -70,6 +70,23 @@ describe('line protocol parse thread', () => {
     assert.equal(thread.available, false);
     assert.equal(failures.length, 1);
     await thread.close();
+  });
+
+  test('the main thread takes the share that lets both threads finish together', () => {
+    const main = new CostPerByte();
+    const thread = new CostPerByte();
+    assert.equal(mainShare(main, thread), 1 / 3, 'a third until both are measured');
+    main.add(2, 1000);
+    thread.add(1, 1000);
+    // 2 ms per KB on the main thread, 1 on the other: the main thread takes a third, so both take 2/3 ms per KB.
+    assert.ok(Math.abs(mainShare(main, thread) - 1 / 3) < 1e-9);
+    for (let i = 0; i < 50; i++) thread.add(6, 1000);
+    assert.ok(Math.abs(mainShare(main, thread) - 0.75) < 1e-3, String(mainShare(main, thread)));
+    for (let i = 0; i < 50; i++) thread.add(1000, 1000);
+    assert.equal(mainShare(main, thread), 0.9, 'at most nine tenths');
+    thread.add(Number.NaN, 1000);
+    thread.add(1, 0);
+    assert.ok(Number.isFinite(thread.value));
   });
 
   test('cutPoint cuts just after a newline, at or past the share asked for', () => {

@@ -1,8 +1,9 @@
 /**
  * @module metrics/ingest/influx-parallel
  * Line protocol on two threads. A large body is cut at a line boundary: the main thread parses (and the pipeline
- * takes) its first third while a parse thread (influx-worker) parses the rest, which the pipeline takes next. The
- * main thread's share leaves the parse thread time to finish first, so one writer's request uses both cores.
+ * takes) its first part while a parse thread (influx-worker) parses the rest, which the pipeline takes next. The cut
+ * follows what each thread's work has cost per byte lately, so that both finish together (`mainShare`): one writer's
+ * request uses both cores.
  *
  * The parse thread answers with columns whose samples name their series by number (see influx-worker); this side
  * keeps the slots by number. If the thread fails or exits, every request waiting on it is refused with an error, on
@@ -40,8 +41,33 @@ export interface ParseThreadOptions {
 }
 
 interface Waiting {
+  bytes: number;
   resolve: (result: InfluxColumnsResult) => void;
   reject: (error: Error) => void;
+}
+
+/** Weight of the newest measure in the running costs per byte. */
+const SMOOTHING = 0.2;
+
+/** A running average of a cost per byte, for `share`. */
+export class CostPerByte {
+  value = 0;
+
+  add(ms: number, bytes: number): void {
+    if (!(bytes > 0) || !(ms >= 0)) return;
+    const x = ms / bytes;
+    this.value = this.value === 0 ? x : this.value + SMOOTHING * (x - this.value);
+  }
+}
+
+/**
+ * The share of a body the main thread should take so that both threads finish together: it parses and takes its part
+ * at `main` per byte while the parse thread reads the rest at `thread` per byte. A third until both are measured,
+ * and between a tenth and nine tenths.
+ */
+export function mainShare(main: CostPerByte, thread: CostPerByte): number {
+  if (main.value === 0 || thread.value === 0) return 1 / 3;
+  return Math.min(0.9, Math.max(0.1, thread.value / (main.value + thread.value)));
 }
 
 /** The main thread's side of the parse thread, started on first use. */
@@ -53,6 +79,8 @@ export class InfluxParseThread {
   private readonly waiting = new Map<number, Waiting>();
   /** Body parts the thread has parsed. */
   parsed = 0;
+  /** What parsing costs the thread per byte, measured there. */
+  readonly cost = new CostPerByte();
   /** Slots by number from `base` (see influx-worker). */
   private slots: SeriesSlot[] = [];
   private base = 0;
@@ -82,7 +110,7 @@ export class InfluxParseThread {
     copy.set(body);
     const id = this.nextRequest++;
     return new Promise<InfluxColumnsResult>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { bytes: copy.byteLength, resolve, reject });
       const request: ParseRequest = { id, body: copy, now, precision };
       worker.postMessage(request, [copy.buffer]);
     });
@@ -140,6 +168,7 @@ export class InfluxParseThread {
     const ids = reply.ids;
     for (let i = 0; i < n; i++) slots[i] = table[ids[i]! - base]!;
     this.parsed++;
+    this.cost.add(reply.ms, waiting.bytes);
     waiting.resolve({
       columns: { length: n, slots, ts: reply.ts, values: reply.values },
       errors: reply.errors,

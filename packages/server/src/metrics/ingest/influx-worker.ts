@@ -6,6 +6,7 @@
  * `maxSlots` were given since the current `base`, the next number becomes the base and every slot is numbered anew,
  * so the main thread's table (numbers from the base) stays within `maxSlots` plus one body's samples.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type InfluxPrecision, parseInfluxColumns } from './influx-line.js';
 import type { IngestError } from './ingest-result.js';
@@ -37,6 +38,8 @@ export interface ParsedReply {
   errors: IngestError[];
   lines: number;
   skippedStringFields: number;
+  /** Time the thread spent on the body, ms. */
+  ms: number;
 }
 
 export interface FailedReply {
@@ -61,6 +64,7 @@ port.on('message', (req: ParseRequest) => {
   let reply: ParseReply;
   const transfer: ArrayBuffer[] = [];
   try {
+    const started = performance.now();
     const r = parseInfluxColumns(req.body, req.now, req.precision);
     const { length, slots } = r.columns;
     // A body never names more slots than it has samples: with room for that many, its numbers share one table.
@@ -89,6 +93,7 @@ port.on('message', (req: ParseRequest) => {
       errors: r.errors,
       lines: r.lines,
       skippedStringFields: r.skippedStringFields,
+      ms: performance.now() - started,
     };
   } catch (err) {
     reply = { id: req.id, error: err instanceof Error ? err.message : String(err) };
