@@ -67,6 +67,11 @@ interface Call {
   waiting: { k: number; series: Series }[] | undefined;
   rejected: number;
   errors: IngestIssue[];
+  /**
+   * The second's update budget was spent when the call began (and it need not stream at once): its series go
+   * straight to the next tick, not through `touched`.
+   */
+  deferAll: boolean;
 }
 
 /** An ingest call fed in parts (see `MetricsPipeline.beginColumns`). */
@@ -138,6 +143,19 @@ export class MetricsPipeline {
     }
   }
 
+  /** Queues `series` for the next tick (once). */
+  private defer(series: Series): void {
+    if (series.streamDeferred) return;
+    series.streamDeferred = true;
+    this.deferred.push(series);
+    this.deferredUpdates++;
+  }
+
+  /** Whether this second's update budget is spent already. */
+  private rateSpent(): boolean {
+    return Date.now() - this.windowStart < 1000 && this.windowCount >= this.o.streamMaxRate;
+  }
+
   private withinRate(n: number): boolean {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
@@ -176,13 +194,14 @@ export class MetricsPipeline {
     return handed.then((h) => h.durable);
   }
 
-  private begin(n: number, issues: IngestIssue[]): Call {
+  private begin(n: number, issues: IngestIssue[], streamNow = false): Call {
     return {
       batch: { length: 0, series: new Uint32Array(n), ts: new Float64Array(n), values: new Float64Array(n) },
       touched: [],
       waiting: undefined,
       rejected: issues.length,
       errors: issues.slice(0, MAX_REPORTED_ERRORS),
+      deferAll: !streamNow && this.rateSpent(),
     };
   }
 
@@ -210,7 +229,8 @@ export class MetricsPipeline {
     }
     batch.ts[k] = ts;
     batch.values[k] = value;
-    if (!series.streamPending) {
+    if (call.deferAll) this.defer(series);
+    else if (!series.streamPending) {
       series.streamPending = true;
       call.touched.push(series);
     }
@@ -239,7 +259,7 @@ export class MetricsPipeline {
     options: IngestOptions = {},
   ): IngestOutcome {
     const n = samples.length;
-    const call = this.begin(n, issues);
+    const call = this.begin(n, issues, options.streamNow === true);
     for (let i = 0; i < n; i++) {
       const s = samples[i]!;
       let series: Series;
@@ -259,7 +279,7 @@ export class MetricsPipeline {
 
   /** Ingests validated samples given as columns (see SampleColumns); errors name a sample by its index. */
   ingestColumns(columns: SampleColumns, issues: IngestIssue[] = [], options: IngestOptions = {}): IngestOutcome {
-    const call = this.begin(columns.length, issues);
+    const call = this.begin(columns.length, issues, options.streamNow === true);
     this.takeColumns(call, columns, 0);
     return this.finish(call, options);
   }
@@ -319,11 +339,7 @@ export class MetricsPipeline {
     for (const series of touched) {
       series.streamPending = false;
       if (now) published.push(this.publish(series));
-      else if (!series.streamDeferred) {
-        series.streamDeferred = true;
-        this.deferred.push(series);
-        this.deferredUpdates++;
-      }
+      else this.defer(series);
     }
     return { accepted: batch.length, rejected, errors, durable, events: Promise.all(published) };
   }

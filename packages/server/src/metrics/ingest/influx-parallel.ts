@@ -49,7 +49,7 @@ interface Waiting {
 /** Weight of the newest measure in the running costs per byte. */
 const SMOOTHING = 0.2;
 
-/** A running average of a cost per byte, for `share`. */
+/** A running average of a cost per byte, for `mainShare`. */
 export class CostPerByte {
   value = 0;
 
