@@ -9,8 +9,8 @@
  * Write path (as the SQLite store's, storage/sqlite-store):
  * - `append()` validates and copies the batch into the write queue and returns the promise shared by everything
  *   queued. A commit writes the whole queue as ONE `metric_pending` row (storage/pending-batch) tagged with this
- *   node's id, in one statement, then moves the samples into per-series open chunks in memory and resolves: an
- *   append resolves once PostgreSQL has committed its samples.
+ *   node's id, in one statement, then hands the samples to the in-memory open chunks (storage/series-state) and
+ *   resolves: an append resolves once PostgreSQL has committed its samples.
  * - `checkpoint()` seals each open chunk (storage/chunk-codec `encodeSamples`), writes the rollups of those samples and
  *   deletes this node's pending rows, in one transaction with a few statements (arrays through `unnest`, no SQL per
  *   series). As on SQLite, a series' open samples are merged into its newest `metric_chunks` row (whichever node

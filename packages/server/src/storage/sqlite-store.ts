@@ -6,8 +6,9 @@
  * - `append()` validates and copies the batch into the write queue (storage/write-queue) and returns the promise
  *   shared by everything queued. No SQL per sample, nor per call.
  * - A commit writes the whole queue as ONE `pending` row (storage/pending-batch) plus any new `series` rows, in one
- *   transaction, then moves the samples into per-series open chunks in memory and resolves the promise. Commits come
- *   at most once per `flushIntervalMs`, and at once when `maxQueueSamples` are queued.
+ *   transaction, then hands the samples to the in-memory open chunks (storage/series-state, which sorts them by series
+ *   when a read or a seal needs them) and resolves the promise. Commits come at most once per `flushIntervalMs`, and
+ *   at once when `maxQueueSamples` are queued.
  * - `checkpoint()` (every `checkpointIntervalMs`, when the open chunks hold `maxOpenSamples`, and at close) seals each
  *   open chunk into a `chunks` row with `encodeChunk`, writes the rollups of those samples (continuing a bucket that a
  *   previous checkpoint stored), and deletes the pending rows, in one transaction.
